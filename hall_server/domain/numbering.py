@@ -1,0 +1,95 @@
+"""Ticket numbers: the business day, ranges, daily caps and service hours."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from .errors import NumbersExhausted, ServiceClosed
+
+
+def business_day(now: datetime, tz: ZoneInfo) -> date:
+    """Return the hall's calendar day at ``now`` (an aware datetime)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(tz).date()
+
+
+def format_number(prefix: str, n: int, digits: int) -> str:
+    """Format ``n`` as a ticket number: prefix + zero-padded digits (``A012``)."""
+    return f"{prefix}{n:0{digits}d}"
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRule:
+    """How one service numbers its tickets."""
+
+    name: str
+    prefix: str
+    start: int
+    end: int
+    digits: int
+    daily_cap: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """Today's counter of one service: the last number given and how many were issued."""
+
+    last: int | None = None
+    issued: int = 0
+
+
+def next_number(rule: NumberRule, counter: Counter) -> tuple[str, Counter]:
+    """Return the next ticket number and the counter after it, or raise NumbersExhausted."""
+    if rule.daily_cap is not None and counter.issued >= rule.daily_cap:
+        raise NumbersExhausted(
+            f"{rule.name}今日号源已发完（每日限{rule.daily_cap}个），请明日再来 "
+            f"(today's {rule.daily_cap} tickets are all taken)."
+        )
+    n = rule.start if counter.last is None else counter.last + 1
+    if n > rule.end:
+        raise NumbersExhausted(
+            f"{rule.name}今日号段已用完，请明日再来 (today's number range is used up)."
+        )
+    return format_number(rule.prefix, n, rule.digits), Counter(last=n, issued=counter.issued + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Hours:
+    """When a service issues tickets: ISO weekdays and (start, end) periods in local time."""
+
+    periods: Sequence[tuple[time, time]]
+    weekdays: frozenset[int]
+
+
+def parse_hhmm(text: str) -> time:
+    """Parse ``"08:30"``."""
+    hh, mm = text.split(":")
+    return time(int(hh), int(mm))
+
+
+def check_open(name: str, hours: Hours, now: datetime, tz: ZoneInfo) -> None:
+    """Raise ServiceClosed with the reason when ``name`` issues no tickets at ``now``."""
+    local = now.astimezone(tz)
+    if local.isoweekday() not in hours.weekdays:
+        raise ServiceClosed(f"{name}今日不办理 (not served today).")
+    t = local.time()
+    if any(start <= t < end for start, end in hours.periods):
+        return
+    later = [start for start, _ in hours.periods if start > t]
+    if later:
+        opens = min(later).strftime("%H:%M")
+        raise ServiceClosed(f"{name}将于{opens}开始取号 (tickets from {opens}).")
+    raise ServiceClosed(f"{name}今日已停止取号 (no more tickets today).")
+
+
+def is_open(hours: Hours, now: datetime, tz: ZoneInfo) -> bool:
+    """Tell whether a service with ``hours`` issues tickets at ``now``."""
+    try:
+        check_open("", hours, now, tz)
+    except ServiceClosed:
+        return False
+    return True
