@@ -1,0 +1,46 @@
+"""The public contract's names: namespace, rooms, event types and who may see them.
+
+Imports nothing from the app, so clients, agents and tests can read it freely.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+API_PREFIX = "/api/v1"
+NAMESPACE = "/hall"
+
+TICKET_EVENTS = (
+    "ticket.issued", "ticket.called", "ticket.recalled", "ticket.started", "ticket.finished",
+    "ticket.no_show", "ticket.requeued", "ticket.transferred", "ticket.held",
+    "ticket.cancelled", "ticket.expired",
+)  # fmt: skip
+WINDOW_EVENTS = ("window.opened", "window.paused", "window.resumed", "window.closed")
+STAFF_ONLY_EVENTS = frozenset(
+    {"alarm.raised", "alarm.cleared", "device.status", "evaluation.recorded"}
+)
+CALL_EVENTS = frozenset({"ticket.called", "ticket.recalled"})
+
+# Audiences: staff (staff, supervisors, admins, agents) see everything; the public audience
+# (displays, kiosks, visitors' phones) sees numbers, windows and queues, never people.
+STAFF = "staff"
+PUBLIC = "public"
+
+
+def room(hall_id: int, audience: str) -> str:
+    """Name the Socket.IO room of one hall and audience."""
+    return f"hall:{hall_id}:{audience}"
+
+
+class WireEvent(TypedDict, total=False):
+    """What a client receives as ``event``: seq, type, at, then the event's fields."""
+
+    seq: int
+    type: str
+    at: str
+    actor: str
+
+
+def public_view(event: dict[str, Any]) -> dict[str, Any]:
+    """Strip what the public audience may not see from a wire event."""
+    return {k: v for k, v in event.items() if k not in {"actor", "staff", "case_no"}}

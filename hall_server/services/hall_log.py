@@ -1,0 +1,108 @@
+"""One write of the hall: lock, change, log every event with its seq, commit, publish.
+
+The hall row's ``last_seq`` is read under the writer lock (``FOR UPDATE`` on PostgreSQL,
+``BEGIN IMMEDIATE`` on SQLite) and written back in the same transaction, so seq is
+gapless and commits happen in seq order: a reader asking for ``after=N`` never misses an
+event that commits later with a smaller seq. Events are published only after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..domain.events import HallEvent
+from ..models import Hall, IdempotentRequest, LogEvent
+from .actors import Actor
+from .context import HallContext, Layout
+
+
+def wire(row: LogEvent) -> dict[str, Any]:
+    """Turn a log row into the event a client receives."""
+    return {
+        "seq": row.seq,
+        "type": row.type,
+        "at": row.at.isoformat(),
+        **row.payload,
+        "actor": row.actor_name,
+    }
+
+
+@dataclass
+class HallWrite:
+    """The open write transaction of one hall."""
+
+    ctx: HallContext
+    session: Session
+    hall: Hall
+    layout: Layout
+    actor: Actor
+    now: datetime
+    seq: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def log(
+        self, event: HallEvent, *, ticket_id: int | None = None, window: int | None = None
+    ) -> int:
+        """Append ``event`` to the hall log in this transaction; return its seq."""
+        self.seq += 1
+        row = LogEvent(
+            hall_id=self.hall.id,
+            seq=self.seq,
+            at=self.now,
+            type=event.type,
+            actor_kind=self.actor.kind,
+            actor_id=self.actor.id,
+            actor_name=self.actor.name,
+            ticket_id=ticket_id,
+            window_no=window,
+            payload=event.payload(),
+        )
+        self.session.add(row)
+        self.events.append(wire(row))
+        return self.seq
+
+    def replay(self, scope: str, key: str | None) -> dict[str, Any] | None:
+        """Return the stored answer of an earlier request with this idempotency key."""
+        if not key:
+            return None
+        row = self.session.get(IdempotentRequest, (self.hall.id, scope, key))
+        return None if row is None else dict(row.body)
+
+    def remember(self, scope: str, key: str | None, status: int, body: dict[str, Any]) -> None:
+        """Store this request's answer under its idempotency key, in this transaction."""
+        if key:
+            self.session.add(
+                IdempotentRequest(
+                    hall_id=self.hall.id,
+                    scope=scope,
+                    key=key,
+                    status=status,
+                    body=body,
+                    created_at=self.now,
+                )
+            )
+
+
+@contextmanager
+def hall_write(ctx: HallContext, actor: Actor, now: datetime | None = None) -> Iterator[HallWrite]:
+    """Run one state change of the hall; its events are published after commit."""
+    with ctx.write_lock:
+        with ctx.db.write() as session:
+            hall = session.execute(
+                select(Hall).where(Hall.id == ctx.hall_id).with_for_update()
+            ).scalar_one()
+            layout = ctx.refresh(session, hall.config_version)
+            write = HallWrite(
+                ctx, session, hall, layout, actor, now or ctx.clock(), seq=hall.last_seq
+            )
+            yield write
+            hall.last_seq = write.seq
+        if write.events:
+            ctx.publish(write.events)
