@@ -1,0 +1,92 @@
+"""What goes on a ticket, line by line, before any printer or picture format."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from devices.printer.ticket import TicketPrint
+
+Align = Literal["left", "center"]
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of text; ``scale`` multiplies the normal character size (1, 2, 3 or 4)."""
+
+    text: str
+    scale: int = 1
+    bold: bool = False
+    align: Align = "center"
+
+
+@dataclass(frozen=True)
+class Separator:
+    """A dashed rule across the paper."""
+
+
+@dataclass(frozen=True)
+class QrCode:
+    """The ticket's QR code, centred."""
+
+    url: str
+
+
+Block = TextLine | Separator | QrCode
+
+
+def clean_text(text: str) -> str:
+    """Replace control characters so config text can never smuggle printer commands."""
+    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+
+
+def _waiting_lines(ticket: TicketPrint) -> list[Block]:
+    if ticket.people_ahead == 0:
+        ahead = [TextLine("前面没有人等候，请留意叫号", bold=True), TextLine("You are next")]
+    else:
+        n = ticket.people_ahead
+        ahead = [
+            TextLine(f"前面还有 {n} 人等候", bold=True),
+            TextLine(f"{n} {'person' if n == 1 else 'people'} ahead of you"),
+        ]
+    if ticket.eta_min is None:
+        eta = [TextLine("预计等候时间：暂无"), TextLine("Estimated wait: not available")]
+    else:
+        eta = [
+            TextLine(f"预计等候约 {ticket.eta_min} 分钟"),
+            TextLine(f"Estimated wait: about {ticket.eta_min} min"),
+        ]
+    return [*ahead, *eta]
+
+
+def ticket_blocks(ticket: TicketPrint, *, number_scale: int) -> list[Block]:
+    """Return the ticket's content top to bottom: Chinese first, short English second."""
+    blocks: list[Block] = [
+        TextLine(ticket.hall_name, bold=True),
+        Separator(),
+        TextLine(ticket.service_name, scale=2, bold=True),
+        TextLine(ticket.service_name_en),
+    ]
+    if ticket.priority_label:
+        blocks.append(TextLine(f"【{ticket.priority_label}】", bold=True))
+    if ticket.appointment_label:
+        blocks.append(TextLine(ticket.appointment_label))
+    blocks.append(TextLine(ticket.number, scale=number_scale, bold=True))
+    blocks.extend(_waiting_lines(ticket))
+    blocks.extend(
+        [
+            Separator(),
+            TextLine(f"等候区域：{ticket.floor}楼 {ticket.zone}", align="left"),
+            TextLine(f"Waiting area: Floor {ticket.floor}, {ticket.zone}", align="left"),
+            TextLine(f"取号时间：{ticket.issued_text}", align="left"),
+            TextLine(f"Issued: {ticket.issued_text}", align="left"),
+            QrCode(ticket.qr_url),
+            TextLine("扫码查看排队进度"),
+            TextLine("Scan to follow your queue"),
+        ]
+    )
+    if ticket.notices:
+        blocks.append(Separator())
+        blocks.extend(TextLine(notice, align="left") for notice in ticket.notices)
+    return blocks
