@@ -27,8 +27,7 @@ def test_board_lines_are_joined_by_newline_and_stuffed() -> None:
     frame = generic.encode_lines(1, ["A012→3号", "B003→5号"], color=Color.GREEN)
     # green (0x02) would read as STX, so it travels as DLE 0x22
     assert frame == bytes.fromhex(
-        "02 01 54 00 15 00 10 22 41 30 31 32 a1 fa 33 ba c5 0a"
-        " 42 30 30 33 a1 fa 35 ba c5 dd b8 03"
+        "02 01 54 00 15 00 10 22 41 30 31 32 a1 fa 33 ba c5 0a 42 30 30 33 a1 fa 35 ba c5 dd b8 03"
     )
     decoded = generic.decode_frame(frame)
     assert decoded.text == "A012→3号\nB003→5号"
@@ -57,7 +56,7 @@ def test_decode_round_trips_and_ignores_noise_before_the_frame() -> None:
 def test_a_corrupted_frame_is_rejected(index: int) -> None:
     corrupted = bytearray(CALL_A012)
     corrupted[index] ^= 0x40
-    with pytest.raises(FrameError, match="checksum|length"):
+    with pytest.raises(FrameError, match=r"checksum|length"):
         generic.decode_frame(bytes(corrupted))
 
 
