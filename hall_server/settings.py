@@ -427,7 +427,9 @@ def _hall_links(hall: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         code = service.get("code")
         if isinstance(code, str) and code not in served:
             problems.append((("services", index), f"no window serves {_quote(code)}"))
-        if service.get("wait_yellow_min") or service.get("wait_red_min"):
+        # Only one threshold overridden: compare it with the hall's other one. (Both
+        # overridden is the service's own check.)
+        if (service.get("wait_yellow_min") is None) != (service.get("wait_red_min") is None):
             yellow = service.get("wait_yellow_min") or alarms.get("wait_yellow_min")
             red = service.get("wait_red_min") or alarms.get("wait_red_min")
             if isinstance(yellow, int) and isinstance(red, int) and yellow >= red:
