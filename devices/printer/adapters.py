@@ -129,6 +129,21 @@ class EscposPrinter:
             self._drop()
 
 
+class _Network(Network):  # type: ignore[misc]
+    """python-escpos Network that closes its socket when the connection fails."""
+
+    def open(self, raise_not_found: bool = True) -> None:
+        """Connect, leaking no socket when the printer is unreachable (kiosks poll forever)."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect((self.host, self.port))
+        except OSError:
+            sock.close()
+            raise
+        self.device = sock
+
+
 class NetworkPrinter(EscposPrinter):
     """A printer on the hall LAN, raw TCP (port 9100)."""
 
@@ -152,7 +167,7 @@ class NetworkPrinter(EscposPrinter):
         return f"{self.host}:{self.port}"
 
     def _connection(self) -> Any:
-        return Network(self.host, port=self.port, timeout=self.timeout_s)
+        return _Network(self.host, port=self.port, timeout=self.timeout_s)
 
     def _discard_input(self, conn: Any) -> None:
         sock: socket.socket = conn.device

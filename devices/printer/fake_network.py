@@ -98,7 +98,9 @@ class FakeNetworkPrinter:
 
     def start(self) -> FakeNetworkPrinter:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
