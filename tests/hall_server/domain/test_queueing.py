@@ -33,7 +33,7 @@ def ticket(id: int, service: str = "A", minute: float = 0, **kw: Any) -> Candida
     return Candidate(id=id, service=service, queued_at=at(minute), **kw)
 
 
-def slot(start_min: float, end_min: float) -> dict[str, datetime]:
+def slot(start_min: float, end_min: float) -> dict[str, Any]:
     return {"slot_start": at(start_min), "slot_end": at(end_min)}
 
 
