@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -63,6 +63,14 @@ class Hours:
 
     periods: Sequence[tuple[time, time]]
     weekdays: frozenset[int]
+    # Days whose periods differ (e.g. Saturday morning only), by ISO weekday.
+    weekday_periods: Mapping[int, Sequence[tuple[time, time]]] = field(default_factory=dict)
+
+    def on(self, iso_weekday: int) -> Sequence[tuple[time, time]]:
+        """Return the periods of one ISO weekday; () when closed that day."""
+        if iso_weekday not in self.weekdays:
+            return ()
+        return self.weekday_periods.get(iso_weekday, self.periods)
 
 
 def parse_hhmm(text: str) -> time:
@@ -77,9 +85,10 @@ def check_open(name: str, hours: Hours, now: datetime, tz: ZoneInfo) -> None:
     if local.isoweekday() not in hours.weekdays:
         raise ServiceClosed(f"{name}今日不办理 (not served today).")
     t = local.time()
-    if any(start <= t < end for start, end in hours.periods):
+    periods = hours.on(local.isoweekday())
+    if any(start <= t < end for start, end in periods):
         return
-    later = [start for start, _ in hours.periods if start > t]
+    later = [start for start, _ in periods if start > t]
     if later:
         opens = min(later).strftime("%H:%M")
         raise ServiceClosed(f"{name}将于{opens}开始取号 (tickets from {opens}).")

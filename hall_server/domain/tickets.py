@@ -111,7 +111,8 @@ class Ticket:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     ended_at: datetime | None = None  # finished, cancelled, expired or marked no-show
-    call_count: int = 0
+    call_count: int = 0  # every call and recall in the ticket's life
+    recalls: int = 0  # recalls since the last fresh call (the limit applies per call)
     hold_count: int = 0
     transfer_count: int = 0
     no_show_count: int = 0
@@ -168,6 +169,7 @@ def call(t: Ticket, window: int, now: datetime) -> Ticket:
         called_at=now,
         first_called_at=first,
         call_count=t.call_count + 1,
+        recalls=0,
         wait_s=t.wait_s if t.wait_s is not None else _seconds(t.issued_at, now),
     )
 
@@ -175,12 +177,14 @@ def call(t: Ticket, window: int, now: datetime) -> Ticket:
 def recall(t: Ticket, now: datetime, *, max_recalls: int) -> Ticket:
     """Announce a called ticket again."""
     state = next_state(t.state, A.RECALL)
-    if max_recalls and t.call_count > max_recalls:
+    if max_recalls and t.recalls >= max_recalls:
         raise IllegalTransition(
-            f"{t.number} 已呼叫{t.call_count}次，请按过号处理 "
-            f"(called {t.call_count} times already: mark it no-show)."
+            f"{t.number} 已呼叫{t.recalls + 1}次，请按过号处理 "
+            f"(called {t.recalls + 1} times already: mark it no-show)."
         )
-    return replace(t, state=state, called_at=now, call_count=t.call_count + 1)
+    return replace(
+        t, state=state, called_at=now, call_count=t.call_count + 1, recalls=t.recalls + 1
+    )
 
 
 def start(t: Ticket, now: datetime) -> Ticket:

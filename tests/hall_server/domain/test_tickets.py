@@ -306,12 +306,6 @@ def test_recall_without_a_limit_never_refuses() -> None:
     assert t.call_count == 21
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IllegalTransition,
-    reason="recall() compares max_recalls with the lifetime call_count, so calls made "
-    "before a no-show requeue or a transfer use up the recalls of the next call",
-)
 @pytest.mark.parametrize(
     "back_in_queue",
     [
