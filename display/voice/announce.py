@@ -45,6 +45,7 @@ class Announcer:
         *,
         cache_size: int = 64,
         disk_cache: bool = True,
+        disk_cache_files: int = 500,
         generate_missing: bool = True,
         word_gap_ms: int = 60,
         chime_gap_ms: int = 250,
@@ -53,6 +54,7 @@ class Announcer:
         self.bank_dir = bank_dir
         self.cache_size = cache_size
         self.disk_cache = disk_cache
+        self.disk_cache_files = disk_cache_files
         self.generate_missing = generate_missing
         self.word_gap_ms = word_gap_ms
         self.chime_gap_ms = chime_gap_ms
@@ -107,6 +109,7 @@ class Announcer:
             )
         generate_clip_bank(self.bank_dir)
         self._clips.clear()
+        self._format = None
 
     def _clip(self, name: str) -> Pcm:
         pcm = self._clips.get(name)
@@ -159,3 +162,7 @@ class Announcer:
         with contextlib.suppress(OSError):
             directory.mkdir(parents=True, exist_ok=True)
             write_atomically(path, data)
+            # A call WAV is a few hundred kB: keep the newest files, not every call ever made.
+            files = sorted(directory.glob("*.wav"), key=lambda item: item.stat().st_mtime_ns)
+            for old in files[: max(0, len(files) - self.disk_cache_files)]:
+                old.unlink(missing_ok=True)

@@ -68,12 +68,13 @@ def test_a_missing_clip_is_named_when_generation_is_off(tmp_path: Path) -> None:
         Announcer(tmp_path, generate_missing=False).wav_for("A012", 3)
 
 
-def test_memory_cache_is_bounded(tmp_path: Path) -> None:
+def test_memory_and_disk_caches_are_bounded(tmp_path: Path) -> None:
     make_bank(tmp_path)
-    announcer = Announcer(tmp_path, cache_size=2, disk_cache=False)
-    for window in (1, 2, 3):
+    announcer = Announcer(tmp_path, cache_size=2, disk_cache_files=3)
+    for window in (1, 2, 3, 4, 5):
         announcer.wav_for("A001", window)
     assert len(announcer._cache) == 2
+    assert len(list((tmp_path / "calls").glob("*.wav"))) == 3
 
 
 def test_a_clip_in_another_format_is_named(tmp_path: Path) -> None:
