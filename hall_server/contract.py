@@ -42,5 +42,11 @@ class WireEvent(TypedDict, total=False):
 
 
 def public_view(event: dict[str, Any]) -> dict[str, Any]:
-    """Strip what the public audience may not see from a wire event."""
+    """Strip what the public audience may not see from a wire event.
+
+    Staff-only events still reach the public as ``{seq, type, at}`` so that every client
+    sees seq without gaps and can tell a missed event from one it may not read.
+    """
+    if event["type"] in STAFF_ONLY_EVENTS:
+        return {"seq": event["seq"], "type": event["type"], "at": event["at"]}
     return {k: v for k, v in event.items() if k not in {"actor", "staff", "case_no"}}

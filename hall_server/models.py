@@ -70,6 +70,7 @@ class Hall(Base):
     alarms: Mapped[dict[str, Any]] = mapped_column(default=dict)
     issuing: Mapped[dict[str, Any]] = mapped_column(default=dict)
     config_version: Mapped[int] = mapped_column(Integer, default=1)
+    config_hash: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Service(Base):
@@ -92,6 +93,7 @@ class Service(Base):
     daily_cap: Mapped[int | None] = mapped_column(Integer)
     hours: Mapped[list[Any]] = mapped_column(default=list)
     weekdays: Mapped[list[Any]] = mapped_column(default=list)
+    weekday_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)  # ISO day -> periods
     zone: Mapped[str] = mapped_column(String(50), default="")
     floor: Mapped[int] = mapped_column(Integer, default=1)
     avg_handle_min: Mapped[float] = mapped_column(Float, default=8.0)
@@ -224,6 +226,7 @@ class Ticket(Base):
     finished_at: Mapped[datetime | None] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column()
     call_count: Mapped[int] = mapped_column(Integer, default=0)
+    recalls: Mapped[int] = mapped_column(Integer, default=0)
     hold_count: Mapped[int] = mapped_column(Integer, default=0)
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
     no_show_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -234,6 +237,9 @@ class Ticket(Base):
     id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     id_masked: Mapped[str] = mapped_column(String(24), default="")
     case_no: Mapped[str] = mapped_column(String(64), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own dict
 
 
 class Appointment(Base):

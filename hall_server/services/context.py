@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -91,6 +91,10 @@ class Layout:
         return now.astimezone(self.tz)
 
 
+def _periods(pairs: list[Any]) -> tuple[tuple[time, time], ...]:
+    return tuple((parse_hhmm(a), parse_hhmm(b)) for a, b in pairs)
+
+
 def load_layout(session: Session, hall: Hall) -> Layout:
     """Read a hall's services, windows and skills into a Layout."""
     policy = dict(hall.policy)
@@ -130,8 +134,11 @@ def load_layout(session: Session, hall: Hall) -> Layout:
             sla_wait_min=s.sla_wait_min,
             rule=NumberRule(s.name, s.prefix, s.number_start, s.number_end, s.digits, s.daily_cap),
             hours=Hours(
-                periods=tuple((parse_hhmm(a), parse_hhmm(b)) for a, b in s.hours),
+                periods=_periods(s.hours),
                 weekdays=frozenset(int(d) for d in s.weekdays),
+                weekday_periods={
+                    int(day): _periods(periods) for day, periods in s.weekday_hours.items()
+                },
             ),
             guide=dict(s.guide),
             hours_text=tuple((a, b) for a, b in s.hours),
@@ -161,8 +168,12 @@ def load_layout(session: Session, hall: Hall) -> Layout:
 class HallContext:
     """One hall served by this process: its database, its layout cache and its write lock."""
 
-    def __init__(self, db: Database, hall_code: str) -> None:
+    def __init__(
+        self, db: Database, hall_code: str, *, secret: str, resync_max_events: int = 500
+    ) -> None:
         self.db = db
+        self.resync_max_events = resync_max_events
+        self.secret = secret  # keys the hashes of phone and ID numbers
         self.hall_code = hall_code
         # One writer per hall per process: the database serialises writers anyway (the hall
         # row lock, SQLite's single writer); taking the lock here first keeps threads from

@@ -1,0 +1,84 @@
+"""Every API error leaves as ``{"error": {"code", "message"}}`` with its status, mapped once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from pydantic import ValidationError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from ..domain import errors as domain
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[domain.DomainError], int] = {
+    domain.NotFound: 404,
+    domain.InvalidInput: 422,
+    domain.Forbidden: 403,
+    domain.RateLimited: 429,
+}
+
+
+class BadRequest(domain.DomainError):
+    """The request itself is malformed (HTTP 400)."""
+
+    code = "bad_request"
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> tuple[Response, int]:
+    return jsonify({"error": {"code": code, "message": message, **extra}}), status
+
+
+def status_of(error: domain.DomainError) -> int:
+    if isinstance(error, BadRequest):
+        return 400
+    if error.code == "unauthorized":
+        return 401
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 409
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def validation_message(error: ValidationError) -> tuple[str, list[dict[str, str]]]:
+    fields = [{"field": _field(e["loc"]), "message": e["msg"]} for e in error.errors()]
+    text = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return f"请求参数有误 (invalid request): {text}", fields
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers on ``app``."""
+
+    @app.errorhandler(domain.DomainError)
+    def _domain(error: domain.DomainError) -> tuple[Response, int]:
+        return error_response(status_of(error), error.code, error.message)
+
+    @app.errorhandler(ValidationError)
+    def _invalid(error: ValidationError) -> tuple[Response, int]:
+        message, fields = validation_message(error)
+        return error_response(422, "invalid_input", message, fields=fields)
+
+    @app.errorhandler(StaleDataError)
+    def _raced(_: StaleDataError) -> tuple[Response, int]:
+        return error_response(
+            409, "conflict", "号票刚被他人处理，请重试 (changed meanwhile: retry)."
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Any:
+        if not request.path.startswith("/api/"):
+            return error
+        code = (error.name or "error").lower().replace(" ", "_")
+        return error_response(error.code or 500, code, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[Response, int]:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "internal", "服务器内部错误，已记录 (internal error, logged).")

@@ -1,0 +1,136 @@
+"""The JSON API under /api/v1: thin handlers that parse, call one service, serialise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from ..contract import API_PREFIX
+from ..services import auth, tickets, windows
+from ..services.hall_views import list_services
+from ..services.snapshot import events_after, snapshot
+from . import schemas
+from .common import actor, body, hall, idempotency_key
+from .errors import BadRequest
+from .openapi import openapi_document
+
+api = Blueprint("api", __name__, url_prefix=API_PREFIX)
+
+STAFF = "staff"
+ANY_DEVICE = ("device:kiosk", "device:display", "device:agent", "device:evaluator")
+
+
+@api.post("/auth/login")
+def login() -> Any:
+    data = body(schemas.LoginBody)
+    return jsonify(
+        auth.login(hall().ctx, data.login, data.password, ttl_h=hall().settings.server.token_ttl_h)
+    )
+
+
+@api.post("/auth/logout")
+def logout() -> Any:
+    actor(STAFF)
+    from .common import bearer
+
+    auth.logout(hall().ctx, bearer() or "")
+    return jsonify({"ok": True})
+
+
+@api.get("/services")
+def services() -> Any:
+    actor(STAFF, *ANY_DEVICE)
+    return jsonify({"services": list_services(hall().ctx)})
+
+
+@api.post("/tickets")
+def issue() -> Any:
+    who = actor(STAFF, "device:kiosk")
+    data = body(schemas.IssueBody)
+    if not data.service and not data.appointment_code:
+        raise BadRequest("请选择事项 (service is required unless an appointment_code is given).")
+    result = tickets.issue_ticket(
+        hall().ctx,
+        who,
+        tickets.IssueRequest(
+            service=data.service,
+            priority=data.priority,
+            priority_kind=data.priority_kind,
+            phone=data.phone,
+            id_number=data.id_number,
+            appointment_code=data.appointment_code,
+        ),
+        idempotency_key=idempotency_key(),
+    )
+    return jsonify(result), 201
+
+
+@api.get("/tickets/<int:ticket_id>")
+def get_ticket(ticket_id: int) -> Any:
+    actor(STAFF, *ANY_DEVICE)
+    return jsonify(tickets.get_ticket(hall().ctx, ticket_id))
+
+
+@api.get("/public/tickets/<token>")
+def public_ticket(token: str) -> Any:
+    return jsonify(tickets.public_ticket(hall().ctx, token))
+
+
+@api.post("/public/tickets/<token>/cancel")
+def public_cancel(token: str) -> Any:
+    from ..services.actors import Actor
+
+    visitor = Actor(kind="visitor", name="visitor")
+    return jsonify(tickets.cancel_ticket(hall().ctx, visitor, token=token))
+
+
+@api.post("/tickets/<int:ticket_id>/requeue")
+def requeue(ticket_id: int) -> Any:
+    who = actor(STAFF, "device:agent")
+    return jsonify(tickets.requeue_ticket(hall().ctx, who, ticket_id))
+
+
+@api.post("/tickets/<int:ticket_id>/cancel")
+def cancel(ticket_id: int) -> Any:
+    who = actor(STAFF)
+    return jsonify(tickets.cancel_ticket(hall().ctx, who, ticket_id=ticket_id))
+
+
+@api.post("/windows/<int:number>/<action>")
+def window_action(number: int, action: str) -> Any:
+    who = actor(STAFF, "device:agent")
+    if action not in windows.ACTIONS:
+        raise BadRequest(
+            f"没有此操作：{action} (unknown action; one of {', '.join(sorted(windows.ACTIONS))})."
+        )
+    data = body(schemas.WindowActionBody)
+    command = windows.WindowCommand(action=action, **data.model_dump())
+    return jsonify(
+        windows.window_action(hall().ctx, who, number, command, idempotency_key=idempotency_key())
+    )
+
+
+@api.get("/snapshot")
+def get_snapshot() -> Any:
+    who = actor(STAFF, *ANY_DEVICE)
+    return jsonify(snapshot(hall().ctx, staff=who.kind == "staff" or who.role == "agent"))
+
+
+@api.get("/events")
+def get_events() -> Any:
+    who = actor(STAFF, *ANY_DEVICE)
+    raw = request.args.get("after", "0")
+    if not raw.isdigit():
+        raise BadRequest(f"after 必须是非负整数 (after must be a whole number, got {raw!r}).")
+    limit = min(int(request.args.get("limit", "1000") or 1000), 5000)
+    return jsonify(
+        events_after(
+            hall().ctx, int(raw), staff=who.kind == "staff" or who.role == "agent", limit=limit
+        )
+    )
+
+
+@api.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(openapi_document())

@@ -1,0 +1,75 @@
+"""The app factory: settings -> database -> hall context -> API and realtime."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .api import errors as api_errors
+from .api.common import HallApp
+from .db import Database
+from .extensions import socketio
+from .services.context import HallContext
+from .settings import Settings, load_settings
+
+
+def database_url(settings: Settings) -> str:
+    """The configured database, or SQLite under var/."""
+    if settings.server.database_url:
+        return settings.server.database_url
+    return f"sqlite:///{settings.server.var_path / 'hall.db'}"
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured secret, or one generated once and kept in var/secret_key."""
+    if settings.server.secret_key:
+        return settings.server.secret_key
+    path = settings.server.var_path / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(
+    test_config: Mapping[str, Any] | None = None, *, settings: Settings | None = None
+) -> Flask:
+    """Build the hall server for the configured hall (the database must be initialised)."""
+    settings = settings or load_settings(test_config)
+    app = Flask(__name__, static_folder=None)
+    app.config["SECRET_KEY"] = secret_key(settings)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    db = Database(database_url(settings))
+    ctx = HallContext(
+        db,
+        settings.hall.code,
+        secret=app.config["SECRET_KEY"],
+        resync_max_events=settings.server.resync_max_events,
+    )
+    app.extensions["hall"] = HallApp(settings=settings, db=db, ctx=ctx)
+
+    from .api.routes import api
+    from .realtime import init_realtime
+
+    api_errors.register(app)
+    app.register_blueprint(api)
+    socketio.init_app(
+        app,
+        async_mode=settings.server.async_mode,
+        message_queue=settings.server.message_queue or None,
+        cors_allowed_origins=[],
+        json=None,
+    )
+    init_realtime(app, ctx)
+    return app
+
+
+def repo_path(*parts: str) -> Path:
+    return Path(__file__).resolve().parents[1].joinpath(*parts)

@@ -1,0 +1,123 @@
+"""The subcommands of ``hall`` (click); see cli.py for the entry point."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from .app import database_url
+from .domain.errors import DomainError
+from .settings import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        raise click.ClickException(f"配置有误 (config error):\n{error}") from None
+
+
+@click.group(help="Smart Service Hall (智慧大厅) — the hall server and its tools.")
+def cli() -> None:
+    pass
+
+
+@cli.command("init", help="Create or upgrade the database and load the hall layout (idempotent).")
+def init_cmd() -> None:
+    from .services.setup import init_database
+
+    settings = _settings()
+    url = database_url(settings)
+    _, hall_id, changed = init_database(settings, url)
+    what = "loaded" if changed else "unchanged"
+    click.echo(f"hall {settings.hall.code} (id {hall_id}) {what}; database {_safe(url)}")
+
+
+def _safe(url: str) -> str:
+    """Hide a password in a database URL."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}"
+    return url
+
+
+@cli.command("serve", help="Run the hall server.")
+@click.option("--host", default=None, help="address to listen on (default from config)")
+@click.option("--port", default=None, type=int, help="port (default from config)")
+def serve_cmd(host: str | None, port: int | None) -> None:
+    from . import create_app
+    from .extensions import socketio
+    from .services.setup import init_database
+
+    settings = _settings()
+    init_database(settings, database_url(settings))
+    app = create_app(settings=settings)
+    host = host or settings.server.host
+    port = port or settings.server.port
+    click.echo(f"hall server on http://{host}:{port}/ (async mode {settings.server.async_mode})")
+    socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
+
+
+@cli.group("user", help="Staff logins.")
+def user_group() -> None:
+    pass
+
+
+@user_group.command("add", help="Add a login, or reset its role and password.")
+@click.argument("login")
+@click.option("--role", type=click.Choice(["staff", "supervisor", "admin"]), required=True)
+@click.option("--name", default="", help="the person's name as shown on screens")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def user_add(login: str, role: str, name: str, password_stdin: bool) -> None:
+    from .db import Database
+    from .services.auth import add_user
+    from .services.setup import hall_id_of
+
+    if not password_stdin:
+        raise click.UsageError("give the password on standard input with --password-stdin")
+    password = sys.stdin.readline().rstrip("\n")
+    settings = _settings()
+    db = Database(database_url(settings))
+    try:
+        add_user(db, hall_id_of(db, settings.hall.code), login, role=role, password=password,
+                 name=name, now=datetime.now(UTC))  # fmt: skip
+    except (DomainError, LookupError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"user {login} ({role}) saved")
+
+
+@cli.group("device", help="Kiosks, displays, agents and evaluators.")
+def device_group() -> None:
+    pass
+
+
+@device_group.command("add", help="Add a device (or rotate its token); prints the token once.")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["kiosk", "display", "agent", "evaluator"]),
+              required=True)  # fmt: skip
+def device_add(name: str, kind: str) -> None:
+    from .db import Database
+    from .services.auth import issue_device_token
+    from .services.setup import hall_id_of
+
+    settings = _settings()
+    db = Database(database_url(settings))
+    try:
+        token = issue_device_token(db, hall_id_of(db, settings.hall.code), name, kind=kind)
+    except (DomainError, LookupError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"device {name} ({kind}) token (shown once, store it on the device):")
+    click.echo(token)
+
+
+@cli.command("demo", help="Run the demo hall: every part, fake devices, demo logins.")
+@click.option("--port", default=5000, type=int)
+@click.option("--host", default="127.0.0.1")
+@click.option("--real-hours", is_flag=True, help="keep the services' configured hours")
+def demo_cmd(port: int, host: str, real_hours: bool) -> None:
+    from .demo import run_demo
+
+    run_demo(_settings(), host=host, port=port, real_hours=real_hours)

@@ -1,0 +1,34 @@
+"""Read-only views of the hall for kiosks and pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .context import HallContext
+from .snapshot import snapshot
+
+
+def list_services(ctx: HallContext) -> list[dict[str, Any]]:
+    """Every service with its waiting count, ETA, hours and guide (办事指南)."""
+    queues = {q["service"]: q for q in snapshot(ctx, staff=False)["queues"]}
+    result = []
+    for service in ctx.layout.services.values():
+        queue = queues[service.code]
+        result.append(
+            {
+                "code": service.code,
+                "name": service.name,
+                "name_en": service.name_en,
+                "category": service.category,
+                "prefix": service.prefix,
+                "zone": service.zone,
+                "floor": service.floor,
+                "hours": [list(p) for p in service.hours_text],
+                "guide": service.guide,
+                "waiting": queue["waiting"],
+                "eta_s": queue["eta_s"],
+                "open": queue["open"],
+                "windows_open": queue["windows_open"],
+            }
+        )
+    return result

@@ -1,0 +1,177 @@
+"""What screens start from: the hall's state at one seq, and the log after a seq."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..contract import CALL_EVENTS, public_view
+from ..domain.numbering import business_day, is_open
+from ..domain.queueing import eta_seconds
+from ..domain.tickets import AT_WINDOW, TicketState
+from ..models import Alarm, Hall, LogEvent, Notice, Staff
+from ..models import Ticket as TicketRow
+from ..models import Window as WindowRow
+from .context import HallContext
+from .hall_log import wire
+from .ticket_rows import iso
+from .windows import window_view
+
+RECENT_CALLS = 12
+
+
+def snapshot(ctx: HallContext, *, staff: bool, now: datetime | None = None) -> dict[str, Any]:
+    """Read the whole hall at one consistent moment; ``seq`` is the last event it includes."""
+    now = now or ctx.clock()
+    with ctx.db.snapshot() as session:
+        hall = session.get(Hall, ctx.hall_id)
+        assert hall is not None
+        layout = ctx.refresh(session, hall.config_version)
+        day = business_day(now, layout.tz)
+        names = dict(session.execute(select(Staff.id, Staff.name)).tuples().all())
+        at_window = {
+            t.window_no: t
+            for t in session.scalars(
+                select(TicketRow).where(
+                    TicketRow.hall_id == ctx.hall_id,
+                    TicketRow.state.in_([s.value for s in AT_WINDOW]),
+                )
+            )
+        }
+        windows = []
+        open_windows = []
+        for row in session.scalars(
+            select(WindowRow)
+            .where(WindowRow.hall_id == ctx.hall_id, WindowRow.active)
+            .order_by(WindowRow.number)
+        ):
+            view = window_view(row, layout, names.get(row.staff_id, "") if staff else "")
+            current = at_window.get(row.number)
+            view["ticket"] = (
+                {
+                    "id": current.id,
+                    "number": current.number,
+                    "service": layout.services_by_id[current.service_id].code,
+                    "status": current.state,
+                    "called_at": iso(current.called_at),
+                    "started_at": iso(current.started_at),
+                    "call_count": current.call_count,
+                }
+                if current is not None
+                else None
+            )
+            windows.append(view)
+            if row.state == "open":
+                open_windows.append(row.number)
+        queues = _queues(ctx, session, day, now, open_windows)
+        recent = [
+            public_view(wire(e)) if not staff else wire(e)
+            for e in session.scalars(
+                select(LogEvent)
+                .where(LogEvent.hall_id == ctx.hall_id, LogEvent.type.in_(CALL_EVENTS))
+                .order_by(LogEvent.seq.desc())
+                .limit(RECENT_CALLS)
+            )
+        ]
+        alarms = (
+            [
+                {
+                    "id": a.id,
+                    "kind": a.kind,
+                    "level": a.level,
+                    "subject": a.subject,
+                    "message": a.message,
+                    "raised_at": iso(a.raised_at),
+                    "acked_by": a.acked_by,
+                }
+                for a in session.scalars(
+                    select(Alarm).where(Alarm.hall_id == ctx.hall_id, Alarm.cleared_at.is_(None))
+                )
+            ]
+            if staff
+            else []
+        )
+        notices = list(
+            session.scalars(
+                select(Notice.text)
+                .where(Notice.hall_id == ctx.hall_id, Notice.active)
+                .order_by(Notice.sort_order)
+            )
+        )
+        return {
+            "seq": hall.last_seq,
+            "hall": {"code": layout.code, "name": layout.name, "name_en": layout.name_en},
+            "business_day": day.isoformat(),
+            "at": now.isoformat(),
+            "windows": windows,
+            "queues": queues,
+            "recent_calls": recent,
+            "alarms": alarms,
+            "notices": notices,
+        }
+
+
+def _queues(
+    ctx: HallContext, session: Any, day: Any, now: datetime, open_windows: list[int]
+) -> list[dict[str, Any]]:
+    layout = ctx.layout
+    counts: dict[tuple[int, str], int] = {}
+    oldest: dict[int, datetime] = {}
+    for service_id, state, n, first in session.execute(
+        select(
+            TicketRow.service_id,
+            TicketRow.state,
+            func.count(),
+            func.min(TicketRow.queued_at),
+        )
+        .where(TicketRow.hall_id == ctx.hall_id, TicketRow.business_day == day)
+        .group_by(TicketRow.service_id, TicketRow.state)
+    ):
+        counts[(service_id, state)] = n
+        if state == TicketState.WAITING.value and first is not None:
+            oldest[service_id] = first if first.tzinfo else first.replace(tzinfo=now.tzinfo)
+    queues = []
+    for service in layout.services.values():
+        waiting = counts.get((service.id, TicketState.WAITING.value), 0)
+        serving = sum(1 for n in open_windows if service.code in layout.windows[n].weights)
+        first = oldest.get(service.id)
+        queues.append(
+            {
+                "service": service.code,
+                "name": service.name,
+                "name_en": service.name_en,
+                "category": service.category,
+                "prefix": service.prefix,
+                "zone": service.zone,
+                "floor": service.floor,
+                "waiting": waiting,
+                "served": counts.get((service.id, TicketState.DONE.value), 0),
+                "longest_wait_s": round((now - first).total_seconds()) if first else 0,
+                "eta_s": eta_seconds(waiting, serving, service.avg_handle_s),
+                "windows_open": serving,
+                "open": is_open(service.hours, now, layout.tz),
+            }
+        )
+    return queues
+
+
+def events_after(
+    ctx: HallContext, after: int, *, staff: bool, limit: int | None = None
+) -> dict[str, Any]:
+    """Return the events after ``after``, or say a snapshot is needed when too far behind."""
+    limit = limit or ctx.resync_max_events
+    with ctx.db.read() as session:
+        last = session.scalar(select(Hall.last_seq).where(Hall.id == ctx.hall_id)) or 0
+        if after < 0 or after > last:
+            after = min(max(after, 0), last)
+        if last - after > limit:
+            return {"events": [], "last_seq": last, "snapshot_required": True}
+        rows = session.scalars(
+            select(LogEvent)
+            .where(LogEvent.hall_id == ctx.hall_id, LogEvent.seq > after, LogEvent.seq <= last)
+            .order_by(LogEvent.seq)
+        )
+        events = [wire(e) if staff else public_view(wire(e)) for e in rows]
+        return {"events": events, "last_seq": last, "snapshot_required": False}

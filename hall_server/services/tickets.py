@@ -1,0 +1,333 @@
+"""Use cases of tickets: issue, read, requeue, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ..domain import events as ev
+from ..domain import tickets as rules
+from ..domain.errors import Forbidden, InvalidInput, NotFound
+from ..domain.numbering import Counter, business_day, check_open, next_number
+from ..domain.queueing import eta_seconds, requeue_position
+from ..domain.tickets import TicketState
+from ..models import Appointment, Window
+from ..models import Counter as CounterRow
+from ..models import Ticket as TicketRow
+from .actors import Actor
+from .context import HallContext, Layout, ServiceInfo
+from .hall_log import HallWrite, hall_write
+from .ticket_rows import people_ahead, store, ticket_event, ticket_view, to_domain, waiting_count
+
+PHONE = re.compile(r"^1[3-9]\d{9}$")
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRequest:
+    """What a kiosk (or staff) asks for when issuing a ticket."""
+
+    service: str
+    priority: bool = False
+    priority_kind: str = ""
+    phone: str | None = None
+    id_number: str | None = None
+    appointment_code: str | None = None
+
+
+def keyed_hash(secret: str, value: str) -> str:
+    """Hash a phone or ID number with the hall's secret: comparable, not reversible."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def mask_id(id_number: str) -> str:
+    return f"{id_number[:6]}********{id_number[-4:]}"
+
+
+def _eta(write: HallWrite, service: ServiceInfo, ahead: int) -> int | None:
+    open_windows = write.session.scalars(
+        select(Window.number).where(Window.hall_id == write.hall.id, Window.state == "open")
+    ).all()
+    serving = sum(
+        1 for n in open_windows if service.code in write.layout.windows.get(n, _NO_WINDOW).weights
+    )
+    return eta_seconds(ahead, serving, service.avg_handle_s)
+
+
+class _NoWindow:
+    weights: dict[str, int] = {}  # noqa: RUF012 - read-only sentinel
+
+
+_NO_WINDOW = _NoWindow()
+
+
+def issue_ticket(
+    ctx: HallContext,
+    actor: Actor,
+    request: IssueRequest,
+    *,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Issue a ticket: next number of the service's day counter, in one transaction."""
+    scope = f"{actor.kind}:{actor.id}:POST /tickets"
+    with hall_write(ctx, actor, now) as write:
+        if (earlier := write.replay(scope, idempotency_key)) is not None:
+            return earlier
+        layout, session = write.layout, write.session
+        appointment = _check_in(write, request) if request.appointment_code else None
+        service = layout.service(appointment_service(layout, appointment) or request.service)
+        check_open(service.name, service.hours, write.now, layout.tz)
+        day = business_day(write.now, layout.tz)
+        counter = session.get(CounterRow, (service.id, day))
+        if counter is None:
+            counter = CounterRow(service_id=service.id, business_day=day, hall_id=write.hall.id)
+            session.add(counter)
+        number, after = next_number(service.rule, Counter(counter.last_number, counter.issued or 0))
+        counter.last_number, counter.issued = after.last, after.issued
+        ahead = waiting_count(session, write.hall.id, service.id)
+        row = TicketRow(
+            hall_id=write.hall.id,
+            service_id=service.id,
+            business_day=day,
+            number=number,
+            token=secrets.token_urlsafe(24),
+            state=TicketState.WAITING.value,
+            priority=request.priority or appointment is not None,
+            priority_kind="预约" if appointment is not None else request.priority_kind,
+            issued_at=write.now,
+            queued_at=write.now,
+            kiosk_id=actor.id if actor.kind == "device" else None,
+            appointment_id=appointment.id if appointment is not None else None,
+            call_count=0,
+            hold_count=0,
+            transfer_count=0,
+            no_show_count=0,
+            handle_s=0.0,
+        )
+        _attach_person(row, request, ctx.secret)
+        session.add(row)
+        session.flush()
+        if appointment is not None:
+            appointment.state, appointment.ticket_id = "checked_in", row.id
+        eta = _eta(write, service, ahead)
+        write.log(
+            ticket_event(ev.TicketIssued, row, layout, waiting=ahead + 1),
+            ticket_id=row.id,
+        )
+        body = ticket_view(row, layout) | {"people_ahead": ahead, "eta_s": eta}
+        write.remember(scope, idempotency_key, 201, body)
+        return body
+
+
+def appointment_service(layout: Layout, appointment: Appointment | None) -> str | None:
+    if appointment is None:
+        return None
+    return layout.services_by_id[appointment.service_id].code
+
+
+def _attach_person(row: TicketRow, request: IssueRequest, secret: str) -> None:
+    if request.phone:
+        phone = request.phone.strip()
+        if not PHONE.match(phone):
+            raise InvalidInput("手机号格式不正确 (the phone number must be 11 digits, 1[3-9]…).")
+        row.phone_hash, row.phone_masked = keyed_hash(secret, phone), mask_phone(phone)
+    if request.id_number:
+        id_number = request.id_number.strip().upper()
+        if not re.fullmatch(r"\d{17}[\dX]", id_number):
+            raise InvalidInput("身份证号格式不正确 (the ID number must be 18 characters).")
+        row.id_hash, row.id_masked = keyed_hash(secret, id_number), mask_id(id_number)
+
+
+def _check_in(write: HallWrite, request: IssueRequest) -> Appointment:
+    code = (request.appointment_code or "").strip().upper()
+    appointment = write.session.scalar(
+        select(Appointment).where(Appointment.hall_id == write.hall.id, Appointment.code == code)
+    )
+    if appointment is None:
+        raise NotFound(f"没有预约号 {code} (no appointment with code {code}).")
+    if appointment.state != "booked":
+        raise InvalidInput(
+            f"预约 {code} 已使用或已失效 (appointment {code} is {appointment.state})."
+        )
+    policy = write.layout.policy
+    early = int(policy.get("appointment_early_min", 30)) * 60
+    late = int(policy.get("appointment_late_min", 15)) * 60
+    opens = appointment.slot_start.timestamp() - early
+    closes = appointment.slot_end.timestamp() + late
+    now = write.now.timestamp()
+    slot = (
+        f"{write.layout.local(appointment.slot_start):%H:%M}-"
+        f"{write.layout.local(appointment.slot_end):%H:%M}"
+    )
+    if now < opens:
+        raise InvalidInput(
+            f"预约时段为{slot}，请于开始前{early // 60}分钟内签到 "
+            f"(your slot is {slot}: check in at most {early // 60} minutes early)."
+        )
+    if now > closes:
+        raise InvalidInput(
+            f"预约时段{slot}已过，请重新取号 (your slot {slot} has passed: take a normal ticket)."
+        )
+    return appointment
+
+
+def load_ticket(write: HallWrite, ticket_id: int) -> TicketRow:
+    """Find a ticket of this hall by id, or raise NotFound."""
+    row = write.session.get(TicketRow, ticket_id)
+    if row is None or row.hall_id != write.hall.id:
+        raise NotFound(f"没有此号票 (no ticket with id {ticket_id}).")
+    return row
+
+
+def get_ticket(ctx: HallContext, ticket_id: int) -> dict[str, Any]:
+    """Read one ticket with its place in the queue."""
+    with ctx.db.read() as session:
+        row = session.get(TicketRow, ticket_id)
+        if row is None or row.hall_id != ctx.hall_id:
+            raise NotFound(f"没有此号票 (no ticket with id {ticket_id}).")
+        return ticket_view(row, ctx.layout) | {"people_ahead": people_ahead(session, row)}
+
+
+def public_ticket(ctx: HallContext, token: str) -> dict[str, Any]:
+    """What a visitor's phone shows: status, place in the queue, ETA, window when called."""
+    with ctx.db.read() as session:
+        row = session.scalar(
+            select(TicketRow).where(TicketRow.token == token, TicketRow.hall_id == ctx.hall_id)
+        )
+        if row is None:
+            raise NotFound("号票不存在或已失效 (no such ticket).")
+        layout = ctx.layout
+        service = layout.services_by_id[row.service_id]
+        ahead = people_ahead(session, row)
+        open_windows = session.scalars(
+            select(Window.number).where(Window.hall_id == ctx.hall_id, Window.state == "open")
+        ).all()
+        serving = sum(1 for n in open_windows if service.code in layout.windows[n].weights)
+        eta = eta_seconds(ahead, serving, service.avg_handle_s) if row.state == "waiting" else None
+        return ticket_view(row, layout, staff=False) | {
+            "people_ahead": ahead,
+            "eta_s": eta,
+            "hall_name": layout.name,
+            "state_name": rules.STATE_NAMES_ZH[TicketState(row.state)],
+            "token": row.token,
+        }
+
+
+def requeue_ticket(
+    ctx: HallContext, actor: Actor, ticket_id: int, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Put a returning no-show back in the queue, or a held ticket back for its window."""
+    with hall_write(ctx, actor, now) as write:
+        row = load_ticket(write, ticket_id)
+        ticket = to_domain(row, write.layout)
+        policy = write.layout.policy
+        if ticket.state is TicketState.HELD:
+            changed = rules.return_from_hold(ticket, write.now)
+            source = "hold"
+        else:
+            waiting = write.session.scalars(
+                select(TicketRow.queued_at).where(
+                    TicketRow.hall_id == write.hall.id,
+                    TicketRow.state == TicketState.WAITING.value,
+                    TicketRow.service_id == row.service_id,
+                )
+            ).all()
+            position = requeue_position(
+                str(policy.get("no_show_requeue", "after_n")),
+                row.issued_at,
+                write.now,
+                waiting,
+                int(policy.get("requeue_after_n", 3)),
+            )
+            changed = rules.requeue(
+                ticket,
+                write.now,
+                queued_at=position,
+                return_limit_min=int(policy.get("no_show_return_limit_min", 60)),
+            )
+            source = "no_show"
+        window = row.window_no
+        store(row, changed, write.layout)
+        write.log(
+            ticket_event(
+                ev.TicketRequeued,
+                row,
+                write.layout,
+                source=source,
+                waiting=waiting_count(write.session, write.hall.id, row.service_id),
+            ),
+            ticket_id=row.id,
+            window=window,
+        )
+        return ticket_view(row, write.layout) | {"people_ahead": people_ahead(write.session, row)}
+
+
+def cancel_ticket(
+    ctx: HallContext,
+    actor: Actor,
+    *,
+    ticket_id: int | None = None,
+    token: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Cancel a visit: staff by id, the visitor by the ticket's token (waiting only)."""
+    with hall_write(ctx, actor, now) as write:
+        if token is not None:
+            row = write.session.scalar(
+                select(TicketRow).where(
+                    TicketRow.token == token, TicketRow.hall_id == write.hall.id
+                )
+            )
+            if row is None:
+                raise NotFound("号票不存在或已失效 (no such ticket).")
+            if row.state != TicketState.WAITING.value:
+                raise Forbidden(
+                    "号票已叫号，请到窗口办理 (the ticket was called: go to the window)."
+                )
+        else:
+            assert ticket_id is not None
+            row = load_ticket(write, ticket_id)
+        window = row.window_no
+        store(row, rules.cancel(to_domain(row, write.layout), write.now), write.layout)
+        write.log(
+            ticket_event(
+                ev.TicketCancelled,
+                row,
+                write.layout,
+                waiting=waiting_count(write.session, write.hall.id, row.service_id),
+            ),
+            ticket_id=row.id,
+            window=window,
+        )
+        return ticket_view(row, write.layout, staff=actor.kind == "staff")
+
+
+def expire_open_tickets(ctx: HallContext, actor: Actor, *, now: datetime | None = None) -> int:
+    """End every open ticket of a business day before today (run at start and each minute)."""
+    with hall_write(ctx, actor, now) as write:
+        today = business_day(write.now, write.layout.tz)
+        rows = write.session.scalars(
+            select(TicketRow)
+            .where(
+                TicketRow.hall_id == write.hall.id,
+                TicketRow.business_day < today,
+                TicketRow.state.in_([s.value for s in rules.OPEN]),
+            )
+            .order_by(TicketRow.id)
+            .limit(5000)
+        ).all()
+        for row in rows:
+            store(row, rules.expire(to_domain(row, write.layout), write.now), write.layout)
+            write.log(ticket_event(ev.TicketExpired, row, write.layout), ticket_id=row.id)
+        return len(rows)
