@@ -18,6 +18,8 @@ from devices.idcard.card import IdCard, birth_date_of, sex_of, validate_id_numbe
 DEFAULT_BAUDRATE = 115200
 POLL_INTERVAL_S = 0.3
 ANSWER_TIMEOUT_S = 1.0
+# A fixed read timeout: changing it per call would reconfigure a real UART every time.
+READ_SLICE_S = 0.05
 
 
 class IdCardReader(Protocol):
@@ -132,7 +134,9 @@ class SerialIdCardReader:
     def _open(self) -> Any:
         if self._port is None:
             try:
-                self._port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0)
+                self._port = serial.serial_for_url(
+                    self.url, baudrate=self.baudrate, timeout=READ_SLICE_S
+                )
             except (serial.SerialException, OSError, ValueError) as exc:
                 self._fail(exc, "打不开", "cannot be opened")
         return self._port
@@ -164,8 +168,7 @@ class SerialIdCardReader:
             port.write(command)
             port.flush()
             deadline = time.monotonic() + self.answer_timeout_s
-            while (remaining := deadline - time.monotonic()) > 0:
-                port.timeout = min(remaining, 0.2)
+            while time.monotonic() < deadline:
                 chunk = port.read(1)
                 if chunk:
                     buffer += bytes(chunk) + bytes(port.read(port.in_waiting or 0))

@@ -17,6 +17,8 @@ from devices.keypad import protocol
 from devices.keypad.keys import build_keymap, key_code, key_name
 
 DEFAULT_BAUDRATE = 9600
+# A fixed read timeout: changing it per call would reconfigure a real UART every time.
+READ_SLICE_S = 0.05
 OFFLINE_AFTER_S = 10.0  # keypads send a heartbeat every few seconds
 REPEAT_WINDOW_S = 2.0  # a repeated KEY sequence within this time is a retransmission
 
@@ -155,7 +157,9 @@ class SerialKeypad:
     def _open(self) -> Any:
         if self._port is None:
             try:
-                self._port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0)
+                self._port = serial.serial_for_url(
+                    self.url, baudrate=self.baudrate, timeout=READ_SLICE_S
+                )
             except (serial.SerialException, OSError, ValueError) as exc:
                 self._fail(exc, "打不开", "cannot be opened")
         return self._port
@@ -197,9 +201,7 @@ class SerialKeypad:
             events: list[KeyEvent] = []
             while True:
                 port = self._open()
-                remaining = deadline - time.monotonic()
                 try:
-                    port.timeout = max(0.0, min(remaining, 0.2))
                     chunk = port.read(1)
                     if chunk:
                         chunk += port.read(port.in_waiting or 0)
