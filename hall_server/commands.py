@@ -50,6 +50,7 @@ def _safe(url: str) -> str:
 def serve_cmd(host: str | None, port: int | None) -> None:
     from . import create_app
     from .extensions import socketio
+    from .ticker import start_ticker
     from .services.setup import init_database
 
     settings = _settings()
@@ -58,6 +59,7 @@ def serve_cmd(host: str | None, port: int | None) -> None:
     host = host or settings.server.host
     port = port or settings.server.port
     click.echo(f"hall server on http://{host}:{port}/ (async mode {settings.server.async_mode})")
+    start_ticker(app)
     socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
 
 

@@ -24,6 +24,7 @@ def run_demo(settings: Settings, *, host: str, port: int, real_hours: bool = Fal
     """Prepare the demo database, print how to get in, and serve until interrupted."""
     from . import create_app
     from .extensions import socketio
+    from .ticker import start_ticker
     from .services.setup import create_demo_logins, init_database, rotate_device_tokens
 
     if not real_hours:
@@ -55,4 +56,5 @@ def run_demo(settings: Settings, *, host: str, port: int, real_hours: bool = Fal
         f"  Press Ctrl+C to stop. Listening on {base}/",
     ]
     click.echo("\n".join(lines))
+    start_ticker(app)
     socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)

@@ -9,7 +9,20 @@ from ..contract import API_PREFIX
 from . import schemas
 
 ERROR = {"$ref": "#/components/schemas/Error"}
-WINDOW_ACTIONS = ["open", "pause", "resume", "close", "call-next", "call", "recall", "start", "finish", "no-show", "transfer", "hold"]
+WINDOW_ACTIONS = [
+    "open",
+    "pause",
+    "resume",
+    "close",
+    "call-next",
+    "call",
+    "recall",
+    "start",
+    "finish",
+    "no-show",
+    "transfer",
+    "hold",
+]
 
 # (method, path, summary, body schema name or None, success status, auth?)
 ROUTES: list[tuple[str, str, str, str | None, int, bool]] = [

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 
 from ..contract import API_PREFIX
-from ..services import auth, tickets, windows
+from ..services import auth, tickets, visits, windows
+from ..services.actors import Actor
 from ..services.hall_views import list_services
 from ..services.snapshot import events_after, snapshot
 from . import schemas
-from .common import actor, body, hall, idempotency_key
+from .common import actor, bearer, body, hall, idempotency_key
 from .errors import BadRequest
 from .openapi import openapi_document
 
@@ -32,8 +34,6 @@ def login() -> Any:
 @api.post("/auth/logout")
 def logout() -> Any:
     actor(STAFF)
-    from .common import bearer
-
     auth.logout(hall().ctx, bearer() or "")
     return jsonify({"ok": True})
 
@@ -79,8 +79,6 @@ def public_ticket(token: str) -> Any:
 
 @api.post("/public/tickets/<token>/cancel")
 def public_cancel(token: str) -> Any:
-    from ..services.actors import Actor
-
     visitor = Actor(kind="visitor", name="visitor")
     return jsonify(tickets.cancel_ticket(hall().ctx, visitor, token=token))
 
@@ -95,6 +93,34 @@ def requeue(ticket_id: int) -> Any:
 def cancel(ticket_id: int) -> Any:
     who = actor(STAFF)
     return jsonify(tickets.cancel_ticket(hall().ctx, who, ticket_id=ticket_id))
+
+
+@api.post("/tickets/<int:ticket_id>/evaluation")
+def evaluation(ticket_id: int) -> Any:
+    who = actor(STAFF, "device:evaluator")
+    data = body(schemas.EvaluationBody)
+    result = visits.record_evaluation(
+        hall().ctx, who, ticket_id, score=data.score, reasons=data.reasons, comment=data.comment
+    )
+    return jsonify(result), 201
+
+
+@api.post("/appointments")
+def create_appointment() -> Any:
+    who = actor("supervisor")
+    data = body(schemas.AppointmentBody)
+    try:
+        start, end = (
+            datetime.fromisoformat(data.slot_start),
+            datetime.fromisoformat(data.slot_end),
+        )
+    except ValueError:
+        raise BadRequest("预约时间格式应为 ISO 8601 (slot times must be ISO 8601).") from None
+    result = visits.create_appointment(
+        hall().ctx, who, service=data.service, code=data.code, slot_start=start, slot_end=end,
+        name=data.name, phone=data.phone, id_number=data.id_number,
+    )  # fmt: skip
+    return jsonify(result), 201
 
 
 @api.post("/windows/<int:number>/<action>")

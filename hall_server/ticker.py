@@ -1,0 +1,31 @@
+"""Housekeeping on the hall clock: end yesterday's open tickets, every minute."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .extensions import socketio
+from .services.actors import SYSTEM
+from .services.tickets import expire_open_tickets
+
+log = logging.getLogger(__name__)
+TICK_S = 60
+
+
+def start_ticker(app: Flask) -> None:
+    """Run the housekeeping loop in the background of a serving process."""
+    ctx = app.extensions["hall"].ctx
+
+    def loop() -> None:
+        while True:
+            try:
+                expired = expire_open_tickets(ctx, SYSTEM)
+                if expired:
+                    log.info("expired %d open tickets of earlier days", expired)
+            except Exception:  # keep ticking: one failed round must not stop housekeeping
+                log.exception("housekeeping round failed")
+            socketio.sleep(TICK_S)
+
+    socketio.start_background_task(loop)
