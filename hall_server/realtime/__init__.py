@@ -63,9 +63,9 @@ class HallNamespace(Namespace):
             missed = events_after(self.ctx, last_seq, staff=staff)
             if not missed["snapshot_required"]:
                 for event in missed["events"]:
-                    self.emit("event", event, to=sid)
+                    self.emit("event", event, room=sid)
                 return
-        self.emit("snapshot", snapshot(self.ctx, staff=staff), to=sid)
+        self.emit("snapshot", snapshot(self.ctx, staff=staff), room=sid)
 
 
 def init_realtime(app: Flask, ctx: HallContext) -> None:
