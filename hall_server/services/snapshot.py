@@ -30,7 +30,7 @@ def snapshot(ctx: HallContext, *, staff: bool, now: datetime | None = None) -> d
         assert hall is not None
         layout = ctx.refresh(session, hall.config_version)
         day = business_day(now, layout.tz)
-        names = dict(session.execute(select(Staff.id, Staff.name)).tuples().all())
+        names = {i: n for i, n in session.execute(select(Staff.id, Staff.name))}
         at_window = {
             t.window_no: t
             for t in session.scalars(
