@@ -57,9 +57,11 @@ def create_app(
 
     from .api.routes import api
     from .realtime import init_realtime
+    from .web.pages import web
 
     api_errors.register(app)
     app.register_blueprint(api)
+    app.register_blueprint(web)
     socketio.init_app(
         app,
         async_mode=settings.server.async_mode,

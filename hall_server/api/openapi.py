@@ -41,6 +41,7 @@ ROUTES: list[tuple[str, str, str, str | None, int, bool]] = [
     ("get", "/snapshot", "The hall at one seq: windows, queues, recent calls, alarms, notices",
      None, 200, True),
     ("get", "/events", "Hall log after a seq (?after=SEQ), or snapshot_required", None, 200, True),
+    ("post", "/devices/status", "A device reports a part's health (printer, LED …)", "DeviceStatusBody", 200, True),
     ("post", "/appointments", "Create an appointment (预约)", "AppointmentBody", 201, True),
 ]  # fmt: skip
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from ..contract import API_PREFIX
-from ..services import auth, tickets, visits, windows
+from ..services import auth, devices, tickets, visits, windows
 from ..services.actors import Actor
 from ..services.hall_views import list_services
 from ..services.snapshot import events_after, snapshot
@@ -134,6 +134,15 @@ def window_action(number: int, action: str) -> Any:
     command = windows.WindowCommand(action=action, **data.model_dump())
     return jsonify(
         windows.window_action(hall().ctx, who, number, command, idempotency_key=idempotency_key())
+    )
+
+
+@api.post("/devices/status")
+def device_status() -> Any:
+    who = actor(*ANY_DEVICE)
+    data = body(schemas.DeviceStatusBody)
+    return jsonify(
+        devices.report_status(hall().ctx, who, part=data.part, status=data.status.model_dump())
     )
 
 

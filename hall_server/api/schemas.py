@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -49,10 +51,23 @@ class AppointmentBody(Body):
     id_number: str | None = Field(default=None, max_length=18)
 
 
+class PartStatus(Body):
+    health: Literal["ok", "warning", "fault", "unknown"]
+    online: bool | None = None
+    detail: dict[str, str] = Field(default_factory=dict)
+    message: str = Field(default="", max_length=200)
+
+
+class DeviceStatusBody(Body):
+    part: str = Field(default="device", max_length=40, description='e.g. "printer", "led:3"')
+    status: PartStatus
+
+
 SCHEMAS: tuple[type[Body], ...] = (
     LoginBody,
     IssueBody,
     WindowActionBody,
     EvaluationBody,
     AppointmentBody,
+    DeviceStatusBody,
 )

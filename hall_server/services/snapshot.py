@@ -15,6 +15,7 @@ from ..models import Alarm, Hall, LogEvent, Notice, Staff
 from ..models import Ticket as TicketRow
 from ..models import Window as WindowRow
 from .context import HallContext
+from .devices import device_views
 from .hall_log import wire
 from .ticket_rows import iso
 from .windows import window_view
@@ -100,6 +101,7 @@ def snapshot(ctx: HallContext, *, staff: bool, now: datetime | None = None) -> d
                 .order_by(Notice.sort_order)
             )
         )
+        devices = device_views(ctx, session) if staff else []
         return {
             "seq": hall.last_seq,
             "hall": {"code": layout.code, "name": layout.name, "name_en": layout.name_en},
@@ -110,6 +112,7 @@ def snapshot(ctx: HallContext, *, staff: bool, now: datetime | None = None) -> d
             "recent_calls": recent,
             "alarms": alarms,
             "notices": notices,
+            "devices": devices,
         }
 
 

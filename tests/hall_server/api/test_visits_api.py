@@ -84,3 +84,20 @@ def test_open_tickets_of_yesterday_expire_and_are_logged(hall: HallRig) -> None:
     assert expire_open_tickets(hall.ctx, SYSTEM) == 0
     last = hall.get("boss", "/events?after=0").get_json()["events"][-1]
     assert (last["type"], last["number"], last["actor"]) == ("ticket.expired", "B002", "system")
+
+
+def test_a_printer_running_out_of_paper_is_logged_once_and_shown_to_staff(hall: HallRig) -> None:
+    report = {"part": "printer", "status": {"health": "fault", "online": True,
+                                            "detail": {"paper": "out"}, "message": "打印机缺纸"}}  # fmt: skip
+    assert hall.post("kiosk-1", "/devices/status", report).get_json()["changed"] is True
+    assert hall.post("kiosk-1", "/devices/status", report).get_json()["changed"] is False
+    events = hall.get("boss", "/events?after=0").get_json()["events"]
+    assert [e["type"] for e in events] == ["device.status"]
+    kiosk = next(
+        d for d in hall.get("boss", "/snapshot").get_json()["devices"] if d["name"] == "kiosk-1"
+    )
+    assert kiosk["status"]["printer"]["detail"] == {"paper": "out"}
+    public = hall.get("tv-1", "/events?after=0").get_json()["events"]
+    assert public == [{"seq": 1, "type": "device.status", "at": events[0]["at"]}]
+    bad = hall.post("kiosk-1", "/devices/status", {"part": "printer", "status": {"health": "fine"}})
+    assert bad.status_code == 422 and "health" in bad.get_json()["error"]["message"]

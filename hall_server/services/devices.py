@@ -1,0 +1,74 @@
+"""Devices report their health (printer paper, LED signs …); a change is a hall event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ..domain import events as ev
+from ..domain.errors import Forbidden, InvalidInput
+from ..models import Device
+from .actors import Actor
+from .context import HallContext
+from .hall_log import hall_write
+
+HEALTH = frozenset({"ok", "warning", "fault", "unknown"})
+
+
+def report_status(
+    ctx: HallContext,
+    actor: Actor,
+    *,
+    part: str,
+    status: dict[str, Any],
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Store a device part's status (e.g. part "printer"); log ``device.status`` when it changed."""
+    if actor.kind != "device":
+        raise Forbidden("只有设备可以上报状态 (only a device reports its status).")
+    if status.get("health") not in HEALTH:
+        raise InvalidInput(
+            f"health 必须是 {'/'.join(sorted(HEALTH))} (got {status.get('health')!r})."
+        )
+    part = part.strip()[:40] or "device"
+    with hall_write(ctx, actor, now) as write:
+        device = write.session.get(Device, actor.id)
+        assert device is not None
+        device.last_seen_at = write.now
+        before = dict(device.status or {})
+        current = {
+            "health": status["health"],
+            "online": status.get("online"),
+            "detail": dict(status.get("detail") or {}),
+            "message": str(status.get("message", ""))[:200],
+        }
+        if before.get(part) == current:
+            return {"device": device.name, "part": part, "changed": False}
+        device.status = {**before, part: current}
+        device.status_at = write.now
+        write.log(
+            ev.DeviceStatusChanged(
+                device=device.name, kind=device.kind, status={"part": part, **current}
+            )
+        )
+        return {"device": device.name, "part": part, "changed": True}
+
+
+def device_views(ctx: HallContext, session: Any) -> list[dict[str, Any]]:
+    """Every device of the hall with its parts' last status (staff view)."""
+    rows = session.scalars(select(Device).where(Device.hall_id == ctx.hall_id).order_by(Device.id))
+    return [
+        {
+            "name": d.name,
+            "kind": d.kind,
+            "zone": d.zone,
+            "floor": d.floor,
+            "windows": list(d.windows),
+            "status": dict(d.status or {}),
+            "last_seen_at": d.last_seen_at.isoformat() if d.last_seen_at else None,
+            "revoked": d.revoked,
+        }
+        for d in rows
+    ]
