@@ -457,3 +457,58 @@ def test_every_refusal_is_a_clear_error_and_changes_nothing(
     assert (got_status, says in error["message"]) == (status, True), error
     assert error["code"] and len(error["message"]) > 10
     assert rows(busy_hall) == before
+
+
+def test_call_of_a_number_already_called_elsewhere_is_refused(busy_hall: HallRig) -> None:
+    busy_hall.act("boss", 1, "open")
+    before = rows(busy_hall)
+    status, error = refused(busy_hall, "boss", "/windows/1/call", {"number": "A001"})
+    assert status == 409 and "已叫号" in error["message"] and "called" in error["message"]
+    assert rows(busy_hall) == before
+
+
+def test_call_of_a_number_reserved_for_another_window_is_refused(hall: HallRig) -> None:
+    hall.issue("a")
+    hall.act("staff1", 2, "open")
+    hall.act("staff2", 1, "open")
+    hall.act("staff1", 2, "call-next")
+    transfer(hall, "staff1", 2, window=3)
+    before = rows(hall)
+    status, error = refused(hall, "staff2", "/windows/1/call", {"number": "A001"})
+    assert status == 409 and "reserved for window 3" in error["message"]
+    assert rows(hall) == before
+
+
+def test_handling_time_adds_up_across_a_transfer(hall: HallRig) -> None:
+    hall.issue("a")
+    hall.act("staff1", 2, "open")
+    hall.act("staff2", 3, "open")
+    hall.clock.advance(minutes=1)
+    hall.act("staff1", 2, "call-next")
+    hall.act("staff1", 2, "start")
+    hall.clock.advance(minutes=3)
+    transfer(hall, "staff1", 2, window=3)
+    hall.clock.advance(minutes=10)  # waiting again: not handling time
+    hall.act("staff2", 3, "call-next")
+    hall.act("staff2", 3, "start")
+    hall.clock.advance(minutes=4)
+    done = hall.act("staff2", 3, "finish")["ticket"]
+    assert (done["wait_s"], done["handle_s"], done["transfer_count"]) == (60, 420, 1)
+    assert (done["call_count"], done["window"]) == (2, 3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="services/windows.py window_action: require_open runs before every ticket action, "
+    "so a window paused while a ticket is at it cannot finish (409 'paused') until resumed",
+)
+def test_a_window_paused_while_serving_can_still_finish_its_ticket(hall: HallRig) -> None:
+    hall.issue("a")
+    hall.act("staff1", 1, "open")
+    hall.act("staff1", 1, "call-next")
+    hall.act("staff1", 1, "start")
+    hall.act("staff1", 1, "pause", reason="临时离开")  # no new calls after this visitor
+    response = hall.post("staff1", "/windows/1/finish")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["ticket"]["status"] == "done"
+    assert response.get_json()["window"]["state"] == "paused"
