@@ -26,7 +26,7 @@ def _is_staff_audience(kind: str, role: str) -> bool:
     return kind == "staff" or (kind == "device" and role == "agent")
 
 
-class HallNamespace(Namespace):
+class HallNamespace(Namespace):  # type: ignore[misc]
     """The one namespace of the hall."""
 
     def __init__(self, ctx: HallContext) -> None:

@@ -48,7 +48,8 @@ def snapshot(ctx: HallContext, *, staff: bool, now: datetime | None = None) -> d
             .where(WindowRow.hall_id == ctx.hall_id, WindowRow.active)
             .order_by(WindowRow.number)
         ):
-            view = window_view(row, layout, names.get(row.staff_id, "") if staff else "")
+            holder = names.get(row.staff_id, "") if staff and row.staff_id else ""
+            view = window_view(row, layout, holder)
             current = at_window.get(row.number)
             view["ticket"] = (
                 {
