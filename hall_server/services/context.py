@@ -181,6 +181,8 @@ class HallContext:
         self.write_lock = threading.Lock()
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.subscribers: list[Callable[[list[dict[str, Any]]], None]] = []
+        # token SHA-256 -> (actor, trusted until (monotonic), token expiry); see auth.authenticate
+        self.token_cache: dict[str, tuple[Any, float, datetime]] = {}
         self._layout: Layout | None = None
         with db.read() as session:
             hall = session.scalar(select(Hall).where(Hall.code == hall_code))
