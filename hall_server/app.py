@@ -62,6 +62,17 @@ def create_app(
     api_errors.register(app)
     app.register_blueprint(api)
     app.register_blueprint(web)
+    from window_client.web import window_pages
+
+    from .api.window_client import window_client_api
+
+    app.register_blueprint(window_client_api)
+    app.register_blueprint(window_pages)
+    from display.web import display_api
+    from display.web import pages as display_pages
+
+    app.register_blueprint(display_pages)
+    app.register_blueprint(display_api)
     socketio.init_app(
         app,
         async_mode=settings.server.async_mode,
