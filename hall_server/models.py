@@ -339,3 +339,33 @@ class IdempotentRequest(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column()
+
+
+class PrintJob(Base):
+    """A ticket sent to a kiosk's printer; the kiosk agent acknowledges it."""
+
+    __tablename__ = "print_jobs"
+    __table_args__ = (Index("ix_print_jobs_device", "hall_id", "device_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|printed|failed
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column()
+    done_at: Mapped[datetime | None] = mapped_column()
+
+
+class TicketContact(Base):
+    """A waiting visitor's phone, sealed, kept only until they are told their turn is near."""
+
+    __tablename__ = "ticket_contacts"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    phone_sealed: Mapped[str] = mapped_column(String(200))
+    notify_ahead: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column()
