@@ -369,3 +369,88 @@ class TicketContact(Base):
     phone_sealed: Mapped[str] = mapped_column(String(200))
     notify_ahead: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column()
+
+
+class DailyStat(Base):
+    """One business day's figures of one group (whole hall, a service, window, staff or hour).
+
+    Counts and sums are additive; durations are whole milliseconds so sums are exact, and the
+    histograms (whole seconds -> tickets) give exact percentiles over any run of days.
+    """
+
+    __tablename__ = "daily_stats"
+    __table_args__ = (UniqueConstraint("hall_id", "dim", "business_day", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    business_day: Mapped[date] = mapped_column(Date)
+    dim: Mapped[str] = mapped_column(String(8))  # hall | service | window | staff | hour
+    key: Mapped[str] = mapped_column(String(64))
+    tickets: Mapped[int] = mapped_column(Integer, default=0)
+    served: Mapped[int] = mapped_column(Integer, default=0)
+    no_show: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    expired: Mapped[int] = mapped_column(Integer, default=0)
+    called: Mapped[int] = mapped_column(Integer, default=0)
+    within_sla: Mapped[int] = mapped_column(Integer, default=0)
+    wait_sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    wait_max_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    wait_hist: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    handled: Mapped[int] = mapped_column(Integer, default=0)
+    handle_sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    handle_max_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    handle_hist: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    evaluations: Mapped[int] = mapped_column(Integer, default=0)
+    score_sum: Mapped[int] = mapped_column(Integer, default=0)
+    bad: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatDay(Base):
+    """A business day whose daily_stats are built, with the fingerprint of the rows read."""
+
+    __tablename__ = "stat_days"
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), primary_key=True)
+    business_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    built_at: Mapped[datetime] = mapped_column()
+
+
+class WebhookSubscription(Base):
+    """An outgoing webhook: chosen hall events POSTed to a URL, signed with HMAC-SHA256."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)  # log read up to here
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class WebhookDelivery(Base):
+    """One event sent (or being retried) to one webhook, with its last answer."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "seq"),
+        Index("ix_webhook_deliveries_due", "hall_id", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"))
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    event_type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
