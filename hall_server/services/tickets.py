@@ -24,6 +24,7 @@ from ..models import Ticket as TicketRow
 from .actors import Actor
 from .context import HallContext, Layout, ServiceInfo
 from .hall_log import HallWrite, hall_write
+from .issuing import apply_issuing_rules
 from .ticket_rows import people_ahead, store, ticket_event, ticket_view, to_domain, waiting_count
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -84,6 +85,7 @@ def issue_ticket(
     with hall_write(ctx, actor, now) as write:
         if (earlier := write.replay(scope, idempotency_key)) is not None:
             return earlier
+        request = apply_issuing_rules(write, actor, request)
         layout, session = write.layout, write.session
         appointment = _check_in(write, request) if request.appointment_code else None
         service = layout.service(appointment_service(layout, appointment) or request.service)
