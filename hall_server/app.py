@@ -62,6 +62,9 @@ def create_app(
     api_errors.register(app)
     app.register_blueprint(api)
     app.register_blueprint(web)
+    from .api.alarms import alarms_api
+
+    app.register_blueprint(alarms_api)
     from window_client.web import window_pages
 
     from .api.window_client import window_client_api
