@@ -1,0 +1,31 @@
+"""The supervisor's background work in a serving process: alarm checks, daily report
+aggregates and webhook deliveries — each off the request threads, each surviving errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from .alarms import check_alarms, watch_alarms
+from .context import HallContext
+
+log = logging.getLogger(__name__)
+ALARM_CHECK_S = 15  # thresholds are whole minutes: a check every 15 s is at most that late
+
+
+def start_supervision(
+    ctx: HallContext, spawn: Callable[..., Any], sleep: Callable[[float], Any]
+) -> None:
+    """Start the loops with the server's ``spawn`` and ``sleep`` (gevent or threads)."""
+    watch_alarms(ctx, spawn)
+
+    def alarms_loop() -> None:
+        while True:
+            try:
+                check_alarms(ctx)
+            except Exception:  # keep checking: one failed round must not stop the alarms
+                log.exception("alarm check failed")
+            sleep(ALARM_CHECK_S)
+
+    spawn(alarms_loop)
