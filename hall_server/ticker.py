@@ -29,3 +29,6 @@ def start_ticker(app: Flask) -> None:
             socketio.sleep(TICK_S)
 
     socketio.start_background_task(loop)
+    from .services.supervision import start_supervision
+
+    start_supervision(ctx, socketio.start_background_task, socketio.sleep)
