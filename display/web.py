@@ -28,7 +28,7 @@ from hall_server.models import Device
 
 HERE = Path(__file__).resolve().parent
 VOICE_DIR = "voice"
-RECENT_CALLS = 8  # rows of "last calls" on the page unless the device's options say otherwise
+RECENT_CALLS = 6  # rows of "last calls" on the page unless the device's options say otherwise
 STALE_S = 90  # a call older than this when it reaches the page is shown, not announced
 TICKET_NUMBER = re.compile(r"^[A-Z]{0,3}[0-9]{1,6}$")
 
@@ -113,6 +113,7 @@ def display_settings(device: dict[str, Any], *, is_device: bool) -> dict[str, An
         "window_names": {str(n): layout.windows[n].name for n in scope.windows},
         "services": list(scope.services),
         "hall": {"code": layout.code, "name": layout.name, "name_en": layout.name_en},
+        "timezone": layout.tz.key,
         "recent_calls": int(options.get("recent_calls", RECENT_CALLS)),
         "voice": {
             "enabled": enabled,

@@ -1,0 +1,244 @@
+/*
+ * The hall TV page: the current call, recent calls, waiting per service, notices, clock,
+ * connection state, and the announcements of calls (display/static/announce.js).
+ *
+ * State for tests and for people debugging a screen lives on window.hallDisplay (what the
+ * page shows) and window.hallAudio (the announcement queue).
+ */
+(function (global) {
+  "use strict";
+
+  const doc = global.document;
+  const root = doc.getElementById("tv");
+  const device = root.dataset.device;
+  const $ = (id) => doc.getElementById(id);
+  const FLASH_MS = 5000;
+
+  const page = {
+    device,
+    config: null,
+    connected: false,
+    seq: null,
+    current: null, // {seq, number, window}
+    recent: [], // [{seq, number, window, kind}] newest first, as shown
+    waiting: {}, // service code -> count, as shown
+    flashes: 0,
+    error: "",
+  };
+  global.hallDisplay = page;
+
+  let offsetMs = 0; // server clock minus this screen's clock
+  let flashTimer = null;
+  let scopeWindows = new Set();
+
+  const token = global.hallStoredToken("hall-display-token:" + device);
+  const voice = new global.AnnouncementQueue({
+    fetchWav: async (call) => {
+      const path = `/api/v1/display/voice?number=${encodeURIComponent(call.number)}&window=${call.window}`;
+      const response = await global.fetch(path, { headers: { Authorization: "Bearer " + token } });
+      if (!response.ok) throw new Error("voice " + response.status);
+      return global.URL.createObjectURL(await response.blob());
+    },
+    onChange: renderVoice,
+  });
+  global.hallAudio = voice.state;
+
+  function text(id, value) { $(id).textContent = value; }
+
+  function showMessage(zh, en) {
+    const box = $("message");
+    box.hidden = false;
+    box.innerHTML = "";
+    const main = doc.createElement("div");
+    main.textContent = zh;
+    const small = doc.createElement("div");
+    small.className = "en";
+    small.textContent = en;
+    box.append(main, small);
+  }
+
+  /* ---------- clock and connection ---------- */
+
+  let clockFormat = null;
+  function tickClock() {
+    // The hall's time zone, not the screen PC's: a TV set to UTC still shows Beijing time.
+    const now = new Date(Date.now() + offsetMs);
+    const zone = page.config && page.config.timezone;
+    if (!clockFormat || clockFormat.zone !== zone) {
+      const options = { year: "numeric", month: "numeric", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" };
+      if (zone) options.timeZone = zone;
+      clockFormat = { zone, format: new Intl.DateTimeFormat("zh-CN", options) };
+    }
+    const p = Object.fromEntries(clockFormat.format.formatToParts(now).map((part) => [part.type, part.value]));
+    text("clock-time", `${p.hour}:${p.minute}:${p.second}`);
+    text("clock-date", `${p.year}年${p.month}月${p.day}日 ${p.weekday}`);
+  }
+
+  function renderConnection(up) {
+    page.connected = up;
+    $("conn").dataset.up = String(up);
+    $("conn-dot").classList.toggle("up", up);
+    text("conn-text", up ? "已连接" : "连接中断");
+    text("conn-text-en", up ? "Online" : "Offline");
+    $("offline").hidden = up;
+  }
+
+  /* ---------- what the hall shows ---------- */
+
+  function inScope(call) { return scopeWindows.has(Number(call.window)); }
+
+  function windowLabel(n) {
+    return { zh: `请到 ${n} 号窗口`, en: `Please go to window ${n}` };
+  }
+
+  function render(state) {
+    page.seq = state.seq;
+    const limit = page.config.recent_calls;
+    const calls = state.recent_calls.filter(inScope).slice(0, limit + 1);
+    page.recent = calls.map((c) => ({ seq: c.seq, number: c.number, window: c.window, kind: c.type === "ticket.recalled" ? "recall" : "call" }));
+    page.current = page.recent[0] || null;
+
+    const current = $("current");
+    current.dataset.number = page.current ? page.current.number : "";
+    text("current-number", page.current ? page.current.number : "—");
+    const label = page.current ? windowLabel(page.current.window) : { zh: "\u00a0", en: "\u00a0" };
+    text("current-window", label.zh);
+    text("current-window-en", label.en);
+
+    const list = $("recent");
+    list.replaceChildren(...page.recent.slice(1, limit + 1).map((call) => {
+      const li = doc.createElement("li");
+      li.dataset.number = call.number;
+      const num = doc.createElement("span");
+      num.className = "num";
+      num.textContent = call.number;
+      const win = doc.createElement("span");
+      win.className = "win";
+      win.textContent = `${call.window} 号窗口`;
+      if (call.kind === "recall") {
+        const tag = doc.createElement("span");
+        tag.className = "tag";
+        tag.textContent = "重呼";
+        win.append(tag);
+      }
+      li.append(num, win);
+      return li;
+    }));
+
+    const waiting = $("waiting");
+    page.waiting = {};
+    waiting.replaceChildren(...page.config.services.map((code) => state.queues[code]).filter(Boolean).map((q) => {
+      page.waiting[q.service] = q.waiting;
+      const li = doc.createElement("li");
+      li.dataset.service = q.service;
+      li.classList.toggle("closed", q.open === false);
+      const name = doc.createElement("div");
+      name.className = "svc";
+      name.textContent = `${q.name}`;
+      const en = doc.createElement("span");
+      en.className = "en";
+      en.textContent = `${q.name_en}${q.zone ? " · " + q.zone : ""}`;
+      name.append(en);
+      const count = doc.createElement("div");
+      count.className = "count";
+      count.textContent = String(q.waiting);
+      const unit = doc.createElement("span");
+      unit.className = "unit";
+      unit.textContent = "人";
+      count.append(unit);
+      li.append(name, count);
+      return li;
+    }));
+
+    renderNotices(state.notices);
+  }
+
+  let noticesShown = null;
+  function renderNotices(notices) {
+    const joined = notices.join("　　　");
+    if (joined === noticesShown) return; // restarting the scroll on every event would jump
+    noticesShown = joined;
+    const track = $("notices");
+    track.textContent = joined;
+    // About 120 px a second whatever the length: long notices scroll as fast as short ones.
+    track.style.animationDuration = `${Math.max(12, (joined.length * 38 + 1920) / 120)}s`;
+  }
+
+  function flash() {
+    const current = $("current");
+    current.classList.remove("flash");
+    void current.offsetWidth; // restart the animation for a call that follows quickly
+    current.classList.add("flash");
+    page.flashes += 1;
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(() => current.classList.remove("flash"), FLASH_MS);
+  }
+
+  function renderVoice(state) {
+    const box = $("voice");
+    box.dataset.enabled = String(state.enabled);
+    $("voice-text").textContent = state.enabled ? "语音播报已开启 · Voice on" : state.message || "语音播报已关闭 · Voice off";
+    $("unlock").hidden = !state.blocked;
+  }
+
+  function announce(event) {
+    if (!inScope(event)) return;
+    flash();
+    const call = { seq: event.seq, number: event.number, window: event.window, kind: event.type === "ticket.recalled" ? "recall" : "call" };
+    // Calls that happened long ago (the screen was off) are shown, not read out.
+    const age = (Date.now() + offsetMs - Date.parse(event.at)) / 1000;
+    if (age > page.config.voice.stale_s) voice.skip(call, "stale");
+    else voice.push(call);
+  }
+
+  /* ---------- start ---------- */
+
+  async function loadConfig() {
+    for (let delay = 1000; ; delay = Math.min(delay * 2, 10000)) {
+      try {
+        return await global.hallApi("/display/config?device=" + encodeURIComponent(device), { token });
+      } catch (err) {
+        if (err.status === 401 || err.status === 403 || err.status === 404) throw err;
+        page.error = String(err.message || err);
+        renderConnection(false);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  async function start() {
+    tickClock();
+    setInterval(tickClock, 1000);
+    renderConnection(false);
+    if (!token) {
+      showMessage("缺少设备令牌：请用 ?token=<设备令牌> 打开本页一次", "Open this page once as /display/" + device + "?token=<device token>");
+      return;
+    }
+    let config;
+    try {
+      config = await loadConfig();
+    } catch (err) {
+      page.error = String(err.message || err);
+      showMessage("本屏无法登录：" + page.error, "This display cannot sign in; check its token.");
+      return;
+    }
+    page.config = config;
+    offsetMs = Date.parse(config.server_time) - Date.now();
+    scopeWindows = new Set(config.windows);
+    text("scope-title", config.title);
+    voice.setEnabled(config.voice.enabled, config.voice.message);
+    $("unlock").addEventListener("click", () => voice.unblock());
+    doc.addEventListener("click", () => voice.unblock());
+
+    const hall = new global.HallClient({
+      auth: { token },
+      onChange: (state) => render(state),
+      onConnection: (up) => renderConnection(up),
+    });
+    hall.on("ticket.called", announce);
+    hall.on("ticket.recalled", announce);
+    hall.connect();
+  }
+
+  start();
+})(window);
