@@ -123,3 +123,26 @@ def demo_cmd(port: int, host: str, real_hours: bool) -> None:
     from .demo import run_demo
 
     run_demo(_settings(), host=host, port=port, real_hours=real_hours)
+
+
+@cli.command("display-agent", help="Drive a display agent's LED signs (and speaker) by its token.")
+@click.option("--server", default="http://127.0.0.1:5000", show_default=True,
+              help="the hall server's base URL")  # fmt: skip
+@click.option("--token", envvar="HALL_DEVICE_TOKEN", required=True,
+              help="the agent device's token (or set HALL_DEVICE_TOKEN)")  # fmt: skip
+@click.option("--options", "options_file", type=click.Path(exists=True, dir_okay=False),
+              help="TOML with the signs, replacing the device's options on the server")  # fmt: skip
+@click.option("--play/--no-play", default=None, help="play announcements on this PC's speaker")
+@click.option("-v", "--verbose", is_flag=True, help="log every sign write")
+def display_agent_cmd(
+    server: str, token: str, options_file: str | None, play: bool | None, verbose: bool
+) -> None:
+    import logging
+    from pathlib import Path
+
+    from display.agent import run_agent
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    path = Path(options_file) if options_file else None
+    run_agent(server, token, options_file=path, play_audio=play)
