@@ -1,0 +1,367 @@
+"""A call reaching every hall screen: N Socket.IO display clients, timed from call-next to event.
+
+Target: with 1,000 connected clients, p99 < 100 ms from sending ``call-next`` to each
+client receiving the ``event`` of type ``ticket.called``, and every client gets every call.
+
+    .venv/bin/python benchmarks/call_fanout.py --clients 1000 --calls 200
+
+The display clients are python-socketio ``AsyncClient``s (websocket transport, display
+token) spread over a few worker processes, one asyncio loop each. For every call the bench
+sends ``finish`` for the ticket before, waits until every client has that event too, then
+sends ``call-next`` and waits for every client to get the call: one call at a time into an
+idle hall, so each number is the latency of one call and not of a queue of them. Times are
+CLOCK_MONOTONIC, shared by all processes of this machine. The clients' own CPU time is in
+the numbers: on 2 cores they share the machine with the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import statistics
+import sys
+import time
+from collections import defaultdict
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from live_hall import (
+    check_hall_open,
+    cpu_seconds,
+    http_json,
+    live_hall,
+    load_average,
+    machine,
+    print_profile,
+    profiled,
+)
+
+NAMESPACE = "/hall"
+TIMED, SETTLE = "ticket.called", "ticket.finished"
+STAFF_LOGIN, STAFF_PASSWORD = "bench-staff", "bench-pass-2026"
+WINDOW = 1
+CONNECT_BATCH = 50
+TARGET_P99_MS = 100.0
+
+
+# --- worker process: many display clients in one asyncio loop ------------------------------
+
+
+def worker(url: str, token: str, count: int, conn: Connection, connect_timeout_s: float) -> None:
+    """Connect ``count`` display clients, report every fully received event, return arrivals."""
+    try:
+        asyncio.run(_worker(url, token, count, conn, connect_timeout_s))
+    except Exception as error:  # report, so the parent does not wait for nothing
+        with contextlib.suppress(OSError):
+            conn.send(("error", repr(error)))
+    finally:
+        conn.close()
+
+
+async def _worker(
+    url: str, token: str, count: int, conn: Connection, connect_timeout_s: float
+) -> None:
+    import aiohttp
+    import socketio
+
+    loop = asyncio.get_running_loop()
+    arrivals: dict[int, list[float]] = defaultdict(list)  # called ticket id -> arrival times
+    seen: dict[tuple[str, int], int] = defaultdict(int)
+    connected: list[socketio.AsyncClient] = []
+
+    def on_event(data: dict[str, Any]) -> None:
+        now = time.monotonic()
+        kind, ticket = data.get("type"), data.get("ticket_id")
+        if kind not in (TIMED, SETTLE) or not isinstance(ticket, int):
+            return
+        if kind == TIMED:
+            arrivals[ticket].append(now)
+        key = (kind, ticket)
+        seen[key] += 1
+        if seen[key] == len(connected):
+            conn.send(("all", kind, ticket))
+
+    stop = asyncio.Event()
+    loop.add_reader(conn.fileno(), stop.set)
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+    try:
+
+        async def connect_one() -> None:
+            client = socketio.AsyncClient(reconnection=False, http_session=session)
+            client.on("event", on_event, namespace=NAMESPACE)
+            await client.connect(
+                url,
+                namespaces=[NAMESPACE],
+                transports=["websocket"],
+                auth={"token": token},
+                wait_timeout=int(connect_timeout_s),
+            )
+            connected.append(client)
+
+        started = time.monotonic()
+        for first in range(0, count, CONNECT_BATCH):
+            batch = range(first, min(first + CONNECT_BATCH, count))
+            await asyncio.wait_for(
+                asyncio.gather(*(connect_one() for _ in batch)), timeout=connect_timeout_s
+            )
+        conn.send(("connected", len(connected), time.monotonic() - started))
+        await stop.wait()
+        conn.recv()  # "stop"
+        conn.send(("arrivals", dict(arrivals), len(connected)))
+    finally:
+        loop.remove_reader(conn.fileno())
+        await asyncio.wait_for(
+            asyncio.gather(*(c.disconnect() for c in connected), return_exceptions=True), 30
+        )
+        await session.close()
+
+
+# --- parent: the hall, the staff member pressing "next", the clock -------------------------
+
+
+class Workers:
+    """The worker processes and their messages."""
+
+    def __init__(self, url: str, token: str, clients: int, processes: int, timeout_s: float):
+        ctx = multiprocessing.get_context("spawn")
+        shares = [clients // processes + (1 if i < clients % processes else 0)
+                  for i in range(processes)]  # fmt: skip
+        self.pipes: list[Connection] = []
+        self.procs: list[Any] = []
+        for share in shares:
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=worker, args=(url, token, share, child, timeout_s))
+            proc.start()
+            child.close()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+        self.done: dict[tuple[str, int], int] = defaultdict(int)
+
+    def _handle(self, message: tuple[Any, ...]) -> None:
+        if message[0] == "error":
+            raise RuntimeError(f"a client worker failed: {message[1]}")
+        if message[0] == "all":
+            self.done[(message[1], message[2])] += 1
+
+    def wait_connected(self, timeout_s: float) -> tuple[int, float]:
+        total, slowest = 0, 0.0
+        for pipe in self.pipes:
+            if not pipe.poll(timeout_s):
+                raise RuntimeError("client workers did not connect in time")
+            message = pipe.recv()
+            if message[0] != "connected":
+                self._handle(message)
+            total, slowest = total + message[1], max(slowest, message[2])
+        return total, slowest
+
+    def wait_all(self, kind: str, ticket: int, deadline: float) -> bool:
+        """Wait until every worker says all its clients got ``kind`` for ``ticket``."""
+        key = (kind, ticket)
+        while self.done[key] < len(self.pipes):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            ready = multiprocessing.connection.wait(self.pipes, timeout=left)
+            for pipe in ready:
+                self._handle(pipe.recv())  # type: ignore[union-attr]
+        return True
+
+    def collect(self, timeout_s: float) -> tuple[dict[int, list[float]], int]:
+        arrivals: dict[int, list[float]] = defaultdict(list)
+        clients = 0
+        for pipe in self.pipes:
+            pipe.send("stop")
+        for pipe in self.pipes:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if not pipe.poll(max(deadline - time.monotonic(), 0)):
+                    raise RuntimeError("a client worker did not hand back its arrivals")
+                message = pipe.recv()
+                if message[0] == "arrivals":
+                    for ticket, times in message[1].items():
+                        arrivals[ticket].extend(times)
+                    clients += message[2]
+                    break
+                self._handle(message)
+        return arrivals, clients
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=5)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share / 100 * len(ordered)) - 1))]
+
+
+def one_run(mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    devices = {"bench-kiosk": "kiosk", "bench-tv": "display"}
+    staff = {STAFF_LOGIN: STAFF_PASSWORD}
+    total_calls = args.calls + args.warmup_calls
+    with live_hall(
+        async_mode=mode, db=args.db, devices=devices, staff=staff, nodelay=args.nodelay
+    ) as hall:
+        api = f"{hall.base_url}/api/v1"
+        kiosk = hall.tokens["bench-kiosk"]
+        for _ in range(total_calls + 5):
+            status, body = http_json("POST", f"{api}/tickets", token=kiosk, body={"service": "a"})
+            if status != 201:
+                raise RuntimeError(f"issuing failed: {status} {body}")
+        status, body = http_json(
+            "POST", f"{api}/auth/login", body={"login": STAFF_LOGIN, "password": STAFF_PASSWORD}
+        )
+        if status != 200:
+            raise RuntimeError(f"staff login failed: {status} {body}")
+        staff_token = body["token"]
+        status, body = http_json("POST", f"{api}/windows/{WINDOW}/open", token=staff_token)
+        if status != 200:
+            raise RuntimeError(f"opening window {WINDOW} failed: {status} {body}")
+
+        workers = Workers(
+            hall.base_url, hall.tokens["bench-tv"], args.clients, args.workers, args.connect_timeout
+        )
+        try:
+            connected, connect_s = workers.wait_connected(args.connect_timeout * 4)
+            sent: dict[int, float] = {}
+            http_ms: list[float] = []
+            incomplete, current = 0, None
+            cpu_before, load_before = cpu_seconds(hall.pid), load_average()
+            started = time.monotonic()
+            folded = Path(args.profile) / f"fanout-{mode}.folded" if args.profile else None
+            profiler = contextlib.ExitStack()
+            profiler.enter_context(profiled(hall.pid, folded))
+            for i in range(total_calls):
+                if current is not None:
+                    status, body = http_json(
+                        "POST", f"{api}/windows/{WINDOW}/finish", token=staff_token
+                    )
+                    if status != 200:
+                        raise RuntimeError(f"finish failed: {status} {body}")
+                    workers.wait_all(SETTLE, current, time.monotonic() + args.call_timeout)
+                t0 = time.monotonic()
+                status, body = http_json(
+                    "POST", f"{api}/windows/{WINDOW}/call-next", token=staff_token
+                )
+                answered = time.monotonic()
+                if status != 200 or not body.get("ticket"):
+                    raise RuntimeError(f"call-next failed: {status} {body}")
+                current = body["ticket"]["id"]
+                if not workers.wait_all(TIMED, current, t0 + args.call_timeout):
+                    incomplete += 1
+                if i >= args.warmup_calls:
+                    sent[current] = t0
+                    http_ms.append(1000 * (answered - t0))
+            profiler.close()
+            elapsed = time.monotonic() - started
+            server_cpu = cpu_seconds(hall.pid) - cpu_before
+            arrivals, clients = workers.collect(args.call_timeout + 30)
+        finally:
+            workers.stop()
+
+    latencies = [1000 * (t - sent[ticket]) for ticket, times in arrivals.items()
+                 if ticket in sent for t in times]  # fmt: skip
+    got_all = sum(1 for ticket in sent if len(arrivals.get(ticket, ())) >= clients)
+    full_clients = _clients_with_every_call(arrivals, sent, clients)
+    return {
+        "mode": mode + ("+nodelay" if args.nodelay else ""),
+        "db": args.db,
+        "clients": clients,
+        "connected": connected,
+        "connect_s": round(connect_s, 1),
+        "calls": len(sent),
+        "calls_reaching_all": got_all,
+        "calls_timed_out": incomplete,
+        "clients_with_every_call": full_clients,
+        "pairs": len(latencies),
+        "pairs_expected": len(sent) * clients,
+        "p50_ms": percentile(latencies, 50) if latencies else None,
+        "p90_ms": percentile(latencies, 90) if latencies else None,
+        "p99_ms": percentile(latencies, 99) if latencies else None,
+        "max_ms": max(latencies) if latencies else None,
+        "mean_ms": statistics.fmean(latencies) if latencies else None,
+        "http_p50_ms": percentile(http_ms, 50) if http_ms else None,
+        "http_p99_ms": percentile(http_ms, 99) if http_ms else None,
+        "server_cpu_ms_per_call": 1000 * server_cpu / max(total_calls, 1),
+        "run_s": round(elapsed, 1),
+        "load_before": load_before,
+        "load_after": load_average(),
+    }
+
+
+def _clients_with_every_call(
+    arrivals: dict[int, list[float]], sent: dict[int, float], clients: int
+) -> int:
+    """Every client appends once per call, so a client missing a call shows as a short list."""
+    if not sent:
+        return 0
+    return min(len(arrivals.get(ticket, ())) for ticket in sent)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    head = (
+        "| async mode | clients | calls | p50 ms | p90 ms | p99 ms | max ms | clients with every"
+        " call | call-next HTTP p50/p99 ms | server CPU ms/call (incl. finish) | load 1 min "
+        "| target |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = []
+    for r in results:
+        ok = (
+            r["p99_ms"] is not None
+            and r["p99_ms"] < TARGET_P99_MS
+            and r["clients_with_every_call"] == r["clients"]
+        )
+        rows.append(
+            f"| {r['mode']} | {r['clients']} | {r['calls']} | {r['p50_ms']:.1f} "
+            f"| {r['p90_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} "
+            f"| {r['clients_with_every_call']} of {r['clients']} "
+            f"| {r['http_p50_ms']:.1f} / {r['http_p99_ms']:.1f} "
+            f"| {r['server_cpu_ms_per_call']:.1f} | {r['load_before']:.1f} "
+            f"| {'met' if ok else 'MISSED'} |"
+        )
+    return "\n".join([head, *rows])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=1000, help="display clients to connect")
+    parser.add_argument("--calls", type=int, default=200, help="measured calls")
+    parser.add_argument("--warmup-calls", type=int, default=5, help="calls before measuring")
+    parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument("--modes", default="gevent", help="async modes, comma-separated")
+    parser.add_argument("--db", default="sqlite", help="sqlite or postgres")
+    parser.add_argument("--call-timeout", type=float, default=10.0, help="seconds per call")
+    parser.add_argument("--connect-timeout", type=float, default=60.0, help="seconds per batch")
+    parser.add_argument("--nodelay", action="store_true", help="serve via nodelay_serve.py")
+    parser.add_argument("--json", help="write every result to this file")
+    parser.add_argument("--profile", help="folder for a py-spy profile of the calls")
+    args = parser.parse_args()
+    if not 1 <= args.clients <= 5000 or not 1 <= args.calls <= 2000 or args.workers < 1:
+        parser.error("--clients 1-5000, --calls 1-2000, --workers >= 1")
+    modes = [m for m in args.modes.split(",") if m]
+    check_hall_open(len(modes) * (args.calls * 2 + 300))
+    print(json.dumps(machine()))
+    results = []
+    for mode in modes:
+        result = one_run(mode, args)
+        results.append(result)
+        print(json.dumps(result), flush=True)
+        if args.profile:
+            print_profile(Path(args.profile) / f"fanout-{mode}.folded")
+    print()
+    print(table(results))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"machine": machine(), "results": results}, out, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
