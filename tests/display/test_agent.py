@@ -1,0 +1,160 @@
+"""The display agent writes real LED frames through pty pairs as the hall calls, and recovers."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from display.agent import DisplayAgent
+from tests.display.halls import QUIET_VOICE, WireReader, display_hall, led_agent
+from tests.live import LiveHall, start_live_hall
+from tests.needs import need_program
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def ptys() -> Iterator[tuple[WireReader, str, WireReader, str]]:
+    """Two pty pairs (strip, board); the tests read what the agent writes on the masters."""
+    opened = [os.openpty(), os.openpty()]
+    readers = [WireReader(master) for master, _ in opened]
+    try:
+        yield readers[0], os.ttyname(opened[0][1]), readers[1], os.ttyname(opened[1][1])
+    finally:
+        for reader in readers:
+            reader.close()
+        for master, slave in opened:
+            os.close(master)
+            os.close(slave)
+
+
+@pytest.fixture
+def led_hall(tmp_path: Path, ptys: tuple[WireReader, str, WireReader, str]) -> Iterator[LiveHall]:
+    _, strip_port, _, board_port = ptys
+    config = display_hall(tmp_path, QUIET_VOICE, led_agent(strip_port, board_port))
+    hall = start_live_hall(tmp_path, config=config)
+    yield hall
+    hall.stop()
+
+
+def call(hall: LiveHall, window: int, action: str = "call-next", **body: object) -> dict:
+    response = hall.api("boss", "POST", f"/windows/{window}/{action}", body or None)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def issue(hall: LiveHall, service: str = "b") -> str:
+    response = hall.api("kiosk-1", "POST", "/tickets", {"service": service})
+    assert response.status_code == 201, response.text
+    return str(response.json()["number"])
+
+
+def test_strip_shows_the_call_then_the_window_state_board_lists_calls_status_reported(
+    led_hall: LiveHall, ptys: tuple[WireReader, str, WireReader, str]
+) -> None:
+    strip, _, board, _ = ptys
+    agent = DisplayAgent(led_hall.base_url, led_hall.tokens["led-agent"], status_interval_s=60)
+    agent.start(connect_timeout_s=10)
+    try:
+        strip.wait_for_text("暂停服务")  # window 3 is closed at the start of the day
+        call(led_hall, 3, "open")
+        strip.wait_for_text("3号窗口 欢迎您")
+        first, second = issue(led_hall), issue(led_hall)
+
+        assert call(led_hall, 3)["ticket"]["number"] == first
+        strip.wait_for_text(f"{first} 请到3号窗口")
+        board.wait_for_text(f"{first}→3号")
+
+        call(led_hall, 3, "finish")
+        call(led_hall, 3)
+        strip.wait_for_text(f"{second} 请到3号窗口")
+        board.wait_for_text(f"{second}→3号\n{first}→3号")
+
+        before = strip.count()
+        call(led_hall, 3, "recall")  # the same text, written again so the strip flashes it
+        strip.wait_for_text(f"{second} 请到3号窗口", after=before)
+
+        call(led_hall, 3, "start")
+        strip.wait_for_text(f"{second} 正在办理")
+        call(led_hall, 3, "finish")
+        call(led_hall, 3, "pause", reason="午休")
+        strip.wait_for_text("暂停服务", after=before)
+
+        assert agent.report_status()
+        devices = led_hall.api("boss", "GET", "/snapshot").json()["devices"]
+        status = next(d for d in devices if d["name"] == "led-agent")["status"]["led"]
+        # Signs that never acknowledge (ack = false) are "unknown", never "ok".
+        assert status["health"] == "unknown"
+        assert set(status["detail"]) == {"w3", "board"}
+    finally:
+        agent.stop()
+
+
+def test_agent_survives_a_server_restart_and_shows_the_calls_it_missed(
+    led_hall: LiveHall, ptys: tuple[WireReader, str, WireReader, str]
+) -> None:
+    strip, _, board, _ = ptys
+    agent = DisplayAgent(led_hall.base_url, led_hall.tokens["led-agent"], status_interval_s=60)
+    agent.start(connect_timeout_s=10)
+    try:
+        call(led_hall, 3, "open")
+        first = issue(led_hall)
+        call(led_hall, 3)
+        strip.wait_for_text(f"{first} 请到3号窗口")
+        assert agent.client is not None
+        connects = agent.client.stats.connects
+
+        led_hall.stop()
+        assert agent.client.wait_for(lambda state: not state.connected, timeout_s=10)
+        led_hall.restart()
+        # Made before the agent is back: it must learn of them by resync (last_seq).
+        call(led_hall, 3, "finish")
+        second = issue(led_hall)
+        call(led_hall, 3)
+
+        strip.wait_for_text(f"{second} 请到3号窗口", timeout_s=20)
+        board.wait_for_text(f"{second}→3号\n{first}→3号", timeout_s=20)
+        assert agent.client.stats.connects > connects
+    finally:
+        agent.stop()
+
+
+@pytest.mark.espeak
+def test_agent_plays_each_call_on_the_local_speaker_in_order(led_hall: LiveHall) -> None:
+    need_program("espeak-ng")
+    played: list[bytes] = []
+    done = threading.Condition()
+
+    def player(wav: bytes) -> None:
+        with done:
+            played.append(wav)
+            done.notify_all()
+
+    agent = DisplayAgent(led_hall.base_url, led_hall.tokens["led-agent"], player=player,
+                         play_audio=True, status_interval_s=60)  # fmt: skip
+    agent.start(connect_timeout_s=10)
+    try:
+        call(led_hall, 3, "open")
+        numbers = [issue(led_hall), issue(led_hall)]
+        call(led_hall, 3)
+        call(led_hall, 3, "finish")
+        call(led_hall, 3)
+        with done:
+            assert done.wait_for(lambda: len(played) == 2, timeout=60)
+        assert all(wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" for wav in played)
+        # The same WAV the server gives for each call, in call order.
+        expected = [
+            requests.get(led_hall.url("/api/v1/display/voice"),
+                         params={"number": n, "window": 3},
+                         headers={"Authorization": f"Bearer {led_hall.tokens['led-agent']}"},
+                         timeout=30).content
+            for n in numbers
+        ]  # fmt: skip
+        assert played == expected
+    finally:
+        agent.stop()
