@@ -115,6 +115,28 @@ def device_add(name: str, kind: str) -> None:
     click.echo(token)
 
 
+@cli.command("keypad-agent", help="Run a window keypad (叫号器) agent against a hall server.")
+@click.option("--server", default="http://127.0.0.1:5000", envvar="HALL_SERVER_URL",
+              show_default=True)  # fmt: skip
+@click.option("--token", envvar="HALL_AGENT_TOKEN", required=True,
+              help="the agent device's token (or HALL_AGENT_TOKEN)")  # fmt: skip
+@click.option("--keypad", "keypad_json", default="",
+              help='keypad options as JSON, e.g. {"type": "serial", "url": "/dev/ttyUSB0"}; '
+                   "default: the device's options.keypad, else a fake")  # fmt: skip
+@click.option("--window", type=int, default=None, help="window number (default: the first bound)")
+@click.option("--evaluator-token", envvar="HALL_EVALUATOR_TOKEN", default=None,
+              help="an evaluator device's token, to record score keys")  # fmt: skip
+def keypad_agent_cmd(server: str, token: str, keypad_json: str, window: int | None,
+                     evaluator_token: str | None) -> None:  # fmt: skip
+    import logging
+
+    from window_client.agent import run_agent
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    run_agent(server, token, keypad_json=keypad_json, window=window,
+              evaluator_token=evaluator_token)  # fmt: skip
+
+
 @cli.command("demo", help="Run the demo hall: every part, fake devices, demo logins.")
 @click.option("--port", default=5000, type=int)
 @click.option("--host", default="127.0.0.1")
