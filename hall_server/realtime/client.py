@@ -1,0 +1,361 @@
+"""A Python client of the hall's Socket.IO namespace that keeps the hall's state.
+
+Display, kiosk and keypad agents use it::
+
+    client = HallClient("http://127.0.0.1:5000", token=device_token)
+    client.on("ticket.called", announce)
+    client.start()
+    client.wait_for(lambda hall: hall.ready, timeout_s=10)
+
+It connects in a background thread, applies the ``snapshot`` and every ``event`` in seq
+order (a seen seq is ignored, a gap is buffered and filled by asking ``resync``), and
+reconnects by itself with its last seq, so the server sends only what it missed.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+
+from ..contract import CALL_EVENTS, NAMESPACE
+from ..services.snapshot import RECENT_CALLS
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+Callback = Callable[[Event], None]
+AT_WINDOW = frozenset({"called", "serving"})
+# A gap still open this long after asking resync is asked about again (the answer was lost).
+RESYNC_RETRY_S = 2.0
+
+
+@dataclass
+class HallState:
+    """What the client knows of the hall: the last snapshot with every later event applied."""
+
+    seq: int = -1  # the last applied seq; -1 until the first snapshot
+    ready: bool = False  # a snapshot has been applied
+    connected: bool = False
+    windows: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> window
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)  # service -> queue
+    recent_calls: list[Event] = field(default_factory=list)  # newest first
+    alarms: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    hall: dict[str, Any] = field(default_factory=dict)
+    business_day: str = ""
+    stale: bool = False  # an event was seen that the client cannot apply: a snapshot is due
+    error: str = ""  # why the last connection attempt failed, for the agent's status page
+
+    @classmethod
+    def from_snapshot(cls, snap: dict[str, Any], *, connected: bool) -> HallState:
+        """Build the state from a ``snapshot`` message (or ``GET /snapshot``)."""
+        return cls(
+            seq=int(snap["seq"]),
+            ready=True,
+            connected=connected,
+            windows={int(w["number"]): dict(w) for w in snap.get("windows", [])},
+            queues={q["service"]: dict(q) for q in snap.get("queues", [])},
+            recent_calls=list(snap.get("recent_calls", [])),
+            alarms=list(snap.get("alarms", [])),
+            notices=list(snap.get("notices", [])),
+            hall=dict(snap.get("hall", {})),
+            business_day=str(snap.get("business_day", "")),
+        )
+
+
+def apply_event(state: HallState, event: Event) -> None:
+    """Apply one event, the next in seq, to ``state`` in place."""
+    kind = str(event["type"])
+    if kind.startswith("ticket."):
+        _apply_ticket(state, event)
+    elif kind.startswith("window.") and event.get("window") in state.windows:
+        window = state.windows[event["window"]]
+        window["state"], window["pause_reason"] = event["state"], event.get("reason", "")
+        window["state_since"] = event["at"]
+    elif kind == "alarm.raised" and "alarm_id" in event:
+        state.alarms.append(
+            {k: event.get(k) for k in ("kind", "level", "subject", "message")}
+            | {"id": event["alarm_id"], "raised_at": event["at"], "acked_by": None}
+        )
+    elif kind == "alarm.cleared" and "alarm_id" in event:
+        state.alarms = [a for a in state.alarms if a["id"] != event["alarm_id"]]
+    elif kind == "notice.changed" and "notices" in event:
+        state.notices = list(event["notices"])
+    state.seq = int(event["seq"])
+
+
+def _apply_ticket(state: HallState, event: Event) -> None:
+    if event["type"] == "ticket.expired":
+        state.stale = True  # expiry carries no queue length: only a snapshot tells it
+    ticket_id, status, at_window = event["ticket_id"], event["state"], event.get("window")
+    if "waiting" in event and event["service"] in state.queues:
+        state.queues[event["service"]]["waiting"] = event["waiting"]
+    previous = None
+    for number, window in state.windows.items():
+        current = window.get("ticket")
+        if current is not None and current["id"] == ticket_id:
+            previous = current
+            if not (status in AT_WINDOW and number == at_window):
+                window["ticket"] = None
+    if status in AT_WINDOW and at_window in state.windows:
+        called = event["type"] in CALL_EVENTS
+        state.windows[at_window]["ticket"] = {
+            "id": ticket_id,
+            "number": event["number"],
+            "service": event["service"],
+            "status": status,
+            "called_at": event["at"] if called or previous is None else previous["called_at"],
+            "started_at": event["at"]
+            if event["type"] == "ticket.started"
+            else (previous or {}).get("started_at"),
+            "call_count": event.get("call_count", 0),
+        }
+    if event["type"] in CALL_EVENTS:
+        state.recent_calls = [event, *state.recent_calls][:RECENT_CALLS]
+
+
+@dataclass
+class ClientStats:
+    """Counters for an agent's health page and for tests."""
+
+    connects: int = 0
+    snapshots: int = 0
+    events: int = 0  # applied
+    duplicates: int = 0  # ignored: seq already applied
+    resyncs: int = 0  # asked
+
+
+class HallClient:
+    """Keep a hall's state from its Socket.IO namespace, in a background thread."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        ticket: str | None = None,
+        retry_delay_s: float = 0.5,
+        retry_delay_max_s: float = 5.0,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        if (token is None) == (ticket is None):
+            raise ValueError("give exactly one of token (staff or device) or ticket (phone)")
+        self.url = url.rstrip("/")
+        self._credentials = {"token": token} if token is not None else {"ticket": ticket}
+        self._retry = (retry_delay_s, retry_delay_max_s)
+        self._connect_timeout_s = connect_timeout_s
+        self._cond = threading.Condition()
+        self._state = HallState()
+        self._pending: dict[int, Event] = {}  # seq -> event not yet applicable
+        self._asked_at: float | None = None  # when resync was last asked, gap still open
+        self._snapshot_asked = False
+        # Socket.IO runs each message's handler in its own thread: this keeps the events'
+        # callbacks in seq order.
+        self._delivery = threading.Lock()
+        self._callbacks: dict[str, list[Callback]] = {}
+        self.stats = ClientStats()
+        self._stop = threading.Event()
+        self._down = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sio: Any = None
+
+    @property
+    def last_error(self) -> str:
+        """Why the last connection attempt failed ("" once connected)."""
+        with self._cond:
+            return self._state.error
+
+    @property
+    def state(self) -> HallState:
+        """A copy of the current state, safe to keep and read."""
+        with self._cond:
+            return copy.deepcopy(self._state)
+
+    def on(self, event_type: str, callback: Callback) -> None:
+        """Call ``callback(event)`` after each applied event of this type.
+
+        ``"*"`` matches every event; ``"snapshot"`` gets each applied snapshot. Callbacks
+        run in the client's thread and should return quickly.
+        """
+        self._callbacks.setdefault(event_type, []).append(callback)
+
+    def wait_for(self, predicate: Callable[[HallState], bool], timeout_s: float) -> bool:
+        """Wait until ``predicate(state)`` is true; return False at the deadline.
+
+        The predicate sees the live state under the client's lock: read it, keep nothing.
+        """
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while not predicate(self._state):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            return True
+
+    def start(self) -> None:
+        """Connect in the background and keep reconnecting until ``stop``."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="hall-client", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Disconnect and stop reconnecting; the state is kept for a later ``start``."""
+        self._stop.set()
+        self._down.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def resync(self) -> None:
+        """Ask the server for every event after the last applied seq (or a snapshot)."""
+        with self._cond:
+            data = {"last_seq": self._state.seq} if self._resumable() else {}
+            self._asked_at = time.monotonic()
+            self._snapshot_asked = not data
+            self.stats.resyncs += 1
+        sio = self._sio
+        if sio is not None and sio.connected:
+            sio.emit("resync", data, namespace=NAMESPACE)
+
+    # The connection -----------------------------------------------------------------
+
+    def _resumable(self) -> bool:
+        return self._state.ready and not self._state.stale
+
+    def _auth(self) -> dict[str, Any]:
+        with self._cond:
+            if self._resumable():
+                return {**self._credentials, "last_seq": self._state.seq}
+            return dict(self._credentials)
+
+    def _run(self) -> None:
+        delay, delay_max = self._retry
+        while not self._stop.is_set():
+            self._down.clear()
+            sio = self._new_socket()
+            try:
+                sio.connect(
+                    self.url,
+                    auth=self._auth,
+                    namespaces=[NAMESPACE],
+                    wait_timeout=self._connect_timeout_s,
+                )
+            except (socketio.exceptions.ConnectionError, ValueError) as error:
+                self._set_error(str(error), keep=True)
+                self._close(sio)
+                if self._stop.wait(delay):
+                    break
+                delay = min(delay * 2, delay_max)
+                continue
+            delay = self._retry[0]
+            self._down.wait()
+            self._close(sio)
+
+    def _new_socket(self) -> Any:
+        sio = socketio.Client(reconnection=False)  # reconnecting is this class's job
+        sio.on("connect", self._on_connect, namespace=NAMESPACE)
+        sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
+        sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+        sio.on("snapshot", self._on_snapshot, namespace=NAMESPACE)
+        sio.on("event", self._on_event, namespace=NAMESPACE)
+        self._sio = sio
+        return sio
+
+    def _close(self, sio: Any) -> None:
+        try:
+            sio.disconnect()
+        except Exception:  # already gone: nothing to close
+            log.debug("closing the hall connection", exc_info=True)
+        with self._cond:
+            self._state.connected = False
+            self._cond.notify_all()
+
+    def _on_connect(self) -> None:
+        with self._cond:
+            self.stats.connects += 1
+            self._state.connected, self._state.error = True, ""
+            self._cond.notify_all()
+
+    def _on_connect_error(self, data: Any = None) -> None:
+        message = data.get("message") if isinstance(data, dict) else data
+        self._set_error(str(message or "connection refused"))
+
+    def _set_error(self, message: str, *, keep: bool = False) -> None:
+        """Record why connecting failed; ``keep`` leaves the server's own reason in place."""
+        with self._cond:
+            if not (keep and self._state.error):
+                self._state.error = message
+            self._cond.notify_all()
+
+    def _on_disconnect(self, *_: Any) -> None:
+        self._down.set()
+
+    # Applying what the server sends ---------------------------------------------------
+
+    def _on_snapshot(self, snap: dict[str, Any]) -> None:
+        with self._delivery:
+            with self._cond:
+                connected = self._state.connected
+                self._state = HallState.from_snapshot(snap, connected=connected)
+                self._snapshot_asked = False
+                self.stats.snapshots += 1
+                applied = self._drain()
+                self._cond.notify_all()
+            self._notify("snapshot", snap)
+            for event in applied:
+                self._notify(event["type"], event)
+
+    def _on_event(self, event: Event) -> None:
+        with self._delivery:
+            with self._cond:
+                seq = int(event["seq"])
+                if self._state.ready and seq <= self._state.seq:
+                    self.stats.duplicates += 1
+                    return
+                self._pending[seq] = event
+                applied = self._drain() if self._state.ready else []
+                ask = self._gap_needs_resync() or (self._state.stale and not self._snapshot_asked)
+                self._cond.notify_all()
+            if ask:
+                self.resync()
+            for applied_event in applied:
+                self._notify(applied_event["type"], applied_event)
+
+    def _drain(self) -> list[Event]:
+        """Apply the pending events that follow the state's seq; drop those it already has."""
+        state = self._state
+        for seq in [s for s in self._pending if s <= state.seq]:
+            del self._pending[seq]
+        applied = []
+        while (event := self._pending.pop(state.seq + 1, None)) is not None:
+            apply_event(state, event)
+            applied.append(event)
+        self.stats.events += len(applied)
+        if not self._pending:
+            self._asked_at = None
+        return applied
+
+    def _gap_needs_resync(self) -> bool:
+        if not self._state.ready or not self._pending:
+            return False
+        return self._asked_at is None or time.monotonic() - self._asked_at > RESYNC_RETRY_S
+
+    def _notify(self, event_type: str, data: Event) -> None:
+        callbacks = list(self._callbacks.get(event_type, []))
+        if event_type != "snapshot":
+            callbacks += self._callbacks.get("*", [])
+        for callback in callbacks:
+            try:
+                callback(data)
+            except Exception:  # one broken callback must not stop the hall's screen
+                log.exception("hall client callback for %s failed", event_type)
