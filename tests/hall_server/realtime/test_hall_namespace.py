@@ -63,16 +63,14 @@ def test_a_logged_out_staff_token_is_refused(hall: HallRig) -> None:
     assert not connect(hall, {"token": hall.tokens["staff1"]}).is_connected(NAMESPACE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="realtime/__init__.py on_connect raises ConnectionRefusedError(dict): Socket.IO "
-    "sends str(dict) as the error message, so a client shows a Python repr, not the sentence",
-)
 def test_a_refused_client_is_told_why_in_words(hall: HallRig) -> None:
     namespace = socketio.server.namespace_handlers[NAMESPACE]
     with hall.app.test_request_context(), pytest.raises(ConnectionRefusedError) as refused:
         namespace.on_connect({"token": "nope"})
-    assert refused.value.error_args["message"].startswith("登录已失效")
+    assert refused.value.error_args == {
+        "message": "登录已失效，请重新登录 (the token is invalid or expired).",
+        "data": {"code": "unauthorized"},
+    }
 
 
 def test_a_display_sees_numbers_and_windows_never_people(hall: HallRig) -> None:
@@ -234,12 +232,6 @@ def test_resync_keeps_the_audience_of_the_connection(hall: HallRig) -> None:
     assert "actor" not in opened
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="realtime/__init__.py _catch_up via services/snapshot.py events_after: a client "
-    "whose last_seq is ahead of the log (database restored) gets nothing, and ignores every "
-    "event until the log passes its old seq",
-)
 def test_a_client_ahead_of_the_log_gets_a_snapshot(hall: HallRig) -> None:
     hall.issue("b")
     assert snapshot_of(as_device(hall, "tv-1", last_seq=50))["seq"] == 1
