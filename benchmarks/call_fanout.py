@@ -38,6 +38,7 @@ from live_hall import (
     machine,
     print_profile,
     profiled,
+    wait_until_quiet,
 )
 
 NAMESPACE = "/hall"
@@ -109,9 +110,11 @@ async def _worker(
                 asyncio.gather(*(connect_one() for _ in batch)), timeout=connect_timeout_s
             )
         conn.send(("connected", len(connected), time.monotonic() - started))
+        cpu_connected = time.process_time()
         await stop.wait()
         conn.recv()  # "stop"
-        conn.send(("arrivals", dict(arrivals), len(connected)))
+        cpu = time.process_time() - cpu_connected
+        conn.send(("arrivals", dict(arrivals), len(connected), cpu))
     finally:
         loop.remove_reader(conn.fileno())
         await asyncio.wait_for(
@@ -170,9 +173,10 @@ class Workers:
                 self._handle(pipe.recv())  # type: ignore[union-attr]
         return True
 
-    def collect(self, timeout_s: float) -> tuple[dict[int, list[float]], int]:
+    def collect(self, timeout_s: float) -> tuple[dict[int, list[float]], int, float]:
+        """Stop the workers' clocks; return arrivals, client count and the clients' CPU seconds."""
         arrivals: dict[int, list[float]] = defaultdict(list)
-        clients = 0
+        clients, cpu = 0, 0.0
         for pipe in self.pipes:
             pipe.send("stop")
         for pipe in self.pipes:
@@ -185,9 +189,10 @@ class Workers:
                     for ticket, times in message[1].items():
                         arrivals[ticket].extend(times)
                     clients += message[2]
+                    cpu += message[3]
                     break
                 self._handle(message)
-        return arrivals, clients
+        return arrivals, clients, cpu
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -233,6 +238,7 @@ def one_run(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             sent: dict[int, float] = {}
             http_ms: list[float] = []
             incomplete, current = 0, None
+            busy_before = wait_until_quiet(args.wait_quiet)
             cpu_before, load_before = cpu_seconds(hall.pid), load_average()
             started = time.monotonic()
             folded = Path(args.profile) / f"fanout-{mode}.folded" if args.profile else None
@@ -262,7 +268,7 @@ def one_run(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             profiler.close()
             elapsed = time.monotonic() - started
             server_cpu = cpu_seconds(hall.pid) - cpu_before
-            arrivals, clients = workers.collect(args.call_timeout + 30)
+            arrivals, clients, clients_cpu = workers.collect(args.call_timeout + 30)
         finally:
             workers.stop()
 
@@ -290,8 +296,10 @@ def one_run(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         "http_p50_ms": percentile(http_ms, 50) if http_ms else None,
         "http_p99_ms": percentile(http_ms, 99) if http_ms else None,
         "server_cpu_ms_per_call": 1000 * server_cpu / max(total_calls, 1),
+        "clients_cpu_ms_per_call": 1000 * clients_cpu / max(total_calls, 1),
         "run_s": round(elapsed, 1),
         "load_before": load_before,
+        "busy_before": busy_before,
         "load_after": load_average(),
     }
 
@@ -308,8 +316,8 @@ def _clients_with_every_call(
 def table(results: list[dict[str, Any]]) -> str:
     head = (
         "| async mode | clients | calls | p50 ms | p90 ms | p99 ms | max ms | clients with every"
-        " call | call-next HTTP p50/p99 ms | server CPU ms/call (incl. finish) | load 1 min "
-        "| target |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+        " call | call-next HTTP p50/p99 ms | CPU ms/call server / clients (incl. finish) "
+        "| machine busy before | target |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = []
     for r in results:
@@ -323,7 +331,8 @@ def table(results: list[dict[str, Any]]) -> str:
             f"| {r['p90_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} "
             f"| {r['clients_with_every_call']} of {r['clients']} "
             f"| {r['http_p50_ms']:.1f} / {r['http_p99_ms']:.1f} "
-            f"| {r['server_cpu_ms_per_call']:.1f} | {r['load_before']:.1f} "
+            f"| {r['server_cpu_ms_per_call']:.0f} / {r['clients_cpu_ms_per_call']:.0f} "
+            f"| {100 * r['busy_before']:.0f}% "
             f"| {'met' if ok else 'MISSED'} |"
         )
     return "\n".join([head, *rows])
@@ -341,6 +350,12 @@ def main() -> int:
     parser.add_argument("--connect-timeout", type=float, default=60.0, help="seconds per batch")
     parser.add_argument("--nodelay", action="store_true", help="serve via nodelay_serve.py")
     parser.add_argument("--json", help="write every result to this file")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        help="seconds to wait, before each run, for other work on the machine to stop",
+    )
     parser.add_argument("--profile", help="folder for a py-spy profile of the calls")
     args = parser.parse_args()
     if not 1 <= args.clients <= 5000 or not 1 <= args.calls <= 2000 or args.workers < 1:

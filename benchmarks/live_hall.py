@@ -274,6 +274,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy(seconds: float = 2.0) -> float:
+    """Share of all CPUs busy over the next ``seconds`` (0-1), from /proc/stat."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values), idle
+
+    total0, idle0 = sample()
+    time.sleep(seconds)  # measuring over a span of time is the point
+    total1, idle1 = sample()
+    return 1 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_until_quiet(max_wait_s: float, busy_below: float = 0.25) -> float:
+    """Wait (at most ``max_wait_s``) for other work on this machine to calm down; return busy."""
+    deadline = time.monotonic() + max_wait_s
+    busy = machine_busy()
+    while busy >= busy_below and time.monotonic() < deadline:
+        print(f"machine {100 * busy:.0f}% busy with other work; waiting", flush=True)
+        busy = machine_busy(5.0)
+    return busy
+
+
 def load_average() -> float:
     """The 1-minute load average: other work on this machine skews every number here."""
     return float(Path("/proc/loadavg").read_text().split()[0])
