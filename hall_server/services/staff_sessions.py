@@ -200,11 +200,12 @@ def _returns(
             TicketRow.window_no == number,
             TicketRow.state.in_(RETURNABLE),
         )
-        .order_by(TicketRow.ended_at.desc(), TicketRow.id.desc())
+        .order_by(TicketRow.id.desc())
         .limit(50)
     )
     out = []
-    for row in rows:
+    # Held visitors first (they come back soon), then the missed ones, latest first.
+    for row in sorted(rows, key=lambda r: (r.state != "held", -r.id)):
         since = row.ended_at if row.state == "no_show" else row.called_at
         late = (
             row.state == "no_show"

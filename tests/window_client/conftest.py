@@ -24,10 +24,10 @@ def window_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dic
 
 @pytest.fixture
 def hall(tmp_path: Path, window_template: tuple[Path, dict[str, str]]) -> Iterator[HallRig]:
-    """The small hall, Monday 10:00 in Shanghai, staff logged in."""
+    """The small hall, Monday 10:00 in Shanghai, staff logged in (tokens of the template)."""
     template, tokens = window_template
     shutil.copy(template, tmp_path / "hall.db")
     settings: Any = hall_settings(f"sqlite:///{tmp_path / 'hall.db'}", tmp_path / "var")
-    rig = open_hall(settings, tokens, login=True)
+    rig = open_hall(settings, tokens)
     yield rig
     rig.ctx.db.dispose()
