@@ -36,12 +36,19 @@ def run_demo(settings: Settings, *, host: str, port: int, real_hours: bool = Fal
     db.dispose()
     app = create_app(settings=settings)
     base = f"http://{host}:{port}"
+    evaluators = [
+        f"  Evaluator      {base}/evaluate/{name}?token={token}"
+        for name, (kind, token) in devices.items()
+        if kind == "evaluator"
+    ]
     lines = [
         "",
         f"  {settings.hall.name} — {settings.hall.name_en}  (demo hall, SQLite: {url})",
         "",
         f"  API            {base}/api/v1/openapi.json",
         f"  Snapshot       {base}/api/v1/snapshot  (Authorization: Bearer <token>)",
+        f"  Window page    {base}/window  (窗口叫号: log in as staff01)",
+        *evaluators,
         "",
         "  Demo logins (login / password):",
         *[f"    {login:<12} {password:<18} {role}" for login, role, password in logins],
