@@ -1,0 +1,355 @@
+"""Daily aggregates of the tickets: exact figures per business day and group, kept in
+``daily_stats`` so that a year of reports reads a few thousand rows instead of millions.
+
+Definitions (docs/REPORTS.md), the same for stored days and for days computed live:
+- a ticket belongs to its business day, its last service, the window and staff that last
+  had it (none when never called) and the hour (local) it was issued;
+- served = finished (``done``); no-show = marked 过号 at least once and never served;
+- wait = issue -> first call, for tickets that were called; handling = serving time of
+  served tickets; both counted in whole milliseconds (``round(seconds * 1000)``), so sums
+  are exact integers; percentiles are nearest-rank over the durations rounded down to
+  ``HIST_RES_S`` seconds, from histograms that add up exactly across days;
+- within SLA = called with a wait of at most the service's ``sla_wait_min``;
+- evaluations (好差评) count with their ticket; 差评 = score 1 or 2.
+
+A past day is built once the day is over (the ticker keeps the last days fresh by a
+fingerprint of their rows); today is always computed live from the raw rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ..domain.numbering import business_day
+from ..models import DailyStat, Evaluation, Hall, Service, StatDay
+from ..models import Ticket as TicketRow
+from .context import HallContext
+
+DIMS = ("hall", "service", "window", "staff", "hour")
+HIST_RES_S = 10  # histogram bucket: durations rounded down to 10 s for percentiles
+FRESH_DAYS = 7  # past days re-checked by fingerprint (late ratings, day-end expiry)
+BAD_SCORES = (1, 2)
+_COUNTS = (
+    "tickets",
+    "served",
+    "no_show",
+    "cancelled",
+    "expired",
+    "called",
+    "within_sla",
+    "wait_sum_ms",
+    "handled",
+    "handle_sum_ms",
+    "evaluations",
+    "score_sum",
+    "bad",
+)
+
+
+def ms(seconds: float) -> int:
+    """A duration in whole milliseconds, as every figure counts it."""
+    return round(seconds * 1000)
+
+
+def bucket(duration_ms: int) -> int:
+    """The histogram bucket (in seconds, rounded down to HIST_RES_S) of a duration."""
+    return duration_ms // (1000 * HIST_RES_S) * HIST_RES_S
+
+
+def percentile(hist: dict[int, int], total: int, p: float) -> int | None:
+    """Nearest-rank percentile ``p`` (0-100) of a histogram holding ``total`` values."""
+    if total <= 0:
+        return None
+    rank = max(1, math.ceil(p / 100 * total))
+    seen = 0
+    for value in sorted(hist):
+        seen += hist[value]
+        if seen >= rank:
+            return value
+    return max(hist)
+
+
+@dataclass
+class Figures:
+    """Additive figures of one group: counts, exact sums, maxima and histograms."""
+
+    tickets: int = 0
+    served: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+    expired: int = 0
+    called: int = 0
+    within_sla: int = 0
+    wait_sum_ms: int = 0
+    wait_max_ms: int = 0
+    wait_hist: dict[int, int] = field(default_factory=dict)
+    handled: int = 0
+    handle_sum_ms: int = 0
+    handle_max_ms: int = 0
+    handle_hist: dict[int, int] = field(default_factory=dict)
+    evaluations: int = 0
+    score_sum: int = 0
+    bad: int = 0
+
+    def add_ticket(
+        self,
+        state: str,
+        no_shows: int,
+        wait_s: float | None,
+        handle_s: float,
+        sla_s: int,
+        score: int | None,
+    ) -> None:
+        """Count one ticket."""
+        self.tickets += 1
+        if state == "done":
+            self.served += 1
+            handle = ms(handle_s or 0.0)
+            self.handled += 1
+            self.handle_sum_ms += handle
+            self.handle_max_ms = max(self.handle_max_ms, handle)
+            key = bucket(handle)
+            self.handle_hist[key] = self.handle_hist.get(key, 0) + 1
+        elif no_shows:
+            self.no_show += 1
+        if state == "cancelled":
+            self.cancelled += 1
+        elif state == "expired":
+            self.expired += 1
+        if wait_s is not None:
+            wait = ms(wait_s)
+            self.called += 1
+            self.wait_sum_ms += wait
+            self.wait_max_ms = max(self.wait_max_ms, wait)
+            key = bucket(wait)
+            self.wait_hist[key] = self.wait_hist.get(key, 0) + 1
+            if wait <= sla_s * 1000:
+                self.within_sla += 1
+        if score is not None:
+            self.evaluations += 1
+            self.score_sum += score
+            self.bad += score in BAD_SCORES
+
+    def merge(self, other: Figures) -> None:
+        """Add another group's figures to these."""
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.wait_max_ms = max(self.wait_max_ms, other.wait_max_ms)
+        self.handle_max_ms = max(self.handle_max_ms, other.handle_max_ms)
+        for mine, theirs in (
+            (self.wait_hist, other.wait_hist),
+            (self.handle_hist, other.handle_hist),
+        ):
+            for key, n in theirs.items():
+                mine[key] = mine.get(key, 0) + n
+
+    def summary(self) -> dict[str, Any]:
+        """The figures a report shows (durations in seconds)."""
+        called, handled = self.called, self.handled
+        return {
+            "tickets": self.tickets,
+            "served": self.served,
+            "no_show": self.no_show,
+            "cancelled": self.cancelled,
+            "expired": self.expired,
+            "no_show_rate": round(self.no_show / self.tickets, 4) if self.tickets else None,
+            "called": called,
+            "wait_mean_s": round(self.wait_sum_ms / called / 1000, 1) if called else None,
+            "wait_p50_s": percentile(self.wait_hist, called, 50),
+            "wait_p90_s": percentile(self.wait_hist, called, 90),
+            "wait_max_s": self.wait_max_ms / 1000 if called else None,
+            "handle_mean_s": round(self.handle_sum_ms / handled / 1000, 1) if handled else None,
+            "handle_p90_s": percentile(self.handle_hist, handled, 90),
+            "sla_share": round(self.within_sla / called, 4) if called else None,
+            "evaluations": self.evaluations,
+            "satisfaction": round(self.score_sum / self.evaluations, 2)
+            if self.evaluations
+            else None,
+            "bad": self.bad,
+        }
+
+    @classmethod
+    def from_row(cls, row: DailyStat) -> Figures:
+        fig = cls(**{name: getattr(row, name) for name in _COUNTS})
+        fig.wait_max_ms, fig.handle_max_ms = row.wait_max_ms, row.handle_max_ms
+        fig.wait_hist = {int(k): v for k, v in row.wait_hist.items()}
+        fig.handle_hist = {int(k): v for k, v in row.handle_hist.items()}
+        return fig
+
+
+Groups = dict[tuple[str, str], Figures]  # (dim, key) -> figures
+
+
+def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, datetime.min.time(), tz)
+    return start, start + timedelta(days=1)
+
+
+def day_figures(session: Session, hall_id: int, tz: ZoneInfo, day: date) -> Groups:
+    """Compute one business day's figures for every group, from the raw ticket rows."""
+    sla = dict(
+        session.execute(
+            select(Service.id, Service.sla_wait_min).where(Service.hall_id == hall_id)
+        ).all()
+    )
+    rows = session.execute(
+        select(
+            TicketRow.service_id,
+            TicketRow.window_no,
+            TicketRow.staff_id,
+            TicketRow.issued_at,
+            TicketRow.state,
+            TicketRow.no_show_count,
+            TicketRow.wait_s,
+            TicketRow.handle_s,
+            Evaluation.score,
+        )
+        .outerjoin(Evaluation, Evaluation.ticket_id == TicketRow.id)
+        .where(TicketRow.hall_id == hall_id, TicketRow.business_day == day)
+    )
+    groups: Groups = {}
+    for service_id, window, staff, issued, state, no_shows, wait_s, handle_s, score in rows:
+        keys = (
+            ("hall", ""),
+            ("service", str(service_id)),
+            ("window", "" if window is None else str(window)),
+            ("staff", "" if staff is None else str(staff)),
+            ("hour", f"{issued.astimezone(tz).hour:02d}"),
+        )
+        sla_s = int(sla.get(service_id, 30)) * 60
+        for key in keys:
+            fig = groups.get(key)
+            if fig is None:
+                fig = groups[key] = Figures()
+            fig.add_ticket(state, no_shows, wait_s, handle_s, sla_s, score)
+    return groups
+
+
+def fingerprint(session: Session, hall_id: int, day: date) -> str:
+    """What changes whenever a ticket of the day or its rating changes."""
+    count, versions = session.execute(
+        select(func.count(), func.coalesce(func.sum(TicketRow.version), 0)).where(
+            TicketRow.hall_id == hall_id, TicketRow.business_day == day
+        )
+    ).one()
+    ratings = session.scalar(
+        select(func.count())
+        .select_from(Evaluation)
+        .join(TicketRow, TicketRow.id == Evaluation.ticket_id)
+        .where(TicketRow.hall_id == hall_id, TicketRow.business_day == day)
+    )
+    return f"{count}:{versions}:{ratings}"
+
+
+def store_day(
+    session: Session, hall_id: int, day: date, groups: Groups, mark: str, now: datetime
+) -> None:
+    """Replace a day's stored aggregates by ``groups`` (in the caller's transaction)."""
+    session.execute(
+        delete(DailyStat).where(DailyStat.hall_id == hall_id, DailyStat.business_day == day)
+    )
+    session.add_all(
+        DailyStat(
+            hall_id=hall_id,
+            business_day=day,
+            dim=dim,
+            key=key,
+            **{name: getattr(fig, name) for name in _COUNTS},
+            wait_max_ms=fig.wait_max_ms,
+            handle_max_ms=fig.handle_max_ms,
+            wait_hist={str(k): v for k, v in fig.wait_hist.items()},
+            handle_hist={str(k): v for k, v in fig.handle_hist.items()},
+        )
+        for (dim, key), fig in groups.items()
+    )
+    row = session.get(StatDay, (hall_id, day))
+    if row is None:
+        session.add(StatDay(hall_id=hall_id, business_day=day, fingerprint=mark, built_at=now))
+    else:
+        row.fingerprint, row.built_at = mark, now
+
+
+def build_day(ctx: HallContext, day: date, now: datetime | None = None) -> bool:
+    """Build (or rebuild) a past day's aggregates when its rows changed; True if written."""
+    now = now or ctx.clock()
+    tz = ctx.layout.tz
+    with ctx.db.snapshot() as session:
+        mark = fingerprint(session, ctx.hall_id, day)
+        stored = session.get(StatDay, (ctx.hall_id, day))
+        if stored is not None and stored.fingerprint == mark:
+            return False
+        groups = day_figures(session, ctx.hall_id, tz, day)
+    with ctx.write_lock, ctx.db.write() as session:
+        store_day(session, ctx.hall_id, day, groups, mark, now)
+    return True
+
+
+def days_to_build(ctx: HallContext, now: datetime, *, backfill: bool) -> list[date]:
+    """Past days whose aggregates may be missing or stale: the last FRESH_DAYS, and with
+    ``backfill`` every day since the first ticket that has never been built."""
+    today = business_day(now, ctx.layout.tz)
+    recent = [today - timedelta(days=n) for n in range(FRESH_DAYS, 0, -1)]
+    if not backfill:
+        return recent
+    with ctx.db.read() as session:
+        first = session.scalar(
+            select(func.min(TicketRow.business_day)).where(TicketRow.hall_id == ctx.hall_id)
+        )
+        built = set(
+            session.scalars(select(StatDay.business_day).where(StatDay.hall_id == ctx.hall_id))
+        )
+    if first is None:
+        return recent
+    missing = [first + timedelta(days=n) for n in range((today - first).days)]
+    return sorted({d for d in missing if d not in built} | set(recent))
+
+
+def refresh_stats(ctx: HallContext, now: datetime | None = None, *, backfill: bool = False) -> int:
+    """Build every past day that needs it; return how many days were written."""
+    now = now or ctx.clock()
+    return sum(build_day(ctx, day, now) for day in days_to_build(ctx, now, backfill=backfill))
+
+
+def stored_days(session: Session, hall_id: int, start: date, end: date) -> dict[date, str]:
+    """The built days between ``start`` and ``end`` with their fingerprints."""
+    return dict(
+        session.execute(
+            select(StatDay.business_day, StatDay.fingerprint).where(
+                StatDay.hall_id == hall_id,
+                StatDay.business_day >= start,
+                StatDay.business_day <= end,
+            )
+        ).all()
+    )
+
+
+def stored_rows(
+    session: Session, hall_id: int, dims: Iterable[str], days: list[date], start: date, end: date
+) -> Iterable[DailyStat]:
+    """The stored aggregate rows of ``dims`` for the given days (within start..end)."""
+    wanted = set(days)
+    if not wanted:
+        return []
+    rows = session.scalars(
+        select(DailyStat).where(
+            DailyStat.hall_id == hall_id,
+            DailyStat.dim.in_(list(dims)),
+            DailyStat.business_day >= start,
+            DailyStat.business_day <= end,
+        )
+    )
+    return (r for r in rows if r.business_day in wanted)
+
+
+def hall_tz(session: Session, hall_id: int) -> ZoneInfo:
+    hall = session.get(Hall, hall_id)
+    assert hall is not None
+    return ZoneInfo(hall.timezone)
