@@ -65,6 +65,12 @@ def create_app(
     from .api.alarms import alarms_api
 
     app.register_blueprint(alarms_api)
+    from .api.reports import reports_api
+
+    app.register_blueprint(reports_api)
+    from .web.supervisor import supervisor_pages
+
+    app.register_blueprint(supervisor_pages)
     from window_client.web import window_pages
 
     from .api.window_client import window_client_api
@@ -84,6 +90,9 @@ def create_app(
         json=None,
     )
     init_realtime(app, ctx)
+    from .api.kiosk import init_kiosk
+
+    init_kiosk(app)
     return app
 
 
