@@ -90,9 +90,6 @@ def create_app(
         json=None,
     )
     init_realtime(app, ctx)
-    from .api.kiosk import init_kiosk
-
-    init_kiosk(app)
     return app
 
 
