@@ -322,7 +322,7 @@ class DisplayAgent:
         if slot.health == "fault":
             slot.health, slot.error = "ok", ""
             self._report_now.set()
-        log.debug("%s <- %s", slot.label, content)
+        log.info("%s: %s", slot.label, _describe(content))
 
     # Status ------------------------------------------------------------------------------
 
@@ -398,6 +398,12 @@ class DisplayAgent:
                 self.stats.announcements += 1
             except (requests.RequestException, subprocess.SubprocessError, OSError) as error:
                 log.warning("announcement of %s failed: %s", number, error)
+
+
+def _describe(content: Any) -> str:
+    if isinstance(content, StripContent):
+        return f"{content.number} 请到{content.window}号窗口" if content.is_call else content.text
+    return " | ".join(content) or "(空 / blank)"
 
 
 def run_agent(server_url: str, token: str, *, options_file: Path | None = None,
