@@ -41,6 +41,11 @@ def run_demo(settings: Settings, *, host: str, port: int, real_hours: bool = Fal
         for name, (kind, token) in devices.items()
         if kind == "evaluator"
     ]
+    displays = [
+        f"  TV display     {base}/display/{name}?token={token}"
+        for name, (kind, token) in devices.items()
+        if kind == "display"
+    ]
     lines = [
         "",
         f"  {settings.hall.name} — {settings.hall.name_en}  (demo hall, SQLite: {url})",
@@ -49,6 +54,7 @@ def run_demo(settings: Settings, *, host: str, port: int, real_hours: bool = Fal
         f"  Snapshot       {base}/api/v1/snapshot  (Authorization: Bearer <token>)",
         f"  Window page    {base}/window  (窗口叫号: log in as staff01)",
         *evaluators,
+        *displays,
         "",
         "  Demo logins (login / password):",
         *[f"    {login:<12} {password:<18} {role}" for login, role, password in logins],
@@ -63,5 +69,10 @@ def run_demo(settings: Settings, *, host: str, port: int, real_hours: bool = Fal
         f"  Press Ctrl+C to stop. Listening on {base}/",
     ]
     click.echo("\n".join(lines))
+    from display.demo_agents import prepare_voice, start_display_agents
+
+    prepare_voice(settings)
+    for name, log_path in start_display_agents(settings, base, devices):
+        click.echo(f"  LED agent      {name} (fake signs; what they show: {log_path})")
     start_ticker(app)
     socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
