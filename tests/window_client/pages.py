@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from playwright.sync_api import expect
 
 from tests.live import PASSWORD, LiveHall
 
 WAIT_MS = 10_000
+T = TypeVar("T")
 
 
 def log_in(page: Any, hall: LiveHall, login: str, window: int) -> None:
@@ -63,3 +67,20 @@ def ticket(hall: LiveHall, ticket_id: int) -> dict[str, Any]:
     response.raise_for_status()
     found: dict[str, Any] = response.json()
     return found
+
+
+def alarms(hall: LiveHall) -> list[dict[str, Any]]:
+    response = hall.api("boss", "GET", "/alarms")
+    response.raise_for_status()
+    found: list[dict[str, Any]] = response.json()["alarms"]
+    return found
+
+
+def until(check: Callable[[], T], timeout_s: float = 30.0) -> T:
+    """Poll ``check`` until it returns something truthy, failing after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    pause = threading.Event()
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"nothing after {timeout_s} s"
+        pause.wait(0.2)  # the server's background task works meanwhile
+    return result

@@ -12,6 +12,7 @@ from tests.live import LiveHall
 
 from .pages import (
     WAIT_MS,
+    alarms,
     button,
     events,
     expect_allowed,
@@ -20,6 +21,7 @@ from .pages import (
     log_in,
     press,
     ticket,
+    until,
 )
 
 pytestmark = pytest.mark.browser
@@ -79,6 +81,9 @@ def test_a_window_day_call_recall_start_finish_rate_miss_requeue_hold_return_pau
     assert [(e["number"], e["window"], e["score"], e["reasons"]) for e in rated] == [
         (first["number"], 3, 2, ["等候时间长"])
     ]
+    # A 差评 raises an alarm for the supervisor to follow up (回访).
+    alarm = until(lambda: [a for a in alarms(live_hall) if a["kind"] == "bad_rating"])
+    assert first["number"] in alarm[0]["message"]
 
     # A visitor who does not come: 过号, then re-queued from the desk when they return.
     press(page, "call-next")
