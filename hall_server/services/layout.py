@@ -20,27 +20,32 @@ from ..settings import HallConfig
 
 def apply_hall_config(db: Database, config: HallConfig) -> tuple[int, bool]:
     """Write ``config`` into the database; return the hall id and whether anything changed."""
-    fingerprint = hashlib.sha256(config.model_dump_json().encode()).hexdigest()
     with db.write() as session:
-        hall = session.scalar(select(Hall).where(Hall.code == config.code))
-        if hall is None:
-            hall = Hall(code=config.code, name=config.name, last_seq=0, config_version=0)
-            session.add(hall)
-            session.flush()
-        if hall.config_hash == fingerprint:
-            return hall.id, False
-        hall.name, hall.name_en, hall.timezone = config.name, config.name_en, config.timezone
-        hall.policy = config.policy.model_dump()
-        hall.voice = config.voice.model_dump()
-        hall.alarms = config.alarms.model_dump()
-        hall.issuing = config.issuing.model_dump()
-        services = _services(session, hall.id, config)
-        _windows(session, hall.id, config, services)
-        _devices(session, hall.id, config)
-        _notices(session, hall.id, list(config.notices))
-        hall.config_hash = fingerprint
-        hall.config_version = (hall.config_version or 0) + 1
-        return hall.id, True
+        return write_hall_config(session, config)
+
+
+def write_hall_config(session: Session, config: HallConfig) -> tuple[int, bool]:
+    """Write ``config`` in the caller's transaction (admin edits run inside a hall write)."""
+    fingerprint = hashlib.sha256(config.model_dump_json().encode()).hexdigest()
+    hall = session.scalar(select(Hall).where(Hall.code == config.code))
+    if hall is None:
+        hall = Hall(code=config.code, name=config.name, last_seq=0, config_version=0)
+        session.add(hall)
+        session.flush()
+    if hall.config_hash == fingerprint:
+        return hall.id, False
+    hall.name, hall.name_en, hall.timezone = config.name, config.name_en, config.timezone
+    hall.policy = config.policy.model_dump()
+    hall.voice = config.voice.model_dump()
+    hall.alarms = config.alarms.model_dump()
+    hall.issuing = config.issuing.model_dump()
+    services = _services(session, hall.id, config)
+    _windows(session, hall.id, config, services)
+    _devices(session, hall.id, config)
+    _notices(session, hall.id, list(config.notices))
+    hall.config_hash = fingerprint
+    hall.config_version = (hall.config_version or 0) + 1
+    return hall.id, True
 
 
 def _services(session: Session, hall_id: int, config: HallConfig) -> dict[str, int]:
