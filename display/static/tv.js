@@ -24,6 +24,7 @@
     waiting: {}, // service code -> count, as shown
     flashes: 0,
     error: "",
+    shownAt: {}, // number -> epoch ms of the first frame painted with it as the current call
   };
   global.hallDisplay = page;
 
@@ -98,6 +99,8 @@
     page.recent = calls.map((c) => ({ seq: c.seq, number: c.number, window: c.window, kind: c.type === "ticket.recalled" ? "recall" : "call" }));
     page.current = page.recent[0] || null;
 
+    if (page.current && !(page.current.number in page.shownAt)) stampShown(page.current.number);
+
     const current = $("current");
     current.dataset.number = page.current ? page.current.number : "";
     text("current-number", page.current ? page.current.number : "—");
@@ -151,6 +154,16 @@
     }));
 
     renderNotices(state.notices);
+  }
+
+  /* When a call first reached the screen (the next painted frame): the latency benchmark reads it. */
+  function stampShown(number) {
+    page.shownAt[number] = null;
+    global.requestAnimationFrame(() => {
+      page.shownAt[number] = global.performance.timeOrigin + global.performance.now();
+      const numbers = Object.keys(page.shownAt);
+      if (numbers.length > 500) delete page.shownAt[numbers[0]];
+    });
   }
 
   let noticesShown = null;
