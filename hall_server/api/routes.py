@@ -68,8 +68,8 @@ def issue() -> Any:
 
 @api.get("/tickets/<int:ticket_id>")
 def get_ticket(ticket_id: int) -> Any:
-    actor(STAFF, *ANY_DEVICE)
-    return jsonify(tickets.get_ticket(hall().ctx, ticket_id))
+    who = actor(STAFF, *ANY_DEVICE)
+    return jsonify(tickets.get_ticket(hall().ctx, ticket_id, staff=who.kind == "staff"))
 
 
 @api.get("/public/tickets/<token>")
@@ -158,7 +158,10 @@ def get_events() -> Any:
     raw = request.args.get("after", "0")
     if not raw.isdigit():
         raise BadRequest(f"after 必须是非负整数 (after must be a whole number, got {raw!r}).")
-    limit = min(int(request.args.get("limit", "1000") or 1000), 5000)
+    raw_limit = request.args.get("limit", "")
+    if raw_limit and not raw_limit.isdigit():
+        raise BadRequest(f"limit 必须是正整数 (limit must be a whole number, got {raw_limit!r}).")
+    limit = min(int(raw_limit), 5000) if raw_limit else None
     return jsonify(
         events_after(
             hall().ctx, int(raw), staff=who.kind == "staff" or who.role == "agent", limit=limit

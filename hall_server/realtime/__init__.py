@@ -44,7 +44,7 @@ class HallNamespace(Namespace):  # type: ignore[misc]
                 who = authenticate(self.ctx, auth.get("token"))
                 audience = STAFF if _is_staff_audience(who.kind, who.role) else PUBLIC
         except DomainError as error:
-            raise ConnectionRefusedError({"code": error.code, "message": error.message}) from None
+            raise ConnectionRefusedError(error.message, {"code": error.code}) from None
         sid = request.sid  # type: ignore[attr-defined]
         self.audience[sid] = audience
         join_room(room(self.ctx.hall_id, audience))

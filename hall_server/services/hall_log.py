@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.events import HallEvent
@@ -34,39 +34,61 @@ def wire(row: LogEvent) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class HallRef:
+    """The locked hall row: only what a write needs (its JSON settings live in the layout)."""
+
+    id: int
+    last_seq: int
+    config_version: int
+
+
 @dataclass
 class HallWrite:
     """The open write transaction of one hall."""
 
     ctx: HallContext
     session: Session
-    hall: Hall
+    hall: HallRef
     layout: Layout
     actor: Actor
     now: datetime
     seq: int
     events: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
     def log(
         self, event: HallEvent, *, ticket_id: int | None = None, window: int | None = None
     ) -> int:
         """Append ``event`` to the hall log in this transaction; return its seq."""
         self.seq += 1
-        row = LogEvent(
-            hall_id=self.hall.id,
-            seq=self.seq,
-            at=self.now,
-            type=event.type,
-            actor_kind=self.actor.kind,
-            actor_id=self.actor.id,
-            actor_name=self.actor.name,
-            ticket_id=ticket_id,
-            window_no=window,
-            payload=event.payload(),
-        )
-        self.session.add(row)
-        self.events.append(wire(row))
+        row = {
+            "hall_id": self.hall.id,
+            "seq": self.seq,
+            "at": self.now,
+            "type": event.type,
+            "actor_kind": self.actor.kind,
+            "actor_id": self.actor.id,
+            "actor_name": self.actor.name,
+            "ticket_id": ticket_id,
+            "window_no": window,
+            "payload": event.payload(),
+        }
+        self.rows.append(row)
+        self.events.append(
+            {"seq": self.seq, "type": event.type, "at": self.now.isoformat(),
+             **row["payload"], "actor": self.actor.name}
+        )  # fmt: skip
         return self.seq
+
+    def flush_log(self) -> None:
+        """Write the events logged so far (one INSERT) and the hall's new last seq."""
+        if not self.rows:
+            return
+        self.session.flush()
+        self.session.execute(insert(LogEvent), self.rows)
+        self.session.execute(update(Hall).where(Hall.id == self.hall.id).values(last_seq=self.seq))
+        self.rows = []
 
     def replay(self, scope: str, key: str | None) -> dict[str, Any] | None:
         """Return the stored answer of an earlier request with this idempotency key."""
@@ -95,14 +117,17 @@ def hall_write(ctx: HallContext, actor: Actor, now: datetime | None = None) -> I
     """Run one state change of the hall; its events are published after commit."""
     with ctx.write_lock:
         with ctx.db.write() as session:
-            hall = session.execute(
-                select(Hall).where(Hall.id == ctx.hall_id).with_for_update()
-            ).scalar_one()
-            layout = ctx.refresh(session, hall.config_version)
-            write = HallWrite(
-                ctx, session, hall, layout, actor, now or ctx.clock(), seq=hall.last_seq
+            hall = HallRef(
+                *session.execute(
+                    select(Hall.id, Hall.last_seq, Hall.config_version)
+                    .where(Hall.id == ctx.hall_id)
+                    .with_for_update()
+                ).one()
             )
+            layout = ctx.refresh(session, hall.config_version)
+            at = (now or ctx.clock()).astimezone(UTC)
+            write = HallWrite(ctx, session, hall, layout, actor, at, seq=hall.last_seq)
             yield write
-            hall.last_seq = write.seq
+            write.flush_log()
         if write.events:
             ctx.publish(write.events)

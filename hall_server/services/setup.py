@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from ..db import Database
 from ..migrate import upgrade
@@ -32,8 +33,12 @@ def init_database(settings: Settings, url: str) -> tuple[Database, int, bool]:
 
 
 def hall_id_of(db: Database, code: str) -> int:
-    with db.read() as session:
-        hall_id = session.scalar(select(Hall.id).where(Hall.code == code))
+    """Find the hall's id, or say that `hall init` is needed."""
+    try:
+        with db.read() as session:
+            hall_id = session.scalar(select(Hall.id).where(Hall.code == code))
+    except DBAPIError:
+        raise LookupError("the database is not initialised: run `hall init` first") from None
     if hall_id is None:
         raise LookupError(f"hall {code!r} is not in the database: run `hall init`")
     return hall_id

@@ -168,9 +168,8 @@ def events_after(
     limit = limit or ctx.resync_max_events
     with ctx.db.read() as session:
         last = session.scalar(select(Hall.last_seq).where(Hall.id == ctx.hall_id)) or 0
-        if after < 0 or after > last:
-            after = min(max(after, 0), last)
-        if last - after > limit:
+        # Too far behind, or ahead of the log (a restored database): start from a snapshot.
+        if last - after > limit or after > last:
             return {"events": [], "last_seq": last, "snapshot_required": True}
         rows = session.scalars(
             select(LogEvent)

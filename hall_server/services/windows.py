@@ -28,6 +28,7 @@ WINDOW_ACTIONS = frozenset({"open", "pause", "resume", "close"})
 TICKET_ACTIONS = frozenset(
     {"call-next", "call", "recall", "start", "finish", "no-show", "transfer", "hold"}
 )
+CALL_ACTIONS = frozenset({"call-next", "call"})
 ACTIONS = WINDOW_ACTIONS | TICKET_ACTIONS
 _WINDOW_EVENTS: dict[str, type[ev.WindowEvent]] = {
     "open": ev.WindowOpened,
@@ -148,7 +149,8 @@ def window_action(
         if command.action in WINDOW_ACTIONS:
             ticket = _window_state(write, window, command)
         else:
-            wrules.require_open(_as_domain_window(window))
+            if command.action in CALL_ACTIONS:  # a paused window still finishes its ticket
+                wrules.require_open(_as_domain_window(window))
             ticket = _TICKET_HANDLERS[command.action](write, window, command)
         staff = write.session.get(Staff, window.staff_id) if window.staff_id else None
         body = {
