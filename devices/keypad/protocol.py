@@ -42,6 +42,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import IntEnum
 
+from devices.framing import crc16_modbus, stuff, unstuff
+
 STX = 0x02
 ETX = 0x03
 DLE = 0x10
@@ -99,26 +101,6 @@ class Decoded:
     rest: bytes
 
 
-def crc16_modbus(data: bytes) -> int:
-    """Return the CRC-16/MODBUS of ``data``."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
-
-
-def _stuff(body: bytes) -> bytes:
-    out = bytearray()
-    for byte in body:
-        if byte in _SPECIAL:
-            out += bytes((DLE, byte ^ 0x20))
-        else:
-            out.append(byte)
-    return bytes(out)
-
-
 def encode_frame(address: int, command: int, payload: bytes = b"") -> bytes:
     """Return the bytes on the wire for one frame."""
     if not 1 <= address <= BROADCAST:
@@ -129,7 +111,9 @@ def encode_frame(address: int, command: int, payload: bytes = b"") -> bytes:
         raise ValueError(f"数据过长 / payload is {len(payload)} bytes, the limit is {MAX_PAYLOAD}")
     body = bytes((address, command, len(payload))) + payload
     crc = crc16_modbus(body)
-    return bytes((STX,)) + _stuff(body + bytes((crc & 0xFF, crc >> 8))) + bytes((ETX,))
+    return (
+        bytes((STX,)) + stuff(body + bytes((crc & 0xFF, crc >> 8)), _SPECIAL, DLE) + bytes((ETX,))
+    )
 
 
 def encode_display_text(text: str, max_bytes: int = DISPLAY_MAX_BYTES) -> bytes:
@@ -234,25 +218,8 @@ def decode_frames(buffer: bytes) -> tuple[list[Frame], bytes]:
     return decoded.frames, decoded.rest
 
 
-def _unstuff(stuffed: bytes) -> bytes | None:
-    out = bytearray()
-    escaped = False
-    for byte in stuffed:
-        if escaped:
-            original = byte ^ 0x20
-            if original not in _SPECIAL:
-                return None
-            out.append(original)
-            escaped = False
-        elif byte == DLE:
-            escaped = True
-        else:
-            out.append(byte)
-    return None if escaped else bytes(out)
-
-
 def _parse(stuffed: bytes) -> tuple[Frame | None, str]:
-    body = _unstuff(stuffed)
+    body = unstuff(stuffed, _SPECIAL, DLE)
     if body is None:
         return None, "bad byte-stuffing"
     if len(body) < 5:

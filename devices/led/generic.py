@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from devices.base import DeviceError
+from devices.framing import crc16_modbus, stuff
 from devices.led.charset import DEFAULT_SUBSTITUTE, from_gb2312, to_gb2312
 from devices.led.frame import Color, Effect, FrameError
 
@@ -77,16 +78,6 @@ class Frame:
         return from_gb2312(self.payload[2:])
 
 
-def crc16_modbus(data: bytes) -> int:
-    """Return the CRC-16/MODBUS of ``data``."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
-
-
 def encode_frame(address: int, command: int, payload: bytes = b"") -> bytes:
     """Frame ``payload`` for the sign at ``address``: header, CRC, stuffing, STX/ETX."""
     if not 0 <= address <= 0xFF:
@@ -97,14 +88,7 @@ def encode_frame(address: int, command: int, payload: bytes = b"") -> bytes:
         )
     body = bytes([address, command]) + len(payload).to_bytes(2, "big") + payload
     body += crc16_modbus(body).to_bytes(2, "little")
-    stuffed = bytearray([STX])
-    for byte in body:
-        if byte in _SPECIAL:
-            stuffed += bytes([DLE, byte ^ 0x20])
-        else:
-            stuffed.append(byte)
-    stuffed.append(ETX)
-    return bytes(stuffed)
+    return bytes([STX]) + stuff(body, _SPECIAL, DLE) + bytes([ETX])
 
 
 def encode_text(

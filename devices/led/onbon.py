@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from devices import framing
 from devices.base import DeviceError
 from devices.led.charset import DEFAULT_SUBSTITUTE, to_gb2312
 from devices.led.frame import Color, Effect, FrameError
@@ -120,12 +121,7 @@ class Packet:
 
 def crc16(data: bytes) -> int:
     """Return the Onbon CRC16 (CRC-16/ARC) of ``data``."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
+    return framing.crc16(data, 0)
 
 
 def encode_packet(
