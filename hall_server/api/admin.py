@@ -1,0 +1,208 @@
+"""The admin API (admin role): layout edits, devices and tokens, staff, settings, TOML
+export and import, webhooks and their delivery log, and the audit trail of changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from ..contract import API_PREFIX
+from ..services import admin, webhooks
+from ..services.audit import CONFIG_CHANGED
+from ..services.devices import device_views
+from ..services.snapshot import events_after
+from .common import actor, hall
+from .errors import BadRequest, error_response
+
+admin_api = Blueprint("admin_api", __name__, url_prefix=f"{API_PREFIX}/admin")
+AUDITED = (CONFIG_CHANGED, "notice.changed")
+
+
+@admin_api.errorhandler(admin.ConfigInvalid)
+def _invalid(error: admin.ConfigInvalid) -> Any:
+    return error_response(422, error.code, error.message, fields=error.fields)
+
+
+def _json() -> Any:
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("请求体不是有效的 JSON (the request body is not JSON).")
+    return data
+
+
+@admin_api.before_request
+def _admins_only() -> None:
+    actor("admin")
+
+
+def _who() -> Any:
+    return actor("admin")
+
+
+@admin_api.get("/config")
+def config() -> Any:
+    return jsonify(admin.read_config(hall().ctx))
+
+
+@admin_api.get("/config.toml")
+def export() -> Any:
+    text = admin.export_toml(hall().ctx)
+    name = f"hall-{hall().ctx.hall_code}.toml"
+    return Response(
+        text,
+        mimetype="application/toml",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@admin_api.post("/config.toml")
+def import_() -> Any:
+    text = request.get_data(as_text=True)
+    if request.is_json:
+        text = str((_json() or {}).get("toml", ""))
+    if not text.strip():
+        raise BadRequest("请上传 TOML 文件内容 (send the TOML text as the body).")
+    return jsonify(admin.import_toml(hall().ctx, _who(), text))
+
+
+@admin_api.post("/<any(services, windows, devices):section>")
+def create(section: str) -> Any:
+    body = _json()
+    result = admin.save_item(hall().ctx, _who(), section, None, body, create=True)
+    if section == "devices":
+        name = str(body.get("name"))
+        result["token"] = admin.rotate_device_token(hall().ctx, _who(), name)["token"]
+    return jsonify(result), 201
+
+
+@admin_api.put("/services/<code>")
+def update_service(code: str) -> Any:
+    return jsonify(admin.save_item(hall().ctx, _who(), "services", code, _json(), create=False))
+
+
+@admin_api.put("/windows/<int:number>")
+def update_window(number: int) -> Any:
+    return jsonify(admin.save_item(hall().ctx, _who(), "windows", number, _json(), create=False))
+
+
+@admin_api.put("/devices/<name>")
+def update_device(name: str) -> Any:
+    return jsonify(admin.save_item(hall().ctx, _who(), "devices", name, _json(), create=False))
+
+
+@admin_api.delete("/services/<code>")
+def remove_service(code: str) -> Any:
+    return jsonify(admin.remove_item(hall().ctx, _who(), "services", code))
+
+
+@admin_api.delete("/windows/<int:number>")
+def remove_window(number: int) -> Any:
+    return jsonify(admin.remove_item(hall().ctx, _who(), "windows", number))
+
+
+@admin_api.get("/devices")
+def devices() -> Any:
+    ctx = hall().ctx
+    with ctx.db.read() as session:
+        return jsonify({"devices": device_views(ctx, session)})
+
+
+@admin_api.post("/devices/<name>/rotate")
+def rotate(name: str) -> Any:
+    return jsonify(admin.rotate_device_token(hall().ctx, _who(), name))
+
+
+@admin_api.post("/devices/<name>/revoke")
+def revoke(name: str) -> Any:
+    return jsonify(admin.revoke_device(hall().ctx, _who(), name))
+
+
+@admin_api.put("/notices")
+def notices() -> Any:
+    return jsonify(admin.save_notices(hall().ctx, _who(), (_json() or {}).get("notices")))
+
+
+@admin_api.put("/settings")
+def settings() -> Any:
+    return jsonify(admin.save_settings(hall().ctx, _who(), _json()))
+
+
+@admin_api.get("/staff")
+def staff() -> Any:
+    return jsonify({"staff": admin.list_staff(hall().ctx)})
+
+
+@admin_api.post("/staff")
+def create_staff() -> Any:
+    return jsonify(admin.save_staff(hall().ctx, _who(), None, _json())), 201
+
+
+@admin_api.put("/staff/<login>")
+def update_staff(login: str) -> Any:
+    return jsonify(admin.save_staff(hall().ctx, _who(), login, _json()))
+
+
+@admin_api.get("/webhooks")
+def list_webhooks() -> Any:
+    return jsonify({"webhooks": webhooks.list_subscriptions(hall().ctx), "events": webhooks.EVENTS})
+
+
+@admin_api.post("/webhooks")
+def create_webhook() -> Any:
+    body = _json()
+    if not isinstance(body, dict):
+        raise BadRequest("请求体应为 JSON 对象 (the body must be a JSON object).")
+    result = webhooks.create_subscription(
+        hall().ctx,
+        _who(),
+        url=str(body.get("url", "")),
+        events=list(body.get("events") or []),
+        name=str(body.get("name", "")),
+    )
+    return jsonify(result), 201
+
+
+@admin_api.put("/webhooks/<int:subscription_id>")
+def update_webhook(subscription_id: int) -> Any:
+    body = _json()
+    events = body.get("events")
+    return jsonify(
+        webhooks.update_subscription(
+            hall().ctx,
+            _who(),
+            subscription_id,
+            active=body.get("active") if isinstance(body.get("active"), bool) else None,
+            events=list(events) if isinstance(events, list) else None,
+            rotate_secret=bool(body.get("rotate_secret")),
+        )
+    )
+
+
+@admin_api.get("/webhooks/deliveries")
+def deliveries() -> Any:
+    sub = request.args.get("subscription", "")
+    return jsonify(
+        {
+            "deliveries": webhooks.list_deliveries(
+                hall().ctx,
+                subscription_id=int(sub) if sub.isdigit() else None,
+                state=request.args.get("state") or None,
+            )
+        }
+    )
+
+
+@admin_api.get("/audit")
+def audit() -> Any:
+    """The hall log's admin changes, newest first (at most the last 1000 events read)."""
+    ctx = hall().ctx
+    after = (
+        max(0, int(request.args.get("after", "0") or 0))
+        if request.args.get("after", "0").isdigit()
+        else 0
+    )
+    last = events_after(ctx, 0, staff=True, limit=1)["last_seq"]
+    start = max(after, last - 1000)
+    found = events_after(ctx, start, staff=True, limit=1000)["events"]
+    return jsonify({"changes": [e for e in reversed(found) if e["type"] in AUDITED]})
