@@ -1,0 +1,434 @@
+/*
+ * The kiosk touch screen (取号机): choose a service, read its guide, take a number.
+ *
+ * State comes from GET /api/v1/kiosk/state (refreshed on every hall event and every 15 s);
+ * the printer's state and print results arrive on Socket.IO /kiosk. A number is taken with
+ * POST /api/v1/kiosk/tickets and one Idempotency-Key per attempt, so a retry after a lost
+ * answer never issues a second ticket.
+ */
+(function () {
+  "use strict";
+
+  const device = document.body.dataset.device;
+  const token = hallStoredToken("hall.kiosk.token." + device);
+  const IDLE_MS = 45000; // back to the home screen after this long untouched
+  const RETRIES = 5;
+  const screen = document.getElementById("screen");
+  const banner = document.getElementById("printer-banner");
+  const netBanner = document.getElementById("net-banner");
+
+  const ui = {
+    lang: "zh",
+    state: null, // the last /kiosk/state
+    printer: null, // the last printer state (socket or state)
+    view: { name: "home" },
+    visitor: { phone: "", idNumber: "", idMasked: "" },
+    lastTouch: Date.now(),
+    issuing: false,
+  };
+
+  /* ------------------------------------------------------------ text helpers */
+  function esc(text) {
+    return String(text == null ? "" : text).replace(/[&<>"']/g, (c) => (
+      { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  }
+  // Chinese first, English second; the English switch swaps which one is large.
+  function bi(zh, en) {
+    const [a, b] = ui.lang === "en" ? [en, zh] : [zh, en];
+    return `<span class="primary">${esc(a)}</span><span class="secondary">${esc(b)}</span>`;
+  }
+  function minutes(etaS) {
+    if (etaS == null) return ["暂无", "n/a"];
+    const m = Math.max(1, Math.round(etaS / 60));
+    return [`约${m}分钟`, `about ${m} min`];
+  }
+  function place(service) {
+    return [`${service.floor}楼 ${service.zone}`, `Floor ${service.floor}, ${service.zone}`];
+  }
+  function maskPhone(p) { return p.length >= 7 ? p.slice(0, 3) + "****" + p.slice(-4) : p; }
+
+  /* ------------------------------------------------------------ data */
+  async function refresh() {
+    if (!token) {
+      showMessage("本机未授权：请用 ?token=… 打开本页", "This kiosk has no device token.", true);
+      return;
+    }
+    try {
+      ui.state = await hallApi("/kiosk/state", { token });
+      netBanner.hidden = true;
+      setPrinter(ui.state.printer);
+      renderNotices();
+      if (ui.view.name === "home" || ui.view.name === "service") render();
+    } catch (error) {
+      if (error.status === 401 || error.status === 403) {
+        showMessage("本机授权无效，请联系管理员", "This kiosk's token is not valid.", true);
+      } else {
+        netBanner.hidden = false;
+        netBanner.innerHTML = bi("网络连接中断，正在重试…", "Network connection lost, retrying…");
+      }
+    }
+  }
+  let refreshTimer = null;
+  function refreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refresh, 400);
+  }
+
+  function setPrinter(printer) {
+    ui.printer = printer;
+    const ready = !printer || printer.ready;
+    banner.hidden = ready;
+    if (!ready) banner.textContent = printer.sentence || printer.message;
+    document.body.classList.toggle("printer-down", !ready);
+  }
+
+  /* ------------------------------------------------------------ screens */
+  function go(view) {
+    ui.view = view;
+    render();
+    screen.scrollTop = 0;
+  }
+
+  function render() {
+    const v = ui.view;
+    if (v.name === "home") renderHome();
+    else if (v.name === "service") renderService(v.code);
+    else if (v.name === "keypad") renderKeypad(v);
+    else if (v.name === "issued") renderIssued(v.ticket);
+    else if (v.name === "message") renderMessage(v);
+    else if (v.name === "wait") renderWait(v);
+    document.getElementById("lang").textContent = ui.lang === "en" ? "中文" : "English";
+  }
+
+  function renderHome() {
+    if (!ui.state) { screen.innerHTML = `<div class="message">${bi("正在加载…", "Loading…")}</div>`; return; }
+    const groups = new Map();
+    for (const s of ui.state.services) {
+      if (!groups.has(s.category)) groups.set(s.category, []);
+      groups.get(s.category).push(s);
+    }
+    const canPrint = !ui.printer || ui.printer.ready;
+    let html = `<h1 class="title inline">${bi("请选择办理事项", "Choose your service")}</h1>`;
+    for (const [category, services] of groups) {
+      html += `<h2 class="category">${esc(category)}</h2><div class="services">`;
+      for (const s of services) {
+        const off = !s.available || !canPrint;
+        const [etaZh, etaEn] = minutes(s.eta_s);
+        html += `<button class="service${off ? " off" : ""}" data-service="${esc(s.code)}" type="button">
+          <div class="name">${bi(s.name, s.name_en)}</div>
+          <div class="meta inline">${bi(`等候 ${s.waiting} 人 · ${etaZh}`, `${s.waiting} waiting · ${etaEn}`)}</div>
+          ${s.available ? "" : `<div class="reason">${esc(s.reason)}</div>`}
+        </button>`;
+      }
+      html += "</div>";
+    }
+    html += `<div class="actions">
+      <button class="big plain small" id="appointment" type="button">${bi("预约签到", "Appointment check-in")}</button>
+    </div>`;
+    screen.innerHTML = html;
+    screen.querySelectorAll(".service").forEach((el) =>
+      el.addEventListener("click", () => go({ name: "service", code: el.dataset.service })));
+    document.getElementById("appointment").addEventListener("click", () => openAppointment());
+  }
+
+  function findService(code) {
+    return ui.state && ui.state.services.find((s) => s.code === code);
+  }
+
+  function renderService(code) {
+    const s = findService(code);
+    if (!s) { go({ name: "home" }); return; }
+    const guide = s.guide || {};
+    const [etaZh, etaEn] = minutes(s.eta_s);
+    const [placeZh, placeEn] = place(s);
+    const canPrint = !ui.printer || ui.printer.ready;
+    const materials = (guide.materials || []).map((m) => `<li>${esc(m)}</li>`).join("") ||
+      `<li>${esc("无需材料")}</li>`;
+    const hours = (s.hours || []).map((h) => h.join("-")).join("，");
+    const why = !s.available ? s.reason : (!canPrint ? (ui.printer.sentence || ui.printer.message) : "");
+    screen.innerHTML = `
+      <h1 class="title">${bi(s.name, s.name_en)}</h1>
+      <div class="facts">
+        <div class="fact"><div class="label">${bi("正在等候", "Waiting")}</div><div class="value">${s.waiting}</div></div>
+        <div class="fact"><div class="label">${bi("预计等候", "Estimated wait")}</div><div class="value inline">${bi(etaZh, etaEn)}</div></div>
+        <div class="fact"><div class="label">${bi("办理地点", "Where")}</div><div class="value inline">${bi(placeZh, placeEn)}</div></div>
+      </div>
+      <section class="guide" id="guide">
+        <h3 class="inline">${bi("办事指南", "Service guide")}</h3>
+        <h3 class="inline">${bi("所需材料", "Required documents")}</h3>
+        <ol>${materials}</ol>
+        <div class="row">
+          <div><h3 class="inline">${bi("收费", "Fee")}</h3>${esc(guide.fee || "免费")}</div>
+          <div><h3 class="inline">${bi("法定时限", "Legal time limit")}</h3>${esc(guide.time_limit || "即办")}</div>
+          <div><h3 class="inline">${bi("取号时间", "Ticket hours")}</h3>${esc(hours)}</div>
+        </div>
+        ${guide.notes ? `<h3 class="inline">${bi("备注", "Notes")}</h3><div>${esc(guide.notes)}</div>` : ""}
+      </section>
+      <div class="extras">
+        <button class="extra${ui.visitor.phone ? " set" : ""}" id="phone" type="button">${
+          ui.visitor.phone ? bi(`短信提醒：${maskPhone(ui.visitor.phone)}`, "SMS reminder set")
+                           : bi("留手机号，快到时短信提醒（可选）", "Phone for an SMS reminder (optional)")}</button>
+        <button class="extra${ui.visitor.idMasked ? " set" : ""}" id="idcard" type="button">${
+          ui.visitor.idMasked ? bi(`身份证：${ui.visitor.idMasked}`, "ID card read")
+                              : bi("刷身份证（可选，65岁以上优先）", "Read ID card (optional, priority 65+)")}</button>
+      </div>
+      <div class="error-line">${esc(why || ui.view.note || "")}</div>
+      <div class="actions">
+        <button class="big plain" id="back" type="button">${bi("返回", "Back")}</button>
+        <button class="big go" id="take" type="button" ${why ? "disabled" : ""}>${bi("取号", "Take a number")}</button>
+      </div>`;
+    document.getElementById("back").addEventListener("click", () => go({ name: "home" }));
+    document.getElementById("take").addEventListener("click", () => issue({ service: s.code }));
+    document.getElementById("phone").addEventListener("click", () => openPhone(code));
+    document.getElementById("idcard").addEventListener("click", () => readCard(code));
+  }
+
+  /* A keypad screen: phone digits or a booking code. */
+  function renderKeypad(v) {
+    const keys = v.kind === "phone"
+      ? ["1", "2", "3", "4", "5", "6", "7", "8", "9", "清空", "0", "⌫"]
+      : ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "A", "B", "C", "D", "E", "F",
+         "G", "H", "J", "K", "L", "M", "N", "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z", "清空", "⌫"];
+    screen.innerHTML = `
+      <h1 class="title">${v.kind === "phone" ? bi("请输入手机号", "Enter your mobile number")
+                                             : bi("请输入预约号，或扫描预约二维码", "Enter your booking code, or scan its QR code")}</h1>
+      <input class="entry" id="entry" value="${esc(v.value)}" autocomplete="off"
+             inputmode="${v.kind === "phone" ? "numeric" : "text"}" aria-label="entry">
+      <div class="error-line" id="entry-error">${esc(v.error || "")}</div>
+      <div class="keypad${v.kind === "phone" ? "" : " letters"}">
+        ${keys.map((k) => `<button class="key" type="button" data-key="${k}">${k}</button>`).join("")}
+      </div>
+      <div class="actions">
+        <button class="big plain" id="back" type="button">${bi("返回", "Back")}</button>
+        <button class="big go" id="ok" type="button">${v.kind === "phone" ? bi("确定", "OK") : bi("签到取号", "Check in")}</button>
+      </div>`;
+    const entry = document.getElementById("entry");
+    entry.focus();
+    entry.addEventListener("input", () => { v.value = entry.value.trim().toUpperCase(); });
+    entry.addEventListener("keydown", (e) => { if (e.key === "Enter") submitKeypad(v); });
+    screen.querySelectorAll(".key").forEach((el) => el.addEventListener("click", () => {
+      const k = el.dataset.key;
+      if (k === "⌫") v.value = v.value.slice(0, -1);
+      else if (k === "清空") v.value = "";
+      else if (v.kind !== "phone" || v.value.length < 11) v.value += k;
+      entry.value = v.value;
+    }));
+    document.getElementById("back").addEventListener("click", () =>
+      go(v.kind === "phone" ? { name: "service", code: v.service } : { name: "home" }));
+    document.getElementById("ok").addEventListener("click", () => submitKeypad(v));
+  }
+
+  function submitKeypad(v) {
+    const value = document.getElementById("entry").value.trim().toUpperCase();
+    if (v.kind === "phone") {
+      if (value && !/^1[3-9]\d{9}$/.test(value)) {
+        v.value = value;
+        v.error = "手机号应为11位数字 / A mobile number has 11 digits";
+        render();
+        return;
+      }
+      ui.visitor.phone = value;
+      go({ name: "service", code: v.service });
+    } else {
+      if (!value) return;
+      issue({ appointment_code: bookingCode(value) });
+    }
+  }
+
+  // A scanned booking QR may hold a link (…?code=ABC123) or the code itself.
+  function bookingCode(text) {
+    const match = /[?&]code=([^&#]+)/.exec(text);
+    return (match ? decodeURIComponent(match[1]) : text).trim().toUpperCase();
+  }
+
+  function openPhone(code) { go({ name: "keypad", kind: "phone", service: code, value: ui.visitor.phone }); }
+  function openAppointment() { go({ name: "keypad", kind: "code", value: "" }); }
+
+  function renderWait(v) {
+    screen.innerHTML = `<div class="message"><div class="icon">⏳</div>${bi(v.zh, v.en)}
+      ${v.detail ? `<div class="hint">${esc(v.detail)}</div>` : ""}</div>`;
+  }
+
+  function renderMessage(v) {
+    screen.innerHTML = `<div class="message${v.fault ? " fault" : ""}" id="message">
+        <div class="icon">${v.fault ? "⚠" : "ℹ"}</div>
+        <div class="primary">${esc(v.zh)}</div>
+        ${v.en ? `<div class="secondary">${esc(v.en)}</div>` : ""}
+      </div>
+      <div class="actions"><button class="big plain" id="home" type="button">${bi("返回首页", "Home")}</button></div>`;
+    document.getElementById("home").addEventListener("click", () => go({ name: "home" }));
+  }
+
+  function showMessage(zh, en, fault) { go({ name: "message", zh, en, fault }); }
+
+  function renderIssued(t) {
+    const [etaZh, etaEn] = minutes(t.eta_s);
+    const job = t.print;
+    let printLine = "";
+    if (job) {
+      const text = {
+        pending: bi("正在打印号票…", "Printing your ticket…"),
+        printed: bi("请取走号票", "Please take your ticket"),
+        failed: bi("号票打印失败，号码仍然有效：请记下号码或扫码保存", "Printing failed. Your number is still valid: note it or scan the code"),
+      }[job.state] || "";
+      printLine = `<div class="print-state ${esc(job.state)}" id="print-state">${text}</div>`;
+    }
+    const tag = t.priority_kind ? `<div class="tag">${esc(t.priority_kind === "预约" ? "预约优先 Appointment" : "绿色通道 · " + t.priority_kind)}</div>` : "";
+    screen.innerHTML = `<div class="issued" id="issued">
+        <div class="service-name">${bi(t.service_name, (findService(t.service) || {}).name_en || "")}</div>
+        ${tag}
+        <div class="number" id="number">${esc(t.number)}</div>
+        <div class="facts">
+          <div class="fact"><div class="label">${bi("前面等候", "Ahead of you")}</div><div class="value" id="ahead">${t.people_ahead}</div></div>
+          <div class="fact"><div class="label">${bi("预计等候", "Estimated wait")}</div><div class="value inline">${bi(etaZh, etaEn)}</div></div>
+        </div>
+        <div class="go-to">${bi(`请到 ${t.floor}楼 ${t.zone} 等候叫号`, `Please wait at Floor ${t.floor}, ${t.zone}`)}</div>
+        <img class="qr" id="qr" alt="QR" src="/t/${encodeURIComponent(t.token)}/qr.svg">
+        <div class="hint inline">${bi("手机扫码查看排队进度", "Scan to follow your queue on your phone")}</div>
+        ${printLine}
+      </div>
+      <div class="actions"><button class="big go" id="done" type="button">${bi("完成", "Done")}</button></div>`;
+    document.getElementById("done").addEventListener("click", () => reset());
+  }
+
+  /* ------------------------------------------------------------ taking a number */
+  async function issue(body) {
+    if (ui.issuing) return; // a double tap takes one number
+    ui.issuing = true;
+    const key = hallNewKey(); // one key for every retry of this one attempt
+    const request = Object.assign({}, body);
+    if (ui.visitor.phone) request.phone = ui.visitor.phone;
+    if (ui.visitor.idNumber) request.id_number = ui.visitor.idNumber;
+    try {
+      for (let attempt = 1; attempt <= RETRIES; attempt++) {
+        try {
+          const ticket = await hallApi("/kiosk/tickets", { method: "POST", token, body: request, idempotencyKey: key });
+          netBanner.hidden = true;
+          clearVisitor();
+          go({ name: "issued", ticket });
+          refreshSoon();
+          return;
+        } catch (error) {
+          if (error.status && error.status < 500) {
+            showRefusal(error);
+            refreshSoon();
+            return;
+          }
+          // No answer (or a server error): the same key again cannot issue twice.
+          go({ name: "wait", zh: "网络连接中断，正在重试…", en: "Connection lost, retrying…", detail: `${attempt}/${RETRIES}` });
+          await new Promise((r) => setTimeout(r, 1500 * attempt));
+        }
+      }
+      showMessage("暂时无法连接服务器，请稍后再试或到咨询台取号",
+                  "The hall server cannot be reached. Please try again later or ask at the help desk.", true);
+    } finally {
+      ui.issuing = false;
+    }
+  }
+
+  function showRefusal(error) {
+    // The server's sentence is Chinese first with the English in brackets: show both parts.
+    const text = error.message || "";
+    const cut = text.indexOf(" (");
+    const zh = cut > 0 ? text.slice(0, cut) : text;
+    const en = cut > 0 ? text.slice(cut + 2).replace(/\)\.?$/, "") : "";
+    if (error.code === "printer_unavailable") refresh();
+    showMessage(zh, en, true);
+  }
+
+  function clearVisitor() { ui.visitor = { phone: "", idNumber: "", idMasked: "" }; }
+
+  function reset() {
+    clearVisitor();
+    ui.lang = "zh";
+    go({ name: "home" });
+    refresh();
+  }
+
+  /* ------------------------------------------------------------ ID card */
+  let cardWait = null;
+  function readCard(code) {
+    go({ name: "wait", zh: "请将身份证放在读卡区", en: "Place your ID card on the reader" });
+    kioskSocket.emit("read_card", { timeout_s: 15 });
+    clearTimeout(cardWait);
+    cardWait = setTimeout(() => { ui.cardFor = null; go({ name: "service", code, note: "未读到身份证 / No card was read" }); }, 16000);
+    ui.cardFor = code;
+  }
+
+  function onCard(card) {
+    clearTimeout(cardWait);
+    if (card.ok) {
+      ui.visitor.idNumber = card.id_number;
+      ui.visitor.idMasked = card.masked;
+    }
+    const code = ui.cardFor;
+    ui.cardFor = null;
+    if (code) go({ name: "service", code, note: card.ok ? "" : (card.message || "未读到身份证 / No card was read") });
+  }
+
+  /* ------------------------------------------------------------ sockets, clock, idle */
+  const kioskSocket = io("/kiosk", {
+    transports: ["websocket", "polling"],
+    auth: { token, role: "page" },
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 5000,
+  });
+  kioskSocket.on("printer", (printer) => { setPrinter(printer); if (ui.view.name === "home" || ui.view.name === "service") render(); });
+  kioskSocket.on("print_result", (job) => {
+    if (ui.view.name === "issued" && ui.view.ticket.print && ui.view.ticket.print.job_id === job.job_id) {
+      ui.view.ticket.print = job;
+      render();
+    }
+  });
+  kioskSocket.on("card", onCard);
+
+  const conn = document.getElementById("conn");
+  const hall = new HallClient({
+    auth: { token },
+    onConnection: (up) => conn.classList.toggle("up", up),
+    onChange: (_state, event) => { if (event && event.type.startsWith("ticket.")) refreshSoon(); },
+  });
+  hall.connect();
+
+  function renderNotices() {
+    const notices = (ui.state && ui.state.notices) || [];
+    document.getElementById("notices").textContent = notices.join("　");
+  }
+
+  function tick() {
+    const now = new Date();
+    document.getElementById("clock").textContent = now.toLocaleTimeString("zh-CN", { hour12: false, hour: "2-digit", minute: "2-digit" });
+    if (ui.view.name !== "home" && !ui.issuing && Date.now() - ui.lastTouch > IDLE_MS) reset();
+  }
+  for (const type of ["pointerdown", "keydown"]) {
+    document.addEventListener(type, () => { ui.lastTouch = Date.now(); }, { capture: true });
+  }
+
+  // A booking QR scanner types like a keyboard and ends with Enter: check in from home.
+  let scanned = "";
+  let scannedAt = 0;
+  document.addEventListener("keydown", (e) => {
+    if (ui.view.name !== "home") return;
+    if (Date.now() - scannedAt > 300) scanned = "";
+    scannedAt = Date.now();
+    if (e.key === "Enter") {
+      if (scanned.length >= 4) issue({ appointment_code: bookingCode(scanned) });
+      scanned = "";
+    } else if (e.key.length === 1) {
+      scanned += e.key;
+    }
+  });
+
+  document.getElementById("lang").addEventListener("click", () => {
+    ui.lang = ui.lang === "zh" ? "en" : "zh";
+    document.documentElement.lang = ui.lang === "en" ? "en" : "zh-CN";
+    render();
+  });
+
+  window.kiosk = { ui, refresh, reset }; // for tests and the support desk's console
+  render();
+  refresh();
+  setInterval(refresh, 15000);
+  setInterval(tick, 1000);
+  tick();
+})();
