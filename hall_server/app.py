@@ -90,6 +90,9 @@ def create_app(
         json=None,
     )
     init_realtime(app, ctx)
+    from .api.kiosk import init_kiosk
+
+    init_kiosk(app)
     return app
 
 
