@@ -168,3 +168,22 @@ def display_agent_cmd(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
     path = Path(options_file) if options_file else None
     run_agent(server, token, options_file=path, play_audio=play)
+
+
+@cli.command("kiosk-agent", help="Run a kiosk's printer (and ID-card reader) agent by its token.")
+@click.option("--server", default="http://127.0.0.1:5000", show_default=True,
+              help="the hall server's base URL")  # fmt: skip
+@click.option("--token", envvar="HALL_DEVICE_TOKEN", required=True,
+              help="the kiosk's device token (or set HALL_DEVICE_TOKEN)")  # fmt: skip
+@click.option("--printer", "printer_json", default=None,
+              help='printer options as JSON, e.g. \'{"type": "network", "host": "10.0.0.9"}\'; '
+                   "default: the kiosk's options.printer on the server")  # fmt: skip
+@click.option("--id-reader", "reader_json", default=None, help="ID-card reader options as JSON")
+@click.option("--out-dir", default=None, type=click.Path(file_okay=False),
+              help="where a fake printer writes each ticket as a PNG")  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True, help="log every job")
+def kiosk_agent_cmd(server: str, token: str, printer_json: str | None, reader_json: str | None,
+                    out_dir: str | None, verbose: bool) -> None:  # fmt: skip
+    from kiosk.agent import agent_from_cli
+
+    agent_from_cli(server, token, printer_json, reader_json, out_dir, verbose=verbose)
