@@ -70,11 +70,11 @@ def legal_buttons(facts: DeskFacts) -> dict[str, dict[str, Any]]:
         "resume": ON if state == "paused" else _off("窗口未暂停", "the window is not paused"),
         "close": closed if state == "closed" else busy if number else ON,
     }
-    if state != "open":
+    if state == "closed":
         buttons.update({b: not_open for b in BUTTONS if b not in buttons})
         return buttons
-    free = ON if number is None else busy
-    buttons["call-next"] = buttons["call"] = free
+    # A paused window calls nobody new, but still finishes the ticket it has.
+    buttons["call-next"] = buttons["call"] = busy if number else ON if state == "open" else not_open
     if ticket is None:
         buttons.update({b: no_ticket for b in ("recall", "start", "finish", "no-show",
                                                 "transfer", "hold")})  # fmt: skip

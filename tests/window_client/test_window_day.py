@@ -234,3 +234,29 @@ def test_the_evaluator_thanks_politely_when_nobody_rates(live_hall: LiveHall, pa
     expect(tablet.locator("#idle-view")).to_be_visible(timeout=WAIT_MS)
     assert not [e for e in events(live_hall) if e["type"] == "evaluation.recorded"]
     assert ticket(live_hall, done["id"])["status"] == "done"
+
+
+def test_staff_at_a_window_cannot_take_another_and_are_told_why(
+    live_hall: LiveHall, page: Any
+) -> None:
+    assert live_hall.api("staff2", "POST", "/windows/2/open").ok
+    log_in(page, live_hall, "staff1", 3)
+    page.click("#switch")
+    taken = page.locator('.window-choice[data-window="2"]')
+    expect(taken).to_have_attribute("aria-disabled", "true", timeout=WAIT_MS)
+    assert taken.get_attribute("title") == "2号窗口由staff2使用中 (in use by staff2)"
+    other = page.locator('.window-choice[data-window="1"]')
+    assert other.get_attribute("title") == (
+        "请先在3号窗口关窗或退出 (close window 3 or log out first)"
+    )
+    other.click(force=True)  # a person can still click it: the page says why not
+    expect(page.locator("#choose-error")).to_contain_text("请先在3号窗口关窗或退出")
+    page.locator('.window-choice[data-window="3"]').click()
+    expect(page.locator("#window-title")).to_have_text("3号窗口", timeout=WAIT_MS)
+    # The page refuses, and so does the server: staff2's window is not staff1's to call.
+    refused = live_hall.api("staff1", "POST", "/windows/2/call-next")
+    assert refused.status_code == 403
+    assert (
+        refused.json()["error"]["message"]
+        == "2号窗口由staff2使用中，不能操作 (window 2 is in use by staff2)."
+    )

@@ -147,7 +147,10 @@
       button.type = "button";
       button.className = "window-choice";
       button.dataset.window = w.number;
-      const taken = w.staff && page.me && w.staff !== page.me.name && !isSupervisor();
+      const mine = page.me && page.me.window === w.number;
+      const elsewhere = page.me && page.me.window != null && !mine && !isSupervisor();
+      const held = !mine && w.staff && page.me && w.staff !== page.me.name && !isSupervisor();
+      const taken = !mine && (held || elsewhere);
       const state = w.state === "paused" ? `暂停：${w.pause_reason}` : STATE_ZH[w.state];
       button.innerHTML =
         `<strong>${w.number}号窗口 <span class="en">Window ${w.number}</span></strong>` +
@@ -155,7 +158,9 @@
         `<small>${escapeHtml(w.general ? "综合窗口 (all services)" : w.services.map((s) => names[s] || s).join("、"))}</small>`;
       if (taken) {
         button.setAttribute("aria-disabled", "true");
-        button.title = `${w.number}号窗口由${w.staff}使用中 (in use by ${w.staff})`;
+        button.title = held
+          ? `${w.number}号窗口由${w.staff}使用中 (in use by ${w.staff})`
+          : `请先在${page.me.window}号窗口关窗或退出 (close window ${page.me.window} or log out first)`;
       }
       button.addEventListener("click", () => {
         if (taken) {
@@ -200,6 +205,7 @@
       const desk = await api(`/windows/${number}/desk`);
       if (page.number !== number) return;
       page.desk = desk;
+      if (desk.mine && page.me) page.me.window = number;
       page.offsetMs = Date.parse(desk.now) - Date.now();
       render();
     } catch (error) {
