@@ -71,6 +71,9 @@ def create_app(
     from .web.supervisor import supervisor_pages
 
     app.register_blueprint(supervisor_pages)
+    from .api.admin import admin_api
+
+    app.register_blueprint(admin_api)
     from window_client.web import window_pages
 
     from .api.window_client import window_client_api
