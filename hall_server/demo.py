@@ -74,5 +74,10 @@ def run_demo(settings: Settings, *, host: str, port: int, real_hours: bool = Fal
     prepare_voice(settings)
     for name, log_path in start_display_agents(settings, base, devices):
         click.echo(f"  LED agent      {name} (fake signs; what they show: {log_path})")
+    from kiosk.demo_agents import start_kiosk_agents
+
+    for name, folder in start_kiosk_agents(settings, base, devices):
+        click.echo(f"  Kiosk          {base}/kiosk/{name}?token={devices[name][1]}")
+        click.echo(f"                 (fake printer: tickets as PNG in {folder})")
     start_ticker(app)
     socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
