@@ -8,6 +8,7 @@ from flask import Flask
 
 from .extensions import socketio
 from .services.actors import SYSTEM
+from .services.appointments import mark_no_shows
 from .services.tickets import expire_open_tickets
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ def start_ticker(app: Flask) -> None:
                 expired = expire_open_tickets(ctx, SYSTEM)
                 if expired:
                     log.info("expired %d open tickets of earlier days", expired)
+                mark_no_shows(ctx)  # appointments (预约) whose check-in window ended
             except Exception:  # keep ticking: one failed round must not stop housekeeping
                 log.exception("housekeeping round failed")
             socketio.sleep(TICK_S)
