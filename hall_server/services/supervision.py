@@ -7,11 +7,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from .aggregates import refresh_stats
 from .alarms import check_alarms, watch_alarms
 from .context import HallContext
+from .webhooks import start_webhooks
 
 log = logging.getLogger(__name__)
 ALARM_CHECK_S = 15  # thresholds are whole minutes: a check every 15 s is at most that late
+STATS_EVERY_S = 300  # past days' aggregates: built after midnight, re-checked for late changes
 
 
 def start_supervision(
@@ -19,6 +22,7 @@ def start_supervision(
 ) -> None:
     """Start the loops with the server's ``spawn`` and ``sleep`` (gevent or threads)."""
     watch_alarms(ctx, spawn)
+    start_webhooks(ctx, spawn)
 
     def alarms_loop() -> None:
         while True:
@@ -28,4 +32,17 @@ def start_supervision(
                 log.exception("alarm check failed")
             sleep(ALARM_CHECK_S)
 
+    def stats_loop() -> None:
+        backfill = True  # the first round builds every day never built (after an upgrade)
+        while True:
+            try:
+                built = refresh_stats(ctx, backfill=backfill)
+                if built:
+                    log.info("built the report aggregates of %d days", built)
+                backfill = False
+            except Exception:  # keep going: reports read raw rows for days not built
+                log.exception("building report aggregates failed")
+            sleep(STATS_EVERY_S)
+
     spawn(alarms_loop)
+    spawn(stats_loop)
