@@ -117,7 +117,7 @@
       num.textContent = call.number;
       const win = doc.createElement("span");
       win.className = "win";
-      win.textContent = `${call.window} 号窗口`;
+      win.textContent = `${call.window}号窗口`;
       if (call.kind === "recall") {
         const tag = doc.createElement("span");
         tag.className = "tag";
@@ -129,6 +129,7 @@
     }));
 
     const waiting = $("waiting");
+    waiting.classList.toggle("two", page.config.services.length > 6);
     page.waiting = {};
     waiting.replaceChildren(...page.config.services.map((code) => state.queues[code]).filter(Boolean).map((q) => {
       page.waiting[q.service] = q.waiting;
