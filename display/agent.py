@@ -256,8 +256,8 @@ class DisplayAgent:
                 forced = called and (slot.window == window or slot.key == "board")
                 self._dirty[slot.key] = self._dirty.get(slot.key, False) or forced
             self._cond.notify_all()
-        if called and self._audio_on and not self._stale(event):
-            self._audio.put((str(event["number"]), int(window)))
+        if called and isinstance(window, int) and self._audio_on and not self._stale(event):
+            self._audio.put((str(event["number"]), window))
 
     def _stale(self, event: dict[str, Any]) -> bool:
         try:
@@ -367,7 +367,7 @@ class DisplayAgent:
         """Send the signs' health to the server; return whether it was accepted."""
         if not self.slots:
             return False
-        body = {"part": "led", "status": self.sign_health()}
+        body: dict[str, Any] = {"part": "led", "status": self.sign_health()}
         try:
             response = self._http.post(
                 self.server_url + "/api/v1/devices/status", json=body, timeout=5
@@ -389,7 +389,7 @@ class DisplayAgent:
             try:
                 response = self._http.get(
                     self.server_url + "/api/v1/display/voice",
-                    params={"number": number, "window": window},
+                    params={"number": number, "window": str(window)},
                     timeout=30,
                 )
                 response.raise_for_status()

@@ -16,8 +16,15 @@ LAYOUTS = ("all", "zone", "floor")
 class Placed(Protocol):
     """A window or service: something with a zone and a floor."""
 
-    zone: str
-    floor: int
+    @property
+    def zone(self) -> str:
+        """The zone it is in (A区)."""
+        ...
+
+    @property
+    def floor(self) -> int:
+        """The floor it is on."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
