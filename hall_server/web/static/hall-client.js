@@ -94,6 +94,8 @@
         this.onChange(this.state, event);
         for (const fn of this.handlers.get(event.type) || []) fn(event, this.state);
         for (const fn of this.handlers.get("*") || []) fn(event, this.state);
+        // An admin changed the layout (windows, services, names): take a fresh snapshot.
+        if (event.type === "config.changed" && this.socket) this.socket.emit("resync", {});
       }
     }
   }
