@@ -18,6 +18,8 @@
   const alarms = new Map();
   let extras = { queues: {}, windows: {}, at: Date.now() };
   let charts = null;
+  const TZ = document.body.dataset.tz || undefined; // the hall's clock, whatever the browser's
+  const timeOf = (date) => date.toLocaleTimeString("zh-CN", { hour12: false, timeZone: TZ });
 
   function throttle(fn, ms) {
     let timer = null;
@@ -97,7 +99,7 @@
       return;
     }
     $("#alarms").innerHTML = list.map((a) => {
-      const raised = a.raised_at ? new Date(a.raised_at).toLocaleTimeString("zh-CN", { hour12: false }) : "";
+      const raised = a.raised_at ? timeOf(new Date(a.raised_at)) : "";
       const ack = a.acked_by
         ? `<span class="acked">已确认 ${esc(a.acked_by)} <span class="en">acknowledged</span></span>`
         : `<button class="ack" data-ack="${a.id}">确认 <span class="en">Acknowledge</span></button>`;
@@ -232,6 +234,6 @@
     setInterval(() => { if (client.state) render(client.state); }, 10000);
   }
 
-  setInterval(() => { $("#clock").textContent = new Date().toLocaleTimeString("zh-CN", { hour12: false }); }, 1000);
+  setInterval(() => { $("#clock").textContent = timeOf(new Date()); }, 1000);
   staffLogin({ roles: ["supervisor", "admin"], onReady: start });
 })();
