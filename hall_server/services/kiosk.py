@@ -28,6 +28,9 @@ from .tickets import IssueRequest, issue_ticket
 
 READY_HEALTH = frozenset({"ok", "warning"})  # paper low still prints
 JOB_RESEND_S = 120  # a job not printed by then is failed: the visitor has walked away
+# The agent reports at least once a minute; after this long silent its "online" is stale
+# (e.g. the server restarted while the agent was away).
+AGENT_SILENT = timedelta(seconds=150)
 
 
 class PrinterUnavailable(DomainError):
@@ -50,13 +53,14 @@ def has_printer(device: Device) -> bool:
     return (device.options or {}).get("printer") is not False
 
 
-def printer_state(device: Device) -> dict[str, Any]:
+def printer_state(device: Device, now: datetime) -> dict[str, Any]:
     """Tell whether the kiosk can print now, and why not in a sentence."""
     if not has_printer(device):
         return {"ready": True, "has_printer": False, "health": "ok", "message": ""}
     status = device.status or {}
     agent, printer = status.get("agent") or {}, status.get("printer") or {}
-    if not agent.get("online"):
+    heard = device.last_seen_at is not None and now - device.last_seen_at < AGENT_SILENT
+    if not agent.get("online") or not heard:
         return {
             "ready": False,
             "has_printer": True,
@@ -79,7 +83,9 @@ def _place(device: Device) -> str:
     return " ".join(p for p in parts if p)
 
 
-def other_kiosks(session: Session, ctx: HallContext, exclude_id: int) -> list[dict[str, Any]]:
+def other_kiosks(
+    session: Session, ctx: HallContext, exclude_id: int, now: datetime
+) -> list[dict[str, Any]]:
     """The hall's other kiosks that can print now, with where they stand."""
     rows = session.scalars(
         select(Device)
@@ -89,7 +95,7 @@ def other_kiosks(session: Session, ctx: HallContext, exclude_id: int) -> list[di
     return [
         {"name": d.name, "zone": d.zone, "floor": d.floor, "place": _place(d)}
         for d in rows
-        if d.id != exclude_id and printer_state(d)["ready"]
+        if d.id != exclude_id and printer_state(d, now)["ready"]
     ]
 
 
@@ -144,13 +150,14 @@ def kiosk_services(ctx: HallContext, now: datetime) -> list[dict[str, Any]]:
     return services
 
 
-def kiosk_printer(ctx: HallContext, actor: Actor) -> dict[str, Any]:
+def kiosk_printer(ctx: HallContext, actor: Actor, now: datetime | None = None) -> dict[str, Any]:
     """This kiosk's printer state; when not ready, the sentence and the kiosks to go to."""
+    now = now or ctx.clock()
     with ctx.db.read() as session:
         device = kiosk_row(session, ctx, actor)
-        printer = printer_state(device)
+        printer = printer_state(device, now)
         if not printer["ready"]:
-            printer["other_kiosks"] = other_kiosks(session, ctx, device.id)
+            printer["other_kiosks"] = other_kiosks(session, ctx, device.id, now)
             printer["sentence"] = unavailable_message(printer, printer["other_kiosks"])
     return printer
 
@@ -158,7 +165,7 @@ def kiosk_printer(ctx: HallContext, actor: Actor) -> dict[str, Any]:
 def kiosk_state(ctx: HallContext, actor: Actor, *, now: datetime | None = None) -> dict[str, Any]:
     """What the kiosk page shows: the hall, its services, notices and this kiosk's printer."""
     now = now or ctx.clock()
-    printer = kiosk_printer(ctx, actor)
+    printer = kiosk_printer(ctx, actor, now)
     with ctx.db.read() as session:
         device = kiosk_row(session, ctx, actor)
         notices = list(
@@ -208,13 +215,9 @@ def issue_at_kiosk(
     retry = answered_before(ctx, actor, idempotency_key)
     if not retry:
         check_kiosk_rate(ctx, actor, rate_per_min, now=now)
-        with ctx.db.read() as session:
-            device = kiosk_row(session, ctx, actor)
-            printer = printer_state(device)
-            if not printer["ready"]:
-                raise PrinterUnavailable(
-                    unavailable_message(printer, other_kiosks(session, ctx, device.id))
-                )
+        printer = kiosk_printer(ctx, actor, now)
+        if not printer["ready"]:
+            raise PrinterUnavailable(printer["sentence"])
     ticket = issue_ticket(ctx, actor, request, idempotency_key=idempotency_key, now=now)
     ticket["qr_url"] = f"{qr_base.rstrip('/')}/t/{ticket['token']}"
     with ctx.db.write() as session:

@@ -6,6 +6,8 @@ from typing import Any
 
 from tests.hall_server.hall import HallRig
 
+from .conftest import printer_reports
+
 ELDERLY = "11010519491231002X"  # born 1949-12-31: 76 on the test Monday
 YOUNG = "11010519900307881X"  # born 1990-03-07
 
@@ -23,6 +25,7 @@ def test_an_id_card_takes_at_most_the_daily_limit_per_service(hall: HallRig, age
     assert error["code"] == "id_daily_limit" and "已达上限" in error["message"]
     assert take(hall, id_number=YOUNG, service="a").status_code == 201  # another service
     hall.clock.advance(days=1)
+    printer_reports(hall, "kiosk-1", "ok")  # the agent's heartbeat of the new day
     assert take(hall, id_number=YOUNG).status_code == 201  # a new business day
 
 
