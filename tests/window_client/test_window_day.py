@@ -246,8 +246,8 @@ def test_staff_at_a_window_cannot_take_another_and_are_told_why(
     expect(taken).to_have_attribute("aria-disabled", "true", timeout=WAIT_MS)
     assert taken.get_attribute("title") == "2号窗口由staff2使用中 (in use by staff2)"
     other = page.locator('.window-choice[data-window="1"]')
-    assert other.get_attribute("title") == (
-        "请先在3号窗口关窗或退出 (close window 3 or log out first)"
+    expect(other).to_have_attribute(
+        "title", "请先在3号窗口关窗或退出 (close window 3 or log out first)"
     )
     other.click(force=True)  # a person can still click it: the page says why not
     expect(page.locator("#choose-error")).to_contain_text("请先在3号窗口关窗或退出")

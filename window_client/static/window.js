@@ -132,6 +132,7 @@
       page.me && page.me.window != null
         ? `您正在使用${page.me.window}号窗口 (you are at window ${page.me.window})`
         : `${page.me ? page.me.name : ""}，请选择今天工作的窗口 (choose the window you work at)`;
+    $("window-list").innerHTML = ""; // never show a list from an earlier visit
     let snapshot;
     try {
       snapshot = await api("/snapshot");
