@@ -19,6 +19,7 @@ fingerprint of their rows); today is always computed live from the raw rows.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -99,45 +100,6 @@ class Figures:
     score_sum: int = 0
     bad: int = 0
 
-    def add_ticket(
-        self,
-        state: str,
-        no_shows: int,
-        wait_s: float | None,
-        handle_s: float,
-        sla_s: int,
-        score: int | None,
-    ) -> None:
-        """Count one ticket."""
-        self.tickets += 1
-        if state == "done":
-            self.served += 1
-            handle = ms(handle_s or 0.0)
-            self.handled += 1
-            self.handle_sum_ms += handle
-            self.handle_max_ms = max(self.handle_max_ms, handle)
-            key = bucket(handle)
-            self.handle_hist[key] = self.handle_hist.get(key, 0) + 1
-        elif no_shows:
-            self.no_show += 1
-        if state == "cancelled":
-            self.cancelled += 1
-        elif state == "expired":
-            self.expired += 1
-        if wait_s is not None:
-            wait = ms(wait_s)
-            self.called += 1
-            self.wait_sum_ms += wait
-            self.wait_max_ms = max(self.wait_max_ms, wait)
-            key = bucket(wait)
-            self.wait_hist[key] = self.wait_hist.get(key, 0) + 1
-            if wait <= sla_s * 1000:
-                self.within_sla += 1
-        if score is not None:
-            self.evaluations += 1
-            self.score_sum += score
-            self.bad += score in BAD_SCORES
-
     def merge(self, other: Figures) -> None:
         """Add another group's figures to these."""
         for name in _COUNTS:
@@ -215,22 +177,68 @@ def day_figures(session: Session, hall_id: int, tz: ZoneInfo, day: date) -> Grou
         .outerjoin(Evaluation, Evaluation.ticket_id == TicketRow.id)
         .where(TicketRow.hall_id == hall_id, TicketRow.business_day == day)
     )
-    groups: Groups = {}
+    columns: dict[tuple[str, str], _Columns] = {}
     for service_id, window, staff, issued, state, no_shows, wait_s, handle_s, score in rows:
-        keys = (
+        # Each ticket's figures once; then appended to its five groups' columns.
+        wait = None if wait_s is None else ms(wait_s)
+        handle = ms(handle_s or 0.0) if state == "done" else None
+        within = wait is not None and wait <= int(sla.get(service_id, 30)) * 60_000
+        missed = state != "done" and no_shows > 0
+        for key in (
             ("hall", ""),
             ("service", str(service_id)),
             ("window", "" if window is None else str(window)),
             ("staff", "" if staff is None else str(staff)),
             ("hour", f"{issued.astimezone(tz).hour:02d}"),
+        ):
+            col = columns.get(key)
+            if col is None:
+                col = columns[key] = _Columns()
+            col.states.append(state)
+            if missed:
+                col.no_show += 1
+            if wait is not None:
+                col.waits.append(wait)
+                col.within += within
+            if handle is not None:
+                col.handles.append(handle)
+            if score is not None:
+                col.scores.append(score)
+    return {key: col.figures() for key, col in columns.items()}
+
+
+@dataclass
+class _Columns:
+    """One group's raw values, turned into Figures with builtins (fast in CPython)."""
+
+    states: list[str] = field(default_factory=list)
+    waits: list[int] = field(default_factory=list)
+    handles: list[int] = field(default_factory=list)
+    scores: list[int] = field(default_factory=list)
+    no_show: int = 0
+    within: int = 0
+
+    def figures(self) -> Figures:
+        waits, handles, scores = self.waits, self.handles, self.scores
+        return Figures(
+            tickets=len(self.states),
+            served=self.states.count("done"),
+            no_show=self.no_show,
+            cancelled=self.states.count("cancelled"),
+            expired=self.states.count("expired"),
+            called=len(waits),
+            within_sla=self.within,
+            wait_sum_ms=sum(waits),
+            wait_max_ms=max(waits, default=0),
+            wait_hist=dict(Counter(bucket(w) for w in waits)),
+            handled=len(handles),
+            handle_sum_ms=sum(handles),
+            handle_max_ms=max(handles, default=0),
+            handle_hist=dict(Counter(bucket(h) for h in handles)),
+            evaluations=len(scores),
+            score_sum=sum(scores),
+            bad=sum(1 for x in scores if x in BAD_SCORES),
         )
-        sla_s = int(sla.get(service_id, 30)) * 60
-        for key in keys:
-            fig = groups.get(key)
-            if fig is None:
-                fig = groups[key] = Figures()
-            fig.add_ticket(state, no_shows, wait_s, handle_s, sla_s, score)
-    return groups
 
 
 def fingerprint(session: Session, hall_id: int, day: date) -> str:

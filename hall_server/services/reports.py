@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain.errors import InvalidInput
@@ -80,8 +80,11 @@ def _split_days(
 ) -> tuple[list[date], list[date]]:
     """Days read from the stored aggregates, and days computed live from the tickets."""
     built = stored_days(session, hall_id, query.start, query.end)
+    first = session.scalar(
+        select(func.min(TicketRow.business_day)).where(TicketRow.hall_id == hall_id)
+    )
     trusted, live = [], []
-    for day in _days(query.start, min(query.end, today)):
+    for day in _days(max(query.start, first or today), min(query.end, today)):
         mark = built.get(day)
         if day == today or mark is None:
             live.append(day)
