@@ -446,11 +446,12 @@ def save_staff(ctx: HallContext, actor: Actor, login: str | None, body: Any) -> 
             write.session.flush()
             action, fields = "created", sorted(set(body) - {"login"})
         else:
-            row = write.session.scalar(
+            found = write.session.scalar(
                 select(Staff).where(Staff.hall_id == write.hall.id, Staff.login == login)
             )
-            if row is None:
+            if found is None:
                 raise NotFound(f"没有此账号 {login} (no login {login}).")
+            row = found
             if row.id == actor.id and (
                 body.get("active") is False or body.get("role", "admin") != "admin"
             ):

@@ -315,8 +315,8 @@ def check_alarms(ctx: HallContext, now: datetime | None = None) -> list[dict[str
                     )
                 )
         for key, cause in causes.items():
-            alarm = open_.get(key)
-            if alarm is None:
+            found = open_.get(key)
+            if found is None:
                 alarm = Alarm(
                     hall_id=write.hall.id,
                     kind=cause.kind,
@@ -329,9 +329,9 @@ def check_alarms(ctx: HallContext, now: datetime | None = None) -> list[dict[str
                 write.session.add(alarm)
                 write.session.flush()
                 write.log(_raised(alarm, "raised"))
-            elif RANK[cause.level] > RANK[alarm.level]:
-                alarm.level, alarm.message = cause.level, cause.message[:300]
-                write.log(_raised(alarm, "escalated"))
+            elif RANK[cause.level] > RANK[found.level]:
+                found.level, found.message = cause.level, cause.message[:300]
+                write.log(_raised(found, "escalated"))
     return list(write.events)
 
 
