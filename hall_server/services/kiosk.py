@@ -178,7 +178,12 @@ def kiosk_state(ctx: HallContext, actor: Actor, *, now: datetime | None = None) 
         kiosk = {"name": device.name, "zone": device.zone, "floor": device.floor}
     layout = ctx.layout
     return {
-        "hall": {"code": layout.code, "name": layout.name, "name_en": layout.name_en},
+        "hall": {
+            "code": layout.code,
+            "name": layout.name,
+            "name_en": layout.name_en,
+            "timezone": layout.tz.key,
+        },
         "kiosk": kiosk,
         "at": now.isoformat(),
         "services": kiosk_services(ctx, now),

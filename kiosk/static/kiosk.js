@@ -58,6 +58,7 @@
       netBanner.hidden = true;
       setPrinter(ui.state.printer);
       renderNotices();
+      tick();
       if (ui.view.name === "home" || ui.view.name === "service") render();
     } catch (error) {
       if (error.status === 401 || error.status === 403) {
@@ -78,7 +79,10 @@
     ui.printer = printer;
     const ready = !printer || printer.ready;
     banner.hidden = ready;
-    if (!ready) banner.textContent = printer.sentence || printer.message;
+    if (!ready) {
+      const [zh, en] = splitSentence(printer.sentence || printer.message);
+      banner.innerHTML = bi(zh, en);
+    }
     document.body.classList.toggle("printer-down", !ready);
   }
 
@@ -117,7 +121,7 @@
         html += `<button class="service${off ? " off" : ""}" data-service="${esc(s.code)}" type="button">
           <div class="name">${bi(s.name, s.name_en)}</div>
           <div class="meta inline">${bi(`等候 ${s.waiting} 人 · ${etaZh}`, `${s.waiting} waiting · ${etaEn}`)}</div>
-          ${s.available ? "" : `<div class="reason">${esc(s.reason)}</div>`}
+          ${s.available ? "" : `<div class="reason">${bi(...splitSentence(s.reason))}</div>`}
         </button>`;
       }
       html += "</div>";
@@ -145,7 +149,7 @@
     const materials = (guide.materials || []).map((m) => `<li>${esc(m)}</li>`).join("") ||
       `<li>${esc("无需材料")}</li>`;
     const hours = (s.hours || []).map((h) => h.join("-")).join("，");
-    const why = !s.available ? s.reason : (!canPrint ? (ui.printer.sentence || ui.printer.message) : "");
+    const why = s.available ? "" : s.reason; // a printer fault is said by the banner above
     screen.innerHTML = `
       <h1 class="title">${bi(s.name, s.name_en)}</h1>
       <div class="facts">
@@ -172,10 +176,10 @@
           ui.visitor.idMasked ? bi(`身份证：${ui.visitor.idMasked}`, "ID card read")
                               : bi("刷身份证（可选，65岁以上优先）", "Read ID card (optional, priority 65+)")}</button>
       </div>
-      <div class="error-line">${esc(why || ui.view.note || "")}</div>
+      <div class="error-line inline">${why ? bi(...splitSentence(why)) : esc(ui.view.note || "")}</div>
       <div class="actions">
         <button class="big plain" id="back" type="button">${bi("返回", "Back")}</button>
-        <button class="big go" id="take" type="button" ${why ? "disabled" : ""}>${bi("取号", "Take a number")}</button>
+        <button class="big go" id="take" type="button" ${why || !canPrint ? "disabled" : ""}>${bi("取号", "Take a number")}</button>
       </div>`;
     document.getElementById("back").addEventListener("click", () => go({ name: "home" }));
     document.getElementById("take").addEventListener("click", () => issue({ service: s.code }));
@@ -326,12 +330,18 @@
     }
   }
 
-  function showRefusal(error) {
-    // The server's sentence is Chinese first with the English in brackets: show both parts.
-    const text = error.message || "";
+  // The server's sentences read "中文 (English)." or "中文 / English": split the two.
+  function splitSentence(text) {
+    text = text || "";
     const cut = text.indexOf(" (");
-    const zh = cut > 0 ? text.slice(0, cut) : text;
-    const en = cut > 0 ? text.slice(cut + 2).replace(/\)\.?$/, "") : "";
+    if (cut > 0) return [text.slice(0, cut), text.slice(cut + 2).replace(/\)\.?$/, "")];
+    const slash = text.indexOf(" / ");
+    if (slash > 0) return [text.slice(0, slash), text.slice(slash + 3)];
+    return [text, ""];
+  }
+
+  function showRefusal(error) {
+    const [zh, en] = splitSentence(error.message);
     if (error.code === "printer_unavailable") refresh();
     showMessage(zh, en, true);
   }
@@ -397,7 +407,8 @@
 
   function tick() {
     const now = new Date();
-    document.getElementById("clock").textContent = now.toLocaleTimeString("zh-CN", { hour12: false, hour: "2-digit", minute: "2-digit" });
+    const timeZone = (ui.state && ui.state.hall.timezone) || undefined; // the hall's clock, not the PC's
+    document.getElementById("clock").textContent = now.toLocaleTimeString("zh-CN", { hour12: false, hour: "2-digit", minute: "2-digit", timeZone });
     if (ui.view.name !== "home" && !ui.issuing && Date.now() - ui.lastTouch > IDLE_MS) reset();
   }
   for (const type of ["pointerdown", "keydown"]) {
