@@ -128,6 +128,10 @@ def test_the_keypad_reads_its_own_window_and_its_prefixes(hall: HallRig) -> None
         ("staff1", "POST", "/alarms/1/ack"),
         ("staff1", "GET", "/reports/today"),
         ("staff1", "POST", "/appointments"),  # bookings are the supervisor's
+        ("staff1", "GET", "/admin/config"),  # configuration is the admin's
+        ("staff1", "PUT", "/admin/settings"),
+        ("staff1", "PUT", "/admin/windows/3"),
+        ("boss", "PUT", "/admin/settings"),  # even a supervisor's
         ("keypad-2", "POST", "/windows/3/open"),  # a keypad on another window
         ("eval-3", "POST", "/windows/3/call-next"),  # an evaluator never calls
         ("kiosk-1", "POST", "/windows/1/open"),
