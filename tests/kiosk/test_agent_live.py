@@ -112,3 +112,34 @@ def test_the_agent_reconnects_after_a_server_restart_and_prints_again(
     assert decode(ticket_bytes(network_printer, ticket["number"]), "gb18030").qr_payloads == [
         ticket["qr_url"]
     ]
+
+
+def test_the_page_asks_for_the_id_card_and_gets_it_from_the_agent(
+    live_hall: LiveHall, agent: KioskAgent
+) -> None:
+    import threading
+
+    import socketio
+
+    from devices.idcard import FakeIdCardReader
+    from devices.idcard.reader import card_from_mapping
+
+    wait_until("the printer reported ready", lambda: printer(live_hall)["ready"])
+    cards: list[dict[str, Any]] = []
+    got = threading.Event()
+    page = socketio.Client(reconnection=False)
+    page.on("card", lambda card: (cards.append(card), got.set()), namespace="/kiosk")
+    page.connect(live_hall.base_url, namespaces=["/kiosk"], transports=["websocket"],
+                 auth={"token": live_hall.tokens["kiosk-1"], "role": "page"})  # fmt: skip
+    try:
+        assert isinstance(agent.id_reader, FakeIdCardReader)
+        agent.id_reader.insert(
+            card_from_mapping({"name": "张三", "id_number": "11010519491231002X"})
+        )
+        page.emit("read_card", {"timeout_s": 5}, namespace="/kiosk")
+        assert got.wait(10), "no card answer reached the page"
+    finally:
+        page.disconnect()
+    assert cards == [
+        {"ok": True, "id_number": "11010519491231002X", "masked": "110105********002X"}
+    ]
