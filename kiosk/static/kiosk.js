@@ -11,7 +11,8 @@
 
   const device = document.body.dataset.device;
   const token = hallStoredToken("hall.kiosk.token." + device);
-  const IDLE_MS = 45000; // back to the home screen after this long untouched
+  // Back to the home screen after this long untouched (?idle_s=… on the kiosk's URL).
+  const IDLE_MS = 1000 * (Number(new URLSearchParams(location.search).get("idle_s")) || 45);
   const RETRIES = 5;
   const screen = document.getElementById("screen");
   const banner = document.getElementById("printer-banner");

@@ -228,3 +228,18 @@ def test_the_visitor_cancels_from_the_phone(live_hall: LiveHall, phone: Any) -> 
     phone.locator("#cancel").click(timeout=TIMEOUT_MS)
     expect(phone.locator("#state")).to_have_text("已取消", timeout=TIMEOUT_MS)
     assert waiting(live_hall) == 0
+
+
+def test_an_untouched_kiosk_returns_home_in_chinese(
+    live_hall: LiveHall, agents: Agents, kiosk: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    agents.start("kiosk-1")
+    kiosk.goto(live_hall.url(f"/kiosk/kiosk-1?idle_s=2&token={live_hall.tokens['kiosk-1']}"))
+    expect(kiosk.locator(".service").first).to_be_visible(timeout=TIMEOUT_MS)
+    kiosk.click("#lang")
+    kiosk.click('.service[data-service="b"]')
+    expect(kiosk.locator("#guide")).to_be_visible()
+    expect(kiosk.locator("#guide")).to_be_hidden(timeout=TIMEOUT_MS)  # back home by itself
+    expect(kiosk.locator("h1.title .primary")).to_have_text("请选择办理事项")
