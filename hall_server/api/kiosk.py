@@ -79,8 +79,8 @@ def issue() -> Any:
         remember_contact(state.ctx, ticket, data.phone, turns.config.ahead, state.ctx.clock())
     ticket.pop("phone", None)
     ticket.pop("id_number", None)
-    if job is not None:
-        job.pop("ticket", None)
+    if job is not None:  # the page needs the job's state, not the paper's content again
+        ticket["print"] = {k: v for k, v in job.items() if k != "ticket"}
     return jsonify(ticket), 201
 
 
