@@ -87,7 +87,10 @@ def _authorise(write: HallWrite, window: WindowRow, action: str) -> None:
     if actor.kind == "device" and actor.role == "agent" and window.number in actor.windows:
         return
     if actor.is_staff:
-        if window.staff_id in (None, actor.id):
+        if window.staff_id == actor.id:
+            return
+        if window.staff_id is None:
+            _one_window_each(write, window)
             return
         holder = write.session.get(Staff, window.staff_id)
         name = holder.name or holder.login if holder else "其他人员"
@@ -98,6 +101,22 @@ def _authorise(write: HallWrite, window: WindowRow, action: str) -> None:
     raise Forbidden(
         f"无权操作{window.number}号窗口 (not allowed to act on window {window.number})."
     )
+
+
+def _one_window_each(write: HallWrite, window: WindowRow) -> None:
+    """A member of staff serves at one window at a time."""
+    other = write.session.scalar(
+        select(WindowRow.number).where(
+            WindowRow.hall_id == write.hall.id,
+            WindowRow.staff_id == write.actor.id,
+            WindowRow.number != window.number,
+        )
+    )
+    if other is not None:
+        raise Forbidden(
+            f"您正在{other}号窗口服务，请先关闭该窗口 "
+            f"(you already serve at window {other}: close it first)."
+        )
 
 
 def _current(write: HallWrite, number: int) -> TicketRow | None:

@@ -203,12 +203,6 @@ def test_logout_closes_a_free_window_where_the_policy_says_close(closing_hall: H
     assert (staff[3], staff[4]) == ("staff1", "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hall_server/services/windows.py _authorise lets a staff member open a second "
-    "free window while bound to another (issue 5: a staff member on one window cannot "
-    "act on another)",
-)
 def test_a_staff_member_at_one_window_cannot_open_another(hall: HallRig) -> None:
     hall.act("staff1", 3, "open")
     response = hall.post("staff1", "/windows/1/open")

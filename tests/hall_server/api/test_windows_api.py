@@ -391,11 +391,11 @@ def test_double_press_with_one_idempotency_key_calls_one_ticket(hall: HallRig) -
 def test_idempotency_key_is_per_window_and_action(hall: HallRig) -> None:
     hall.issue("a")
     hall.issue("b")
-    hall.act("staff1", 1, "open")
-    hall.act("staff1", 3, "open")
+    hall.act("boss", 1, "open")
+    hall.act("boss", 3, "open")
     key = {"Idempotency-Key": "same-key"}
-    one = hall.post("staff1", "/windows/1/call-next", **key).get_json()
-    three = hall.post("staff1", "/windows/3/call-next", **key).get_json()
+    one = hall.post("boss", "/windows/1/call-next", **key).get_json()
+    three = hall.post("boss", "/windows/3/call-next", **key).get_json()
     assert (one["ticket"]["number"], three["ticket"]["number"]) == ("A001", "B001")
 
 
@@ -404,14 +404,14 @@ def test_idempotency_key_is_per_window_and_action(hall: HallRig) -> None:
 
 @pytest.fixture
 def busy_hall(hall: HallRig) -> HallRig:
-    """Window 2 (staff1) has A001 called; window 3 (staff2) is free; window 4 paused."""
+    """Window 2 (staff1) has A001 called; window 3 (staff2) is free; window 4 (boss) paused."""
     for service in ("a", "a", "b", "c"):
         hall.issue(service)
     hall.act("staff1", 2, "open")
     hall.act("staff1", 2, "call-next")
     hall.act("staff2", 3, "open")
-    hall.act("staff2", 4, "open")
-    hall.act("staff2", 4, "pause", reason="会议")
+    hall.act("boss", 4, "open")
+    hall.act("boss", 4, "pause", reason="会议")
     return hall
 
 
@@ -439,8 +439,10 @@ def busy_hall(hall: HallRig) -> HallRig:
         ("staff2", "/windows/3/call", {"number": "A002"}, 403, "does not serve"),
         ("staff2", "/windows/3/call", {"number": "B009"}, 404, "B009"),
         ("staff2", "/windows/3/call", {}, 422, "number"),
-        ("staff2", "/windows/4/call-next", None, 409, "paused"),
-        ("staff2", "/windows/1/call-next", None, 409, "closed"),
+        ("boss", "/windows/4/call-next", None, 409, "paused"),
+        ("staff1", "/windows/1/open", None, 403, "window 2"),
+        ("boss", "/windows/1/call-next", None, 409, "closed"),
+        ("staff2", "/windows/1/call-next", None, 403, "window 3"),
         ("staff2", "/windows/2/finish", None, 403, "staff1"),
         ("kiosk-1", "/windows/3/call-next", None, 403, "无权"),
         ("tv-1", "/windows/3/call-next", None, 403, "无权"),
