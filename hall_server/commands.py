@@ -49,9 +49,9 @@ def _safe(url: str) -> str:
 @click.option("--port", default=None, type=int, help="port (default from config)")
 def serve_cmd(host: str | None, port: int | None) -> None:
     from . import create_app
-    from .extensions import socketio
-    from .ticker import start_ticker
+    from .server import serve
     from .services.setup import init_database
+    from .ticker import start_ticker
 
     settings = _settings()
     init_database(settings, database_url(settings))
@@ -60,7 +60,7 @@ def serve_cmd(host: str | None, port: int | None) -> None:
     port = port or settings.server.port
     click.echo(f"hall server on http://{host}:{port}/ (async mode {settings.server.async_mode})")
     start_ticker(app)
-    socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
+    serve(app, host=host, port=port, async_mode=settings.server.async_mode)
 
 
 @cli.group("user", help="Staff logins.")

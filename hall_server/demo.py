@@ -23,9 +23,9 @@ def open_all_day(settings: Settings) -> Settings:
 def run_demo(settings: Settings, *, host: str, port: int, real_hours: bool = False) -> None:
     """Prepare the demo database, print how to get in, and serve until interrupted."""
     from . import create_app
-    from .extensions import socketio
-    from .ticker import start_ticker
+    from .server import serve
     from .services.setup import create_demo_logins, init_database, rotate_device_tokens
+    from .ticker import start_ticker
 
     if not real_hours:
         settings = open_all_day(settings)
@@ -83,4 +83,4 @@ def run_demo(settings: Settings, *, host: str, port: int, real_hours: bool = Fal
         click.echo(f"  Kiosk          {base}/kiosk/{name}?token={devices[name][1]}")
         click.echo(f"                 (fake printer: tickets as PNG in {folder})")
     start_ticker(app)
-    socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
+    serve(app, host=host, port=port, async_mode=settings.server.async_mode)

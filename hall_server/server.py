@@ -1,0 +1,31 @@
+"""Run the hall server: gevent's WSGI server with websockets (default) or threading.
+
+gevent answers a request with two sends (headers, then body); without TCP_NODELAY the
+client's delayed ACK holds the second send ~40 ms, which made every keep-alive request
+of a kiosk or page take 44-48 ms on an idle server (docs/BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from flask import Flask
+
+from .extensions import socketio
+
+
+def serve(app: Flask, *, host: str, port: int, async_mode: str) -> None:
+    """Serve ``app`` until interrupted."""
+    if async_mode != "gevent":
+        socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
+        return
+    from gevent.pywsgi import WSGIServer
+    from geventwebsocket.handler import WebSocketHandler
+
+    class NoDelayServer(WSGIServer):  # type: ignore[misc]
+        def handle(self, client: socket.socket, address: Any) -> Any:
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return super().handle(client, address)
+
+    NoDelayServer((host, port), app, handler_class=WebSocketHandler, log=None).serve_forever()
