@@ -193,6 +193,7 @@ class Counter(Base):
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id"), index=True)
     last_number: Mapped[int | None] = mapped_column(Integer)
     issued: Mapped[int] = mapped_column(Integer, default=0)
+    waiting: Mapped[int] = mapped_column(Integer, default=0)  # kept by ticket_rows.store
 
 
 class Ticket(Base):

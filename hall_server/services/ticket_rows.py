@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, object_session
 
 from ..domain import events as ev
 from ..domain.tickets import Ticket, TicketState
+from ..models import Counter as CounterRow
 from ..models import Ticket as TicketRow
 from .context import Layout
 
@@ -46,11 +48,24 @@ def to_domain(row: TicketRow, layout: Layout) -> Ticket:
 
 
 def store(row: TicketRow, ticket: Ticket, layout: Layout) -> None:
-    """Write the domain's Ticket back onto its row."""
+    """Write the domain's Ticket back onto its row, keeping the day's waiting counts.
+
+    Every change of a ticket passes here, so this is the one place that moves the
+    counters' ``waiting`` (what "people ahead" and the screens' queue lengths read).
+    """
+    was_waiting, old_service = row.state == TicketState.WAITING.value, row.service_id
     for name, column in _FIELDS.items():
         value = getattr(ticket, name)
         setattr(row, column, value.value if name == "state" else value)
     row.service_id = layout.service(ticket.service).id
+    now_waiting = row.state == TicketState.WAITING.value
+    if (was_waiting, old_service) != (now_waiting, row.service_id):
+        session = object_session(row)
+        assert session is not None, "store() needs a ticket row loaded in a session"
+        if was_waiting:
+            bump_waiting(session, row.hall_id, old_service, row.business_day, -1)
+        if now_waiting:
+            bump_waiting(session, row.hall_id, row.service_id, row.business_day, +1)
 
 
 def ticket_event(
@@ -69,20 +84,33 @@ def ticket_event(
     )
 
 
-def waiting_count(session: Session, hall_id: int, service_id: int) -> int:
-    """Count the tickets waiting for a service (targeted ones included)."""
+def waiting_count(session: Session, service_id: int, day: date) -> int:
+    """Count the tickets waiting for a service on a business day (targeted ones included)."""
     return (
         session.scalar(
-            select(func.count())
-            .select_from(TicketRow)
-            .where(
-                TicketRow.hall_id == hall_id,
-                TicketRow.state == TicketState.WAITING.value,
-                TicketRow.service_id == service_id,
+            select(CounterRow.waiting).where(
+                CounterRow.service_id == service_id, CounterRow.business_day == day
             )
         )
         or 0
     )
+
+
+def bump_waiting(session: Session, hall_id: int, service_id: int, day: date, delta: int) -> None:
+    """Move a service's waiting count for the day by ``delta`` (the counter row may be new)."""
+    done = session.execute(
+        update(CounterRow)
+        .where(CounterRow.service_id == service_id, CounterRow.business_day == day)
+        .values(waiting=CounterRow.waiting + delta)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount == 0:  # type: ignore[attr-defined]
+        session.execute(
+            insert(CounterRow).values(
+                service_id=service_id, business_day=day, hall_id=hall_id,
+                last_number=None, issued=0, waiting=delta,
+            )
+        )  # fmt: skip
 
 
 def people_ahead(session: Session, row: TicketRow) -> int:
