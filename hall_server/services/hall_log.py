@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.events import HallEvent
@@ -32,6 +32,20 @@ def wire(row: LogEvent) -> dict[str, Any]:
         **row.payload,
         "actor": row.actor_name,
     }
+
+
+# Built once: building a statement per call cost more than running it (docs/BENCHMARKS.md).
+_LOCK_HALL = (
+    select(Hall.id, Hall.last_seq, Hall.config_version)
+    .where(Hall.id == bindparam("b_hall"))
+    .with_for_update()
+)
+_INSERT_LOG = insert(LogEvent.__table__)
+_SET_SEQ = (
+    update(Hall.__table__)
+    .where(Hall.__table__.c.id == bindparam("b_hall"))
+    .values(last_seq=bindparam("b_seq"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +100,9 @@ class HallWrite:
         if not self.rows:
             return
         self.session.flush()
-        self.session.execute(insert(LogEvent), self.rows)
-        self.session.execute(update(Hall).where(Hall.id == self.hall.id).values(last_seq=self.seq))
+        connection = self.session.connection()
+        connection.execute(_INSERT_LOG, self.rows)
+        connection.execute(_SET_SEQ, {"b_hall": self.hall.id, "b_seq": self.seq})
         self.rows = []
 
     def replay(self, scope: str, key: str | None) -> dict[str, Any] | None:
@@ -117,13 +132,7 @@ def hall_write(ctx: HallContext, actor: Actor, now: datetime | None = None) -> I
     """Run one state change of the hall; its events are published after commit."""
     with ctx.write_lock:
         with ctx.db.write() as session:
-            hall = HallRef(
-                *session.execute(
-                    select(Hall.id, Hall.last_seq, Hall.config_version)
-                    .where(Hall.id == ctx.hall_id)
-                    .with_for_update()
-                ).one()
-            )
+            hall = HallRef(*session.connection().execute(_LOCK_HALL, {"b_hall": ctx.hall_id}).one())
             layout = ctx.refresh(session, hall.config_version)
             at = (now or ctx.clock()).astimezone(UTC)
             write = HallWrite(ctx, session, hall, layout, actor, at, seq=hall.last_seq)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from ..domain import events as ev
 from ..domain import tickets as rules
@@ -55,10 +55,34 @@ def mask_id(id_number: str) -> str:
     return f"{id_number[:6]}********{id_number[-4:]}"
 
 
+_counters = CounterRow.__table__.c
+_COUNTER = select(_counters.last_number, _counters.issued, _counters.waiting).where(
+    _counters.service_id == bindparam("b_service"), _counters.business_day == bindparam("b_day")
+)
+_SET_COUNTER = (
+    update(CounterRow.__table__)
+    .where(
+        _counters.service_id == bindparam("b_service"),
+        _counters.business_day == bindparam("b_day"),
+    )
+    .values(last_number=bindparam("b_last"), issued=bindparam("b_issued"),
+            waiting=bindparam("b_waiting"))
+)  # fmt: skip
+_NEW_COUNTER = insert(CounterRow.__table__).values(
+    service_id=bindparam("b_service"), business_day=bindparam("b_day"),
+    hall_id=bindparam("b_hall"), last_number=bindparam("b_last"),
+    issued=bindparam("b_issued"), waiting=bindparam("b_waiting"),
+)  # fmt: skip
+_INSERT_TICKET = insert(TicketRow.__table__).returning(TicketRow.__table__.c.id)
+_OPEN_WINDOWS = select(Window.__table__.c.number).where(
+    Window.__table__.c.hall_id == bindparam("b_hall"), Window.__table__.c.state == "open"
+)
+
+
 def _eta(write: HallWrite, service: ServiceInfo, ahead: int) -> int | None:
-    open_windows = write.session.scalars(
-        select(Window.number).where(Window.hall_id == write.hall.id, Window.state == "open")
-    ).all()
+    open_windows = (
+        write.session.connection().execute(_OPEN_WINDOWS, {"b_hall": write.hall.id}).scalars()
+    )
     serving = sum(
         1 for n in open_windows if service.code in write.layout.windows.get(n, _NO_WINDOW).weights
     )
@@ -91,12 +115,10 @@ def issue_ticket(
         service = layout.service(appointment_service(layout, appointment) or request.service)
         check_open(service.name, service.hours, write.now, layout.tz)
         day = business_day(write.now, layout.tz)
-        # The hot path of the hall: plain Core statements, one each, no unit of work.
-        counter = session.execute(
-            select(CounterRow.last_number, CounterRow.issued, CounterRow.waiting).where(
-                CounterRow.service_id == service.id, CounterRow.business_day == day
-            )
-        ).first()
+        # The hot path of the hall: statements built once, run on the connection.
+        connection = session.connection()
+        key = {"b_service": service.id, "b_day": day}
+        counter = connection.execute(_COUNTER, key).first()
         last, issued, ahead = counter if counter is not None else (None, 0, 0)
         number, after = next_number(service.rule, Counter(last, issued))
         values: dict[str, Any] = {
@@ -114,23 +136,12 @@ def issue_ticket(
             "appointment_id": appointment.id if appointment is not None else None,
             **_person(request, ctx.secret),
         }
+        counts = {"b_last": after.last, "b_issued": after.issued, "b_waiting": ahead + 1}
         if counter is None:
-            session.execute(
-                insert(CounterRow).values(
-                    service_id=service.id, business_day=day, hall_id=write.hall.id,
-                    last_number=after.last, issued=after.issued, waiting=1,
-                )
-            )  # fmt: skip
+            connection.execute(_NEW_COUNTER, {**key, **counts, "b_hall": write.hall.id})
         else:
-            session.execute(
-                update(CounterRow)
-                .where(CounterRow.service_id == service.id, CounterRow.business_day == day)
-                .values(last_number=after.last, issued=after.issued, waiting=ahead + 1)
-                .execution_options(synchronize_session=False)
-            )
-        ticket_id = session.execute(
-            insert(TicketRow).values(values).returning(TicketRow.id)
-        ).scalar_one()
+            connection.execute(_SET_COUNTER, {**key, **counts})
+        ticket_id = connection.execute(_INSERT_TICKET, values | _FRESH).scalar_one()
         row = TicketRow(id=ticket_id, **values, **_FRESH)
         eta = _eta(write, service, ahead)
         if appointment is not None:
