@@ -7,6 +7,7 @@ instead. PostgreSQL refuses to run as root, so as root the cluster belongs to th
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import os
 import pwd
@@ -31,6 +32,7 @@ SUPERUSER = "hall_test"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 # Test data only: durability settings off make each commit cheap; locks are unchanged.
+PR_SET_PDEATHSIG = 1
 FAST_SETTINGS = {
     "fsync": "off",
     "synchronous_commit": "off",
@@ -63,6 +65,15 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGINT (fast shutdown) when pytest dies, even by kill -9."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
+    except (OSError, AttributeError):  # not Linux: the session's finaliser stops it
+        pass
 
 
 def _run_as() -> dict[str, Any]:
@@ -133,8 +144,15 @@ class PostgresServer:
             for key, value in settings.items():
                 command += ["-c", f"{key}={value}"]
             with self.log_path.open("ab") as log:
+                # preexec_fn runs after the switch to the postgres user, which would
+                # otherwise clear the parent-death signal.
                 self.process = subprocess.Popen(
-                    command, stdout=log, stderr=subprocess.STDOUT, cwd=self.root, **_run_as()
+                    command,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.root,
+                    preexec_fn=_die_with_parent,
+                    **_run_as(),
                 )
             if self._wait_ready(START_TIMEOUT_S):
                 return
