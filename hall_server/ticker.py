@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Callable
 
 from flask import Flask
 
+from .db import checkpoint_sqlite
 from .extensions import socketio
 from .services.actors import SYSTEM
 from .services.appointments import mark_no_shows
@@ -13,6 +16,43 @@ from .services.tickets import expire_open_tickets
 
 log = logging.getLogger(__name__)
 TICK_S = 60
+
+
+CHECKPOINT_S = 1.0
+
+
+def _in_os_thread(fn: Callable[[], None]) -> None:
+    """Run ``fn`` on a real OS thread: SQLite releases the GIL, gevent's hub keeps serving."""
+    if "gevent" in sys.modules and monkey_patched():
+        from gevent import get_hub
+
+        get_hub().threadpool.apply(fn)
+    else:
+        fn()
+
+
+def monkey_patched() -> bool:
+    from gevent import monkey
+
+    return bool(monkey.is_module_patched("socket"))
+
+
+def start_checkpointer(app: Flask) -> None:
+    """Checkpoint a SQLite WAL every second, off the request path."""
+    db = app.extensions["hall"].db
+    path = db.sqlite_path
+    if path is None:
+        return
+
+    def loop() -> None:
+        while True:
+            try:
+                _in_os_thread(lambda: checkpoint_sqlite(path))
+            except Exception:  # a busy or failed checkpoint is retried on the next beat
+                log.exception("WAL checkpoint failed")
+            socketio.sleep(CHECKPOINT_S)
+
+    socketio.start_background_task(loop)
 
 
 def start_ticker(app: Flask) -> None:
@@ -31,6 +71,7 @@ def start_ticker(app: Flask) -> None:
             socketio.sleep(TICK_S)
 
     socketio.start_background_task(loop)
+    start_checkpointer(app)
     from .services.supervision import start_supervision
 
     start_supervision(ctx, socketio.start_background_task, socketio.sleep)
