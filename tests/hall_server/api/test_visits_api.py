@@ -87,8 +87,13 @@ def test_open_tickets_of_yesterday_expire_and_are_logged(hall: HallRig) -> None:
 
 
 def test_a_printer_running_out_of_paper_is_logged_once_and_shown_to_staff(hall: HallRig) -> None:
-    report = {"part": "printer", "status": {"health": "fault", "online": True,
-                                            "detail": {"paper": "out"}, "message": "打印机缺纸"}}  # fmt: skip
+    status = {
+        "health": "fault",
+        "online": True,
+        "detail": {"paper": "out"},
+        "message": "打印机缺纸",
+    }
+    report = {"part": "printer", "status": status}
     assert hall.post("kiosk-1", "/devices/status", report).get_json()["changed"] is True
     assert hall.post("kiosk-1", "/devices/status", report).get_json()["changed"] is False
     events = hall.get("boss", "/events?after=0").get_json()["events"]
