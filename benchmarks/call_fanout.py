@@ -202,6 +202,96 @@ class Workers:
                 proc.join(timeout=5)
 
 
+class NodeWorkers:
+    """The same clients on Node.js (socket.io-client from npm): a lighter load generator.
+
+    python-socketio spends ~0.2 ms of CPU per client and message, which on 2 cores took the
+    server's CPU away and was most of what the Python clients measured.
+    """
+
+    SCRIPT = Path(__file__).with_name("fanout_clients.mjs")
+
+    def __init__(self, url: str, token: str, clients: int, processes: int, timeout_s: float):
+        import subprocess
+
+        shares = [clients // processes + (1 if i < clients % processes else 0)
+                  for i in range(processes)]  # fmt: skip
+        self.procs = [
+            subprocess.Popen(
+                ["node", str(self.SCRIPT), url, token, str(share)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            )
+            for share in shares
+        ]  # fmt: skip
+        self.done: dict[tuple[str, int], int] = defaultdict(int)
+        self.timeout_s = timeout_s
+
+    def _read(self, proc: Any, deadline: float) -> dict[str, Any] | None:
+        import select
+
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
+            return None
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("a Node.js client worker exited")
+        message: dict[str, Any] = json.loads(line)
+        if "all" in message:
+            self.done[(message["all"], message["ticket"])] += 1
+        return message
+
+    def wait_connected(self, timeout_s: float) -> tuple[int, float]:
+        total, slowest = 0, 0.0
+        deadline = time.monotonic() + timeout_s
+        for proc in self.procs:
+            message = self._read(proc, deadline)
+            if message is None or "connected" not in message:
+                raise RuntimeError("Node.js client workers did not connect in time")
+            total, slowest = total + message["connected"], max(slowest, message["seconds"])
+        return total, slowest
+
+    def wait_all(self, kind: str, ticket: int, deadline: float) -> bool:
+        import select
+
+        key = (kind, ticket)
+        while self.done[key] < len(self.procs):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            ready = select.select([p.stdout for p in self.procs], [], [], left)[0]
+            for proc in self.procs:
+                if proc.stdout in ready:
+                    self._read(proc, time.monotonic() + 1)
+        return True
+
+    def collect(self, timeout_s: float) -> tuple[dict[int, list[float]], int, float]:
+        arrivals: dict[int, list[float]] = defaultdict(list)
+        clients, cpu = 0, 0.0
+        for proc in self.procs:
+            proc.stdin.write("stop\n")
+            proc.stdin.flush()
+        for proc in self.procs:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                message = self._read(proc, deadline)
+                if message is None:
+                    raise RuntimeError("a Node.js client worker did not hand back its arrivals")
+                if "arrivals" in message:
+                    for ticket, times in message["arrivals"].items():
+                        arrivals[int(ticket)].extend(times)
+                    clients, cpu = clients + message["clients"], cpu + message["cpu"]
+                    break
+        return arrivals, clients, cpu
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except Exception:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share / 100 * len(ordered)) - 1))]
@@ -230,7 +320,8 @@ def one_run(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         if status != 200:
             raise RuntimeError(f"opening window {WINDOW} failed: {status} {body}")
 
-        workers = Workers(
+        pool = NodeWorkers if args.client == "node" else Workers
+        workers = pool(
             hall.base_url, hall.tokens["bench-tv"], args.clients, args.workers, args.connect_timeout
         )
         try:
@@ -278,6 +369,7 @@ def one_run(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     full_clients = _clients_with_every_call(arrivals, sent, clients)
     return {
         "mode": mode + ("+nodelay" if args.nodelay else ""),
+        "client": args.client,
         "db": args.db,
         "clients": clients,
         "connected": connected,
@@ -344,6 +436,10 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=200, help="measured calls")
     parser.add_argument("--warmup-calls", type=int, default=5, help="calls before measuring")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument(
+        "--client", choices=("node", "python"), default="node",
+        help="client library: socket.io-client on Node.js (light) or python-socketio",
+    )  # fmt: skip
     parser.add_argument("--modes", default="gevent", help="async modes, comma-separated")
     parser.add_argument("--db", default="sqlite", help="sqlite or postgres")
     parser.add_argument("--call-timeout", type=float, default=10.0, help="seconds per call")
