@@ -18,6 +18,7 @@ fingerprint of their rows); today is always computed live from the raw rows.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -65,17 +66,17 @@ def bucket(duration_ms: int) -> int:
     return duration_ms // (1000 * HIST_RES_S) * HIST_RES_S
 
 
-def percentile(hist: dict[int, int], total: int, p: float) -> int | None:
+def percentile(hist: dict[str, int], total: int, p: float) -> int | None:
     """Nearest-rank percentile ``p`` (0-100) of a histogram holding ``total`` values."""
     if total <= 0:
         return None
     rank = max(1, math.ceil(p / 100 * total))
     seen = 0
-    for value in sorted(hist):
+    for value in sorted(hist, key=int):
         seen += hist[value]
         if seen >= rank:
-            return value
-    return max(hist)
+            return int(value)
+    return max(int(v) for v in hist)
 
 
 @dataclass
@@ -91,11 +92,11 @@ class Figures:
     within_sla: int = 0
     wait_sum_ms: int = 0
     wait_max_ms: int = 0
-    wait_hist: dict[int, int] = field(default_factory=dict)
+    wait_hist: dict[str, int] = field(default_factory=dict)  # bucket seconds -> tickets
     handled: int = 0
     handle_sum_ms: int = 0
     handle_max_ms: int = 0
-    handle_hist: dict[int, int] = field(default_factory=dict)
+    handle_hist: dict[str, int] = field(default_factory=dict)
     evaluations: int = 0
     score_sum: int = 0
     bad: int = 0
@@ -106,12 +107,14 @@ class Figures:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.wait_max_ms = max(self.wait_max_ms, other.wait_max_ms)
         self.handle_max_ms = max(self.handle_max_ms, other.handle_max_ms)
-        for mine, theirs in (
-            (self.wait_hist, other.wait_hist),
-            (self.handle_hist, other.handle_hist),
-        ):
+        for mine, theirs in ((self.wait_hist, other.wait_hist),
+                             (self.handle_hist, other.handle_hist)):  # fmt: skip
+            if not mine:
+                mine.update(theirs)  # the first: a copy at C speed
+                continue
+            get = mine.get
             for key, n in theirs.items():
-                mine[key] = mine.get(key, 0) + n
+                mine[key] = get(key, 0) + n
 
     def summary(self) -> dict[str, Any]:
         """The figures a report shows (durations in seconds)."""
@@ -142,8 +145,7 @@ class Figures:
     def from_row(cls, row: DailyStat) -> Figures:
         fig = cls(**{name: getattr(row, name) for name in _COUNTS})
         fig.wait_max_ms, fig.handle_max_ms = row.wait_max_ms, row.handle_max_ms
-        fig.wait_hist = {int(k): v for k, v in row.wait_hist.items()}
-        fig.handle_hist = {int(k): v for k, v in row.handle_hist.items()}
+        fig.wait_hist, fig.handle_hist = dict(row.wait_hist), dict(row.handle_hist)
         return fig
 
 
@@ -230,11 +232,11 @@ class _Columns:
             within_sla=self.within,
             wait_sum_ms=sum(waits),
             wait_max_ms=max(waits, default=0),
-            wait_hist=dict(Counter(bucket(w) for w in waits)),
+            wait_hist=dict(Counter(str(bucket(w)) for w in waits)),
             handled=len(handles),
             handle_sum_ms=sum(handles),
             handle_max_ms=max(handles, default=0),
-            handle_hist=dict(Counter(bucket(h) for h in handles)),
+            handle_hist=dict(Counter(str(bucket(h)) for h in handles)),
             evaluations=len(scores),
             score_sum=sum(scores),
             bad=sum(1 for x in scores if x in BAD_SCORES),
@@ -262,8 +264,75 @@ def store_day(
 ) -> None:
     """Replace a day's stored aggregates by ``groups`` (in the caller's transaction)."""
     session.execute(
-        delete(DailyStat).where(DailyStat.hall_id == hall_id, DailyStat.business_day == day)
+        delete(DailyStat).where(
+            DailyStat.hall_id == hall_id, DailyStat.business_day == day, DailyStat.dim.in_(DIMS)
+        )  # the day's own rows: a week or month rollup may start on this day too
     )
+    _insert(session, hall_id, day, groups)
+    row = session.get(StatDay, (hall_id, day))
+    if row is None:
+        session.add(StatDay(hall_id=hall_id, business_day=day, fingerprint=mark, built_at=now))
+    else:
+        row.fingerprint, row.built_at = mark, now
+
+
+# ---------------------------------------------------------------- week and month rollups
+# A week's or month's rows are the sum of its days' rows, stored under dims like "month:s"
+# with a marker row ("month:#") whose key fingerprints the days merged: a report uses a
+# rollup only when every day of it is built and unchanged since.
+
+LEVELS = ("week", "month")
+DIM_CODES = {"hall": "h", "service": "s", "window": "w", "staff": "p", "hour": "o"}
+DIM_NAMES = {code: dim for dim, code in DIM_CODES.items()}
+
+
+def period_start(level: str, day: date) -> date:
+    return day - timedelta(days=day.weekday()) if level == "week" else day.replace(day=1)
+
+
+def period_end(level: str, start: date) -> date:
+    if level == "week":
+        return start + timedelta(days=6)
+    following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def rollup_dim(level: str, dim: str) -> str:
+    return f"{level}:{DIM_CODES[dim]}"
+
+
+def days_mark(marks: dict[date, str]) -> str:
+    """A fingerprint of the days (and their own fingerprints) a rollup merged."""
+    text = "|".join(f"{day.isoformat()}={mark}" for day, mark in sorted(marks.items()))
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def build_rollup(session: Session, hall_id: int, level: str, start: date) -> None:
+    """Replace the rollup rows of one week or month by the sum of its stored days."""
+    end = period_end(level, start)
+    marks = stored_days(session, hall_id, start, end)
+    merged: Groups = {}
+    for row in session.scalars(
+        select(DailyStat).where(
+            DailyStat.hall_id == hall_id,
+            DailyStat.dim.in_(DIMS),
+            DailyStat.business_day >= start,
+            DailyStat.business_day <= end,
+        )
+    ):
+        merged.setdefault((row.dim, row.key), Figures()).merge(Figures.from_row(row))
+    codes = [f"{level}:{code}" for code in (*DIM_CODES.values(), "#")]
+    session.execute(
+        delete(DailyStat).where(
+            DailyStat.hall_id == hall_id, DailyStat.dim.in_(codes), DailyStat.business_day == start
+        )
+    )
+    groups = {(rollup_dim(level, dim), key): fig for (dim, key), fig in merged.items()}
+    groups[(f"{level}:#", days_mark(marks))] = Figures(tickets=len(marks))
+    _insert(session, hall_id, start, groups)
+
+
+def _insert(session: Session, hall_id: int, day: date, groups: Groups) -> None:
     session.add_all(
         DailyStat(
             hall_id=hall_id,
@@ -273,16 +342,11 @@ def store_day(
             **{name: getattr(fig, name) for name in _COUNTS},
             wait_max_ms=fig.wait_max_ms,
             handle_max_ms=fig.handle_max_ms,
-            wait_hist={str(k): v for k, v in fig.wait_hist.items()},
-            handle_hist={str(k): v for k, v in fig.handle_hist.items()},
+            wait_hist=dict(fig.wait_hist),
+            handle_hist=dict(fig.handle_hist),
         )
         for (dim, key), fig in groups.items()
     )
-    row = session.get(StatDay, (hall_id, day))
-    if row is None:
-        session.add(StatDay(hall_id=hall_id, business_day=day, fingerprint=mark, built_at=now))
-    else:
-        row.fingerprint, row.built_at = mark, now
 
 
 def build_day(ctx: HallContext, day: date, now: datetime | None = None) -> bool:
@@ -323,7 +387,13 @@ def days_to_build(ctx: HallContext, now: datetime, *, backfill: bool) -> list[da
 def refresh_stats(ctx: HallContext, now: datetime | None = None, *, backfill: bool = False) -> int:
     """Build every past day that needs it; return how many days were written."""
     now = now or ctx.clock()
-    return sum(build_day(ctx, day, now) for day in days_to_build(ctx, now, backfill=backfill))
+    built = [day for day in days_to_build(ctx, now, backfill=backfill) if build_day(ctx, day, now)]
+    for level, start in sorted(
+        {(level, period_start(level, d)) for d in built for level in LEVELS}
+    ):
+        with ctx.write_lock, ctx.db.write() as session:
+            build_rollup(session, ctx.hall_id, level, start)
+    return len(built)
 
 
 def stored_days(session: Session, hall_id: int, start: date, end: date) -> dict[date, str]:
@@ -346,14 +416,13 @@ def stored_rows(
     wanted = set(days)
     if not wanted:
         return []
-    rows = session.scalars(
-        select(DailyStat).where(
-            DailyStat.hall_id == hall_id,
-            DailyStat.dim.in_(list(dims)),
-            DailyStat.business_day >= start,
-            DailyStat.business_day <= end,
+    query = select(DailyStat).where(DailyStat.hall_id == hall_id, DailyStat.dim.in_(list(dims)))
+    if len(wanted) <= 400:  # a few days (the edges of a report): name them
+        rows = session.scalars(query.where(DailyStat.business_day.in_(sorted(wanted))))
+    else:
+        rows = session.scalars(
+            query.where(DailyStat.business_day >= start, DailyStat.business_day <= end)
         )
-    )
     return (r for r in rows if r.business_day in wanted)
 
 
@@ -361,3 +430,18 @@ def hall_tz(session: Session, hall_id: int) -> ZoneInfo:
     hall = session.get(Hall, hall_id)
     assert hall is not None
     return ZoneInfo(hall.timezone)
+
+
+def refresh_planner_stats(ctx: HallContext) -> None:
+    """Give SQLite's query planner table statistics (ANALYZE; about 1 s per million tickets).
+
+    Without them SQLite picks an index by the shape of a query, and a GROUP BY over today's
+    tickets can walk every ticket of every day (seconds at a few million tickets). A sampled
+    ANALYZE (analysis_limit) reads only the first rows and misleads the planner the same
+    way, so this reads everything, once a day. PostgreSQL keeps its own (autovacuum).
+    """
+    if not ctx.db.is_sqlite:
+        return
+    engine = ctx.db.engine.execution_options(hall_write=True)  # BEGIN IMMEDIATE
+    with ctx.write_lock, engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")

@@ -149,13 +149,16 @@ def _windows(
         )
     }
     day = business_day(now, layout.tz)
-    last_ended = dict(
-        session.execute(
-            select(TicketRow.window_no, func.max(TicketRow.ended_at))
-            .where(TicketRow.hall_id == hall_id, TicketRow.business_day == day)
-            .group_by(TicketRow.window_no)
-        ).all()
-    )
+    last_ended: dict[int, datetime] = {}
+    # Today's rows by the day index, folded here: a GROUP BY window_no lets SQLite (without
+    # ANALYZE statistics) walk every ticket of every day through the window index instead.
+    for number, ended in session.execute(
+        select(TicketRow.window_no, TicketRow.ended_at).where(
+            TicketRow.hall_id == hall_id, TicketRow.business_day == day
+        )
+    ):
+        if number is not None and ended is not None:
+            last_ended[number] = max(ended, last_ended.get(number, ended))
     for row in session.scalars(
         select(WindowRow).where(WindowRow.hall_id == hall_id, WindowRow.active)
     ):
@@ -257,8 +260,10 @@ def _bad_ratings(
     }
     rows = session.execute(
         select(Evaluation.ticket_id, Evaluation.score, Evaluation.window_no, TicketRow.number)
-        .join(TicketRow, TicketRow.id == Evaluation.ticket_id)
-        .where(Evaluation.hall_id == hall_id, Evaluation.score <= 2, TicketRow.business_day == day)
+        .select_from(TicketRow)
+        .join(Evaluation, Evaluation.ticket_id == TicketRow.id)
+        # from today's tickets (the day index) to their ratings, not through every rating
+        .where(TicketRow.hall_id == hall_id, TicketRow.business_day == day, Evaluation.score <= 2)
     )
     for ticket_id, score, window, number in rows:
         subject = f"ticket:{ticket_id}"

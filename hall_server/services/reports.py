@@ -12,14 +12,18 @@ from sqlalchemy.orm import Session
 
 from ..domain.errors import InvalidInput
 from ..domain.numbering import business_day
-from ..models import Hall, Service, Staff
+from ..models import DailyStat, Hall, Service, Staff
 from ..models import Ticket as TicketRow
 from .aggregates import (
     FRESH_DAYS,
     Figures,
     day_figures,
+    days_mark,
     fingerprint,
     hall_tz,
+    period_end,
+    period_start,
+    rollup_dim,
     stored_days,
     stored_rows,
 )
@@ -75,26 +79,73 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def _split_days(
-    session: Session, hall_id: int, query: ReportQuery, today: date
-) -> tuple[list[date], list[date]]:
-    """Days read from the stored aggregates, and days computed live from the tickets."""
+@dataclass
+class _Days:
+    trusted: list[date]  # built and unchanged: read from daily_stats
+    live: list[date]  # today, not built, or changed since: computed from the tickets
+    built: dict[date, str]  # day -> fingerprint of its stored rows
+    first: date  # the hall's first business day with a ticket
+
+
+def _split_days(session: Session, hall_id: int, query: ReportQuery, today: date) -> _Days:
     built = stored_days(session, hall_id, query.start, query.end)
     first = session.scalar(
         select(func.min(TicketRow.business_day)).where(TicketRow.hall_id == hall_id)
     )
-    trusted, live = [], []
-    for day in _days(max(query.start, first or today), min(query.end, today)):
+    first = first or today
+    days = _Days([], [], built, first)
+    for day in _days(max(query.start, first), min(query.end, today)):
         mark = built.get(day)
         if day == today or mark is None:
-            live.append(day)
+            days.live.append(day)
         elif (
             day >= today - timedelta(days=FRESH_DAYS) and fingerprint(session, hall_id, day) != mark
         ):
-            live.append(day)  # changed since it was built (late rating, day-end expiry)
+            days.live.append(day)  # changed since it was built (late rating, day-end expiry)
         else:
-            trusted.append(day)
-    return trusted, live
+            days.trusted.append(day)
+    return days
+
+
+ROLLUPS_FOR = {"day": (), "week": ("week",), "month": ("month",), "range": ("month", "week")}
+
+
+def _rollups(
+    session: Session,
+    hall_id: int,
+    query: ReportQuery,
+    today: date,
+    days: _Days,
+    level: str,
+    remaining: set[date],
+) -> list[date]:
+    """Starts of the weeks or months inside the query whose stored rollup can stand for
+    their days: every day of it built, unchanged, and the rollup made from exactly those."""
+    wanted: dict[date, list[date]] = {}
+    for start in sorted({period_start(level, d) for d in remaining}):
+        end = period_end(level, start)
+        if start < query.start or end > query.end:
+            continue
+        needed = [d for d in _days(start, end) if days.first <= d < today]
+        if needed and all(d in remaining for d in needed):
+            wanted[start] = needed
+    if not wanted:
+        return []
+    marks = dict(
+        session.execute(
+            select(DailyStat.business_day, DailyStat.key).where(
+                DailyStat.hall_id == hall_id,
+                DailyStat.dim == f"{level}:#",
+                DailyStat.business_day >= min(wanted),
+                DailyStat.business_day <= max(wanted),
+            )
+        ).all()
+    )
+    return [
+        start
+        for start, needed in wanted.items()
+        if marks.get(start) == days_mark({d: days.built[d] for d in needed})
+    ]
 
 
 def collect(
@@ -114,11 +165,27 @@ def collect(
         if dim == query.group:
             groups.setdefault((label, key), Figures()).merge(fig)
 
-    trusted, live = _split_days(session, hall_id, query, today)
+    days = _split_days(session, hall_id, query, today)
     dims = {"hall", query.group}
-    for row in stored_rows(session, hall_id, dims, trusted, query.start, query.end):
+    remaining = set(days.trusted)
+    for level in ROLLUPS_FOR[query.period]:
+        starts = _rollups(session, hall_id, query, today, days, level, remaining)
+        if not starts:
+            continue
+        codes = {rollup_dim(level, dim): dim for dim in dims}
+        for row in session.scalars(
+            select(DailyStat).where(
+                DailyStat.hall_id == hall_id,
+                DailyStat.dim.in_(list(codes)),
+                DailyStat.business_day.in_(starts),
+            )
+        ):
+            add(row.business_day, codes[row.dim], row.key, Figures.from_row(row))
+        for start in starts:
+            remaining -= set(_days(start, period_end(level, start)))
+    for row in stored_rows(session, hall_id, dims, sorted(remaining), query.start, query.end):
         add(row.business_day, row.dim, row.key, Figures.from_row(row))
-    for day in live:
+    for day in days.live:
         for (dim, key), fig in day_figures(session, hall_id, tz, day).items():
             if dim in dims:
                 add(day, dim, key, fig)
@@ -222,7 +289,8 @@ def today_figures(ctx: HallContext, now: datetime | None = None) -> dict[str, An
             served[at.astimezone(tz).hour] += 1
     edges = (5, 10, 20, 30, 45, 60)
     waits = [0] * (len(edges) + 1)
-    for seconds, n in hall.wait_hist.items():
+    for key, n in hall.wait_hist.items():
+        seconds = int(key)
         index = next((i for i, edge in enumerate(edges) if seconds < edge * 60), len(edges))
         waits[index] += n
     windows = sorted(

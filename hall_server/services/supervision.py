@@ -7,7 +7,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .aggregates import refresh_stats
+from ..domain.numbering import business_day
+from .aggregates import refresh_planner_stats, refresh_stats
 from .alarms import check_alarms, watch_alarms
 from .context import HallContext
 from .webhooks import start_webhooks
@@ -34,11 +35,16 @@ def start_supervision(
 
     def stats_loop() -> None:
         backfill = True  # the first round builds every day never built (after an upgrade)
+        analysed_on = None
         while True:
             try:
                 built = refresh_stats(ctx, backfill=backfill)
                 if built:
                     log.info("built the report aggregates of %d days", built)
+                today = business_day(ctx.clock(), ctx.layout.tz)
+                if analysed_on != today:  # at start, then after midnight's build
+                    refresh_planner_stats(ctx)
+                    analysed_on = today
                 backfill = False
             except Exception:  # keep going: reports read raw rows for days not built
                 log.exception("building report aggregates failed")

@@ -96,7 +96,7 @@ def test_long_handling_at_a_window_raised_at_each_threshold_and_cleared_at_finis
 
 def test_idle_window_while_its_service_has_a_queue(hall: HallRig) -> None:
     hall.act("staff1", 3, "open")
-    hall.act("staff1", 4, "open")  # window 4 serves c only: nobody waits for it
+    hall.act("staff2", 4, "open")  # window 4 serves c only: nobody waits for it
     hall.issue("b")
     hall.clock.advance(minutes=4, seconds=59)
     assert check_alarms(hall.ctx) == []
