@@ -62,7 +62,7 @@ PARAMS = {
 }
 
 
-def _flask_path(rule: str) -> str:
+def openapi_path(rule: str) -> str:
     """``/tickets/<int:ticket_id>`` -> ``/tickets/{ticket_id}``."""
     return re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", r"{\1}", rule)
 
@@ -73,7 +73,7 @@ def _other_routes(described: set[tuple[str, str]]) -> list[tuple[str, str, str, 
     for rule in current_app.url_map.iter_rules():
         if not rule.rule.startswith(API_PREFIX + "/"):
             continue
-        path = _flask_path(rule.rule.removeprefix(API_PREFIX))
+        path = openapi_path(rule.rule.removeprefix(API_PREFIX))
         view = current_app.view_functions[rule.endpoint]
         summary = (view.__doc__ or rule.endpoint).strip().splitlines()[0]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):

@@ -157,11 +157,11 @@ def test_openapi_document_names_every_contract_path(hall: HallRig) -> None:
 
 
 def test_openapi_document_lists_every_route_of_the_api(hall: HallRig) -> None:
-    from hall_server.api.openapi import _flask_path
+    from hall_server.api.openapi import openapi_path
 
     doc = hall.client.get("/api/v1/openapi.json").get_json()
     for rule in hall.app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/"):
-            path = _flask_path(rule.rule.removeprefix("/api/v1"))
+            path = openapi_path(rule.rule.removeprefix("/api/v1"))
             for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
                 assert method.lower() in doc["paths"].get(path, {}), (method, path)
