@@ -8,9 +8,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from ..domain import events as ev
 from ..domain import tickets as rules
@@ -55,12 +55,14 @@ def mask_id(id_number: str) -> str:
     return f"{id_number[:6]}********{id_number[-4:]}"
 
 
-_counters = CounterRow.__table__.c
+_COUNTERS = cast(Table, CounterRow.__table__)
+_TICKETS = cast(Table, TicketRow.__table__)
+_counters = _COUNTERS.c
 _COUNTER = select(_counters.last_number, _counters.issued, _counters.waiting).where(
     _counters.service_id == bindparam("b_service"), _counters.business_day == bindparam("b_day")
 )
 _SET_COUNTER = (
-    update(CounterRow.__table__)
+    update(_COUNTERS)
     .where(
         _counters.service_id == bindparam("b_service"),
         _counters.business_day == bindparam("b_day"),
@@ -68,12 +70,12 @@ _SET_COUNTER = (
     .values(last_number=bindparam("b_last"), issued=bindparam("b_issued"),
             waiting=bindparam("b_waiting"))
 )  # fmt: skip
-_NEW_COUNTER = insert(CounterRow.__table__).values(
+_NEW_COUNTER = insert(_COUNTERS).values(
     service_id=bindparam("b_service"), business_day=bindparam("b_day"),
     hall_id=bindparam("b_hall"), last_number=bindparam("b_last"),
     issued=bindparam("b_issued"), waiting=bindparam("b_waiting"),
 )  # fmt: skip
-_INSERT_TICKET = insert(TicketRow.__table__).returning(TicketRow.__table__.c.id)
+_INSERT_TICKET = insert(_TICKETS).returning(_TICKETS.c.id)
 _OPEN_WINDOWS = select(Window.__table__.c.number).where(
     Window.__table__.c.hall_id == bindparam("b_hall"), Window.__table__.c.state == "open"
 )
