@@ -70,7 +70,8 @@ class Hall(Base):
     alarms: Mapped[dict[str, Any]] = mapped_column(default=dict)
     issuing: Mapped[dict[str, Any]] = mapped_column(default=dict)
     config_version: Mapped[int] = mapped_column(Integer, default=1)
-    config_hash: Mapped[str] = mapped_column(String(64), default="")
+    config_hash: Mapped[str] = mapped_column(String(64), default="")  # the layout in force
+    site_hash: Mapped[str] = mapped_column(String(64), default="")  # the site file last loaded
 
 
 class Service(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -19,14 +19,28 @@ from ..settings import HallConfig
 
 
 def apply_hall_config(db: Database, config: HallConfig) -> tuple[int, bool]:
-    """Write ``config`` into the database; return the hall id and whether anything changed."""
+    """Load the site file's ``config``; return the hall id and whether anything changed.
+
+    The site file is applied again only when it changed since it was last applied, so
+    edits made on /admin survive a restart with the same site file.
+    """
+    site = _fingerprint(config)
     with db.write() as session:
-        return write_hall_config(session, config)
+        hall = session.scalar(select(Hall).where(Hall.code == config.code))
+        if hall is not None and hall.site_hash == site:
+            return hall.id, False
+        hall_id, changed = write_hall_config(session, config)
+        session.execute(update(Hall).where(Hall.id == hall_id).values(site_hash=site))
+        return hall_id, changed
+
+
+def _fingerprint(config: HallConfig) -> str:
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()
 
 
 def write_hall_config(session: Session, config: HallConfig) -> tuple[int, bool]:
     """Write ``config`` in the caller's transaction (admin edits run inside a hall write)."""
-    fingerprint = hashlib.sha256(config.model_dump_json().encode()).hexdigest()
+    fingerprint = _fingerprint(config)
     hall = session.scalar(select(Hall).where(Hall.code == config.code))
     if hall is None:
         hall = Hall(code=config.code, name=config.name, last_seq=0, config_version=0)

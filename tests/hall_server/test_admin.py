@@ -229,3 +229,16 @@ def test_the_audit_trail_lists_every_change_with_who_made_it(hall: HallRig) -> N
         ("config.changed", "settings", "root"),
     ]
     assert audit[2]["changes"]["alarms"][1]["wait_yellow_min"] == 15
+
+
+def test_admin_edits_survive_a_restart_with_the_same_site_file(hall: HallRig) -> None:
+    from hall_server.services.layout import apply_hall_config
+
+    site = hall.app.extensions["hall"].settings.hall
+    assert put(hall, "/admin/services/b", {"name": "不动产登记中心"}).status_code == 200
+    assert apply_hall_config(hall.ctx.db, site) == (hall.ctx.hall_id, False)  # same site file
+    services = {s["code"]: s for s in hall.get("kiosk-1", "/services").get_json()["services"]}
+    assert services["b"]["name"] == "不动产登记中心"
+
+    changed_site = site.model_copy(update={"name": "测试大厅（新）"})
+    assert apply_hall_config(hall.ctx.db, changed_site) == (hall.ctx.hall_id, True)
