@@ -12,6 +12,7 @@ from ..domain.numbering import business_day, is_open
 from ..domain.queueing import eta_seconds
 from ..domain.tickets import AT_WINDOW, TicketState
 from ..models import Alarm, Hall, LogEvent, Notice, Staff
+from ..models import Counter as CounterRow
 from ..models import Ticket as TicketRow
 from ..models import Window as WindowRow
 from .context import HallContext
@@ -120,25 +121,43 @@ def snapshot(ctx: HallContext, *, staff: bool, now: datetime | None = None) -> d
 def _queues(
     ctx: HallContext, session: Any, day: Any, now: datetime, open_windows: list[int]
 ) -> list[dict[str, Any]]:
+    # Three reads that each stay on their index (a GROUP BY over the day's tickets let
+    # SQLite scan the whole table once the hall had years of history): the day counters
+    # keep the waiting counts, the day index counts those served, the queue index the oldest.
     layout = ctx.layout
-    counts: dict[tuple[int, str], int] = {}
+    waiting_by_service = dict(
+        session.execute(
+            select(CounterRow.service_id, CounterRow.waiting).where(
+                CounterRow.hall_id == ctx.hall_id, CounterRow.business_day == day
+            )
+        ).all()
+    )
+    served = dict(
+        session.execute(
+            select(TicketRow.service_id, func.count())
+            .where(
+                TicketRow.hall_id == ctx.hall_id,
+                TicketRow.business_day == day,
+                TicketRow.state == TicketState.DONE.value,
+            )
+            .group_by(TicketRow.service_id)
+        ).all()
+    )
     oldest: dict[int, datetime] = {}
-    for service_id, state, n, first in session.execute(
-        select(
-            TicketRow.service_id,
-            TicketRow.state,
-            func.count(),
-            func.min(TicketRow.queued_at),
+    for service_id, first in session.execute(
+        select(TicketRow.service_id, func.min(TicketRow.queued_at))
+        .where(
+            TicketRow.hall_id == ctx.hall_id,
+            TicketRow.state == TicketState.WAITING.value,
+            TicketRow.business_day == day,
         )
-        .where(TicketRow.hall_id == ctx.hall_id, TicketRow.business_day == day)
-        .group_by(TicketRow.service_id, TicketRow.state)
+        .group_by(TicketRow.service_id)
     ):
-        counts[(service_id, state)] = n
-        if state == TicketState.WAITING.value and first is not None:
+        if first is not None:
             oldest[service_id] = first if first.tzinfo else first.replace(tzinfo=now.tzinfo)
     queues = []
     for service in layout.services.values():
-        waiting = counts.get((service.id, TicketState.WAITING.value), 0)
+        waiting = waiting_by_service.get(service.id, 0)
         serving = sum(1 for n in open_windows if service.code in layout.windows[n].weights)
         first = oldest.get(service.id)
         queues.append(
@@ -151,7 +170,7 @@ def _queues(
                 "zone": service.zone,
                 "floor": service.floor,
                 "waiting": waiting,
-                "served": counts.get((service.id, TicketState.DONE.value), 0),
+                "served": served.get(service.id, 0),
                 "longest_wait_s": round((now - first).total_seconds()) if first else 0,
                 "eta_s": eta_seconds(waiting, serving, service.avg_handle_s),
                 "windows_open": serving,
