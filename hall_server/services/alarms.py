@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -414,11 +415,20 @@ class AlarmWatch:
     """A hall subscriber that re-checks alarms after relevant events, off the writer's thread.
 
     Publishing happens right after a write commits, inside the request: the check itself
-    (a read, perhaps a write) runs in a background task; bursts of events fold into one run.
+    (a read, perhaps a write) runs in a background task; bursts of events fold into one run,
+    and runs start at most every ``min_interval_s`` — at hundreds of tickets a second a
+    check per burst cost as much CPU as issuing the tickets.
     """
 
-    def __init__(self, ctx: HallContext, spawn: Callable[[Callable[[], None]], Any]) -> None:
-        self.ctx, self.spawn = ctx, spawn
+    def __init__(
+        self,
+        ctx: HallContext,
+        spawn: Callable[[Callable[[], None]], Any],
+        sleep: Callable[[float], Any] = time.sleep,
+        min_interval_s: float = 1.0,
+    ) -> None:
+        self.ctx, self.spawn, self.sleep = ctx, spawn, sleep
+        self.min_interval_s = min_interval_s
         self._lock = threading.Lock()
         self._running = self._again = False
 
@@ -437,6 +447,7 @@ class AlarmWatch:
 
     def _run(self) -> None:
         while True:
+            started = time.monotonic()
             try:
                 check_alarms(self.ctx)
             except Exception:  # a failed check must not stop later ones
@@ -446,10 +457,15 @@ class AlarmWatch:
                     self._running = False
                     return
                 self._again = False
+            self.sleep(max(0.0, started + self.min_interval_s - time.monotonic()))
 
 
-def watch_alarms(ctx: HallContext, spawn: Callable[[Callable[[], None]], Any]) -> AlarmWatch:
+def watch_alarms(
+    ctx: HallContext,
+    spawn: Callable[[Callable[[], None]], Any],
+    sleep: Callable[[float], Any] = time.sleep,
+) -> AlarmWatch:
     """Subscribe an AlarmWatch to the hall's published events and return it."""
-    watch = AlarmWatch(ctx, spawn)
+    watch = AlarmWatch(ctx, spawn, sleep)
     ctx.subscribers.append(watch)
     return watch

@@ -22,7 +22,7 @@ def start_supervision(
     ctx: HallContext, spawn: Callable[..., Any], sleep: Callable[[float], Any]
 ) -> None:
     """Start the loops with the server's ``spawn`` and ``sleep`` (gevent or threads)."""
-    watch_alarms(ctx, spawn)
+    watch_alarms(ctx, spawn, sleep)
     start_webhooks(ctx, spawn)
 
     def alarms_loop() -> None:
