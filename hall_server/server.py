@@ -7,6 +7,7 @@ of a kiosk or page take 44-48 ms on an idle server (docs/BENCHMARKS.md).
 
 from __future__ import annotations
 
+import gc
 import socket
 from typing import Any
 
@@ -17,15 +18,28 @@ from .extensions import socketio
 
 def serve(app: Flask, *, host: str, port: int, async_mode: str) -> None:
     """Serve ``app`` until interrupted."""
+    # Everything built so far (the app, SQLAlchemy's mappers and caches, pydantic models)
+    # lives as long as the process: keep it out of the collector's full passes.
+    gc.collect()
+    gc.freeze()
     if async_mode != "gevent":
         socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
         return
+    import gevent
     from gevent.pywsgi import WSGIServer
     from geventwebsocket.handler import WebSocketHandler
+
+    class FairHandler(WebSocketHandler):  # type: ignore[misc]
+        def handle_one_response(self) -> Any:
+            result = super().handle_one_response()
+            # A keep-alive client whose next request is already buffered would be served
+            # again without a switch, starving every other connection: let them run first.
+            gevent.sleep(0)
+            return result
 
     class NoDelayServer(WSGIServer):  # type: ignore[misc]
         def handle(self, client: socket.socket, address: Any) -> Any:
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return super().handle(client, address)
 
-    NoDelayServer((host, port), app, handler_class=WebSocketHandler, log=None).serve_forever()
+    NoDelayServer((host, port), app, handler_class=FairHandler, log=None).serve_forever()
