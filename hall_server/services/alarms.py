@@ -429,6 +429,7 @@ class AlarmWatch:
     ) -> None:
         self.ctx, self.spawn, self.sleep = ctx, spawn, sleep
         self.min_interval_s = min_interval_s
+        self._last_start = -min_interval_s
         self._lock = threading.Lock()
         self._running = self._again = False
 
@@ -447,7 +448,8 @@ class AlarmWatch:
 
     def _run(self) -> None:
         while True:
-            started = time.monotonic()
+            self.sleep(max(0.0, self._last_start + self.min_interval_s - time.monotonic()))
+            self._last_start = time.monotonic()
             try:
                 check_alarms(self.ctx)
             except Exception:  # a failed check must not stop later ones
@@ -457,7 +459,6 @@ class AlarmWatch:
                     self._running = False
                     return
                 self._again = False
-            self.sleep(max(0.0, started + self.min_interval_s - time.monotonic()))
 
 
 def watch_alarms(

@@ -199,7 +199,7 @@ def test_the_watch_checks_after_events_in_a_background_task_not_in_the_publisher
     hall: HallRig,
 ) -> None:
     spawned: list[Callable[[], None]] = []
-    watch_alarms(hall.ctx, spawned.append)
+    watch_alarms(hall.ctx, spawned.append, lambda _: None)
     hall.post("kiosk-1", "/devices/status",
               {"part": "printer", "status": {"health": "fault", "message": "缺纸"}})  # fmt: skip
     hall.issue("b")  # a second event while the first check is pending: folded into it
