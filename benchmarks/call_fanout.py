@@ -301,9 +301,7 @@ def one_run(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     devices = {"bench-kiosk": "kiosk", "bench-tv": "display"}
     staff = {STAFF_LOGIN: STAFF_PASSWORD}
     total_calls = args.calls + args.warmup_calls
-    with live_hall(
-        async_mode=mode, db=args.db, devices=devices, staff=staff, nodelay=args.nodelay
-    ) as hall:
+    with live_hall(async_mode=mode, db=args.db, devices=devices, staff=staff) as hall:
         api = f"{hall.base_url}/api/v1"
         kiosk = hall.tokens["bench-kiosk"]
         for _ in range(total_calls + 5):
@@ -368,7 +366,7 @@ def one_run(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     got_all = sum(1 for ticket in sent if len(arrivals.get(ticket, ())) >= clients)
     full_clients = _clients_with_every_call(arrivals, sent, clients)
     return {
-        "mode": mode + ("+nodelay" if args.nodelay else ""),
+        "mode": mode,
         "client": args.client,
         "db": args.db,
         "clients": clients,
@@ -444,7 +442,6 @@ def main() -> int:
     parser.add_argument("--db", default="sqlite", help="sqlite or postgres")
     parser.add_argument("--call-timeout", type=float, default=10.0, help="seconds per call")
     parser.add_argument("--connect-timeout", type=float, default=60.0, help="seconds per batch")
-    parser.add_argument("--nodelay", action="store_true", help="serve via nodelay_serve.py")
     parser.add_argument("--json", help="write every result to this file")
     parser.add_argument(
         "--wait-quiet",

@@ -62,7 +62,7 @@ def run_wrk(hall: LiveHall, *, duration_s: int, connections: int, threads: int) 
 def one_run(mode: str, db: str, args: argparse.Namespace) -> dict[str, Any]:
     """Fresh server on ``db`` in ``mode``: warm up, measure, check every ticket was issued."""
     devices = {"bench-kiosk": "kiosk"}
-    with live_hall(async_mode=mode, db=db, devices=devices, nodelay=args.nodelay) as hall:
+    with live_hall(async_mode=mode, db=db, devices=devices) as hall:
         warm = run_wrk(hall, duration_s=args.warmup, connections=args.connections, threads=1)
         folded = Path(args.profile) / f"issue-{mode}-{db}.folded" if args.profile else None
         busy_before = wait_until_quiet(args.wait_quiet)
@@ -80,7 +80,7 @@ def one_run(mode: str, db: str, args: argparse.Namespace) -> dict[str, Any]:
                       server_cpu_share=server_cpu / (result["duration_us"] / 1e6),
                       load_before=load_before, load_after=load_average(),
                       busy_before=busy_before)  # fmt: skip
-        result.update(mode=mode + ("+nodelay" if args.nodelay else ""), db=db,
+        result.update(mode=mode, db=db,
                       connections=args.connections, waiting_after=waiting,
                       warmup_requests=warm["requests"])  # fmt: skip
         # wrk does not count the answers still in flight when a run stops: a few per connection
@@ -126,9 +126,6 @@ def main() -> int:
         type=float,
         default=0.0,
         help="seconds to wait, before each run, for other work on the machine to stop",
-    )
-    parser.add_argument(
-        "--nodelay", action="store_true", help="serve via nodelay_serve.py (TCP_NODELAY experiment)"
     )
     args = parser.parse_args()
     if not 1 <= args.duration <= 600 or not 0 <= args.warmup <= 60:

@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_TOML = Path(__file__).resolve().parent / "bench_hall.toml"
-NODELAY_SERVE = Path(__file__).resolve().parent / "nodelay_serve.py"
 HALL_TZ = ZoneInfo("Asia/Shanghai")
 START_TIMEOUT_S = 60.0
 
@@ -218,13 +217,11 @@ def live_hall(
     db: str,
     devices: dict[str, str],
     staff: dict[str, str] | None = None,
-    nodelay: bool = False,
 ) -> Iterator[LiveHall]:
     """Init a fresh bench hall, add devices and staff, serve it; stop it all on exit.
 
     ``devices`` maps a device name to its kind; their tokens land in ``LiveHall.tokens``.
-    ``staff`` maps a login to its password (role staff). ``nodelay`` serves through
-    ``nodelay_serve.py`` (TCP_NODELAY on gevent's sockets) instead of ``hall serve``.
+    ``staff`` maps a login to its password (role staff).
     """
     raise_open_files_limit()
     with contextlib.ExitStack() as stack:
@@ -254,9 +251,8 @@ def live_hall(
         port = free_port()
         log_path = workdir / "server.log"
         log = stack.enter_context(log_path.open("wb"))
-        launcher = [sys.executable, str(NODELAY_SERVE)] if nodelay else [hall_command()]
         process = subprocess.Popen(
-            [*launcher, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [hall_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
