@@ -8,18 +8,14 @@ first call is announced without waiting for espeak-ng.
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 from display.voice import VoiceError, generate_clip_bank
 from display.web import VOICE_DIR
+from hall_server.agent_processes import start_agent
 from hall_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,34 +41,9 @@ def start_display_agents(
         if name not in devices:
             continue
         path = logs / f"{name}.log"
-        env = {**os.environ, "HALL_DEVICE_TOKEN": devices[name][1]}  # not on the command line
-        with path.open("ab") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "hall_server", "display-agent", "--server", base_url],
-                env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-            )  # fmt: skip
-        atexit.register(_stop, process)
+        start_agent(["display-agent", "--server", base_url], devices[name][1], path)
         started.append((name, path))
     return started
-
-
-def _die_with_parent() -> None:
-    """Have Linux stop the agent when the demo dies, even by SIGKILL (no atexit then)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: atexit still stops the agents on a normal exit
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def prepare_voice(settings: Settings) -> None:

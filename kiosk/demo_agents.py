@@ -6,14 +6,10 @@ to ``var/logs/<kiosk>.log``, as a real kiosk PC would run it next to its browser
 
 from __future__ import annotations
 
-import atexit
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from hall_server.agent_processes import start_agent
 from hall_server.settings import Settings
 
 
@@ -37,31 +33,7 @@ def start_kiosk_agents(
     for name in fake_printer_kiosks(settings):
         if name not in devices:
             continue
-        env = {**os.environ, "HALL_DEVICE_TOKEN": devices[name][1]}  # not on the command line
-        command = [sys.executable, "-m", "hall_server", "kiosk-agent", "--server", base_url,
-                   "--out-dir", str(printed)]  # fmt: skip
-        with (logs / f"{name}.log").open("ab") as out:
-            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                       preexec_fn=_die_with_parent)  # fmt: skip
-        atexit.register(_stop, process)
+        start_agent(["kiosk-agent", "--server", base_url, "--out-dir", str(printed)],
+                    devices[name][1], logs / f"{name}.log")  # fmt: skip
         started.append((name, printed / name))
     return started
-
-
-def _die_with_parent() -> None:
-    """Have Linux stop the agent when the demo dies, even by SIGKILL (no atexit then)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: atexit still stops the agents on a normal exit
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()

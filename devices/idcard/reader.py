@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections import deque
@@ -14,6 +13,7 @@ import serial
 from devices.base import DeviceError, DeviceStatus, Health
 from devices.idcard import sam
 from devices.idcard.card import IdCard, birth_date_of, sex_of, validate_id_number
+from devices.serial_port import SerialPort
 
 DEFAULT_BAUDRATE = 115200
 POLL_INTERVAL_S = 0.3
@@ -91,8 +91,10 @@ class SerialIdCardReader:
         self.poll_interval_s = poll_interval_s
         self.answer_timeout_s = answer_timeout_s
         self.last_answer: str = ""  # meaning of the last unexpected SW3, for status
-        self._port: Any = None
-        self._last_error = ""
+        self._link = SerialPort(
+            url, baudrate=baudrate, timeout_s=READ_SLICE_S,
+            what_zh="身份证阅读器串口", what_en="ID-card reader port",
+        )  # fmt: skip
         self._lock = threading.Lock()
         self._closing = threading.Event()
 
@@ -132,32 +134,13 @@ class SerialIdCardReader:
             ) from exc
 
     def _open(self) -> Any:
-        if self._port is None:
-            try:
-                self._port = serial.serial_for_url(
-                    self.url, baudrate=self.baudrate, timeout=READ_SLICE_S
-                )
-            except (serial.SerialException, OSError, ValueError) as exc:
-                self._fail(exc, "打不开", "cannot be opened")
-        return self._port
+        return self._link.open()
 
     def _fail(self, exc: BaseException, zh: str, en: str) -> NoReturn:
-        self._drop_port()
-        self._last_error = str(exc) or type(exc).__name__
-        raise DeviceError(
-            f"身份证阅读器串口 {self.url} {zh}：{self._last_error}。"
-            f"ID-card reader port {self.url} {en}: {self._last_error}."
-        ) from exc
+        self._link.fail(exc, zh, en)
 
     def _drop_port(self) -> None:
-        port, self._port = self._port, None
-        if port is not None:
-            # pyserial's socket:// close() can leak its socket when the peer is gone.
-            sock = getattr(port, "_socket", None)
-            with contextlib.suppress(serial.SerialException, OSError):
-                port.close()
-            if sock is not None:
-                sock.close()
+        self._link.close()
 
     def _ask(self, command: bytes) -> sam.SamResponse:
         """Send one command and wait for its answer; no answer is an error."""
@@ -179,7 +162,7 @@ class SerialIdCardReader:
             self._fail(exc, "通信失败", "failed")
         except sam.SamError as exc:
             raise DeviceError(f"身份证阅读器应答有误：{exc}") from exc
-        self._last_error = "no answer"
+        self._link.last_error = "no answer"
         raise DeviceError(
             f"身份证阅读器（{self.url}）{self.answer_timeout_s:g} 秒内无应答。"
             f"The ID-card reader on {self.url} did not answer within {self.answer_timeout_s:g} s."
@@ -192,7 +175,7 @@ class SerialIdCardReader:
             with self._lock:
                 answer = self._ask(sam.SAM_STATUS)
         except DeviceError as exc:
-            online = None if self._port is not None else False
+            online = None if self._link.is_open else False
             health = Health.UNKNOWN if online is None else Health.FAULT
             return DeviceStatus(health, online, detail, str(exc))
         if answer.sw3 != sam.SW3_OK:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections import deque
@@ -15,6 +14,7 @@ import serial
 from devices.base import DeviceError, DeviceStatus, Health
 from devices.keypad import protocol
 from devices.keypad.keys import build_keymap, key_code, key_name
+from devices.serial_port import SerialPort
 
 DEFAULT_BAUDRATE = 9600
 # A fixed read timeout: changing it per call would reconfigure a real UART every time.
@@ -146,45 +146,25 @@ class SerialKeypad:
         self.display_bytes = display_bytes
         self.offline_after_s = offline_after_s
         self._clock = clock
-        self._port: Any = None
+        self._link = SerialPort(url, baudrate=baudrate, timeout_s=READ_SLICE_S,
+                                what_zh="叫号器串口", what_en="Keypad port")  # fmt: skip
         self._buffer = b""
         self._last_heard: float | None = None
-        self._last_error = ""
         self._recent: dict[int, float] = {}  # sequence -> when first seen
         self._lock = threading.Lock()
         self.rejected = 0  # frames dropped by the decoder (noise on the bus)
 
     def _open(self) -> Any:
-        if self._port is None:
-            try:
-                self._port = serial.serial_for_url(
-                    self.url, baudrate=self.baudrate, timeout=READ_SLICE_S
-                )
-            except (serial.SerialException, OSError, ValueError) as exc:
-                self._fail(exc, "打不开", "cannot be opened")
-        return self._port
+        return self._link.open()
 
     def _fail(self, exc: BaseException, zh: str, en: str) -> NoReturn:
         """Close the port so the next call reopens it, and raise a sentence."""
-        self._drop_port()
-        self._last_error = str(exc) or type(exc).__name__
-        raise DeviceError(
-            f"叫号器串口 {self.url} {zh}：{self._last_error}。"
-            f"Keypad port {self.url} {en}: {self._last_error}."
-        ) from exc
+        self._buffer = b""
+        self._link.fail(exc, zh, en)
 
     def _drop_port(self) -> None:
-        port, self._port = self._port, None
         self._buffer = b""
-        if port is not None:
-            # Already broken: the reopen will tell what is wrong.
-            # pyserial's socket:// close() skips closing the socket when shutdown() fails
-            # (peer already gone), leaking it; keep a hold on it and close it ourselves.
-            sock = getattr(port, "_socket", None)
-            with contextlib.suppress(serial.SerialException, OSError):
-                port.close()
-            if sock is not None:
-                sock.close()
+        self._link.close()
 
     def _write(self, data: bytes) -> None:
         port = self._open()
@@ -247,12 +227,10 @@ class SerialKeypad:
     def status(self) -> DeviceStatus:
         """Report online when a frame came within ``offline_after_s``; silence is unknown."""
         detail = {"url": self.url, "address": str(self.address)}
-        if self._last_error and self._port is None:
+        if self._link.last_error and not self._link.is_open:
+            error = self._link.last_error
             return DeviceStatus(
-                Health.FAULT,
-                False,
-                detail,
-                f"叫号器串口故障：{self._last_error}。Keypad port fault: {self._last_error}.",
+                Health.FAULT, False, detail, f"叫号器串口故障：{error}。Keypad port fault: {error}."
             )
         if self._last_heard is None:
             return DeviceStatus(
