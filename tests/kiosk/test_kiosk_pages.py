@@ -243,3 +243,24 @@ def test_an_untouched_kiosk_returns_home_in_chinese(
     expect(kiosk.locator("#guide")).to_be_visible()
     expect(kiosk.locator("#guide")).to_be_hidden(timeout=TIMEOUT_MS)  # back home by itself
     expect(kiosk.locator("h1.title .primary")).to_have_text("请选择办理事项")
+
+
+def test_take_a_number_stays_on_screen_under_the_longest_service_guide(
+    tmp_path: Path, kiosk: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.live import DEMO_HALL, start_live_hall
+
+    hall = start_live_hall(tmp_path, config=DEMO_HALL)  # real guides, several lines long
+    try:
+        open_kiosk(kiosk, hall, "kiosk-1f-a")
+        services = hall.api("root", "GET", "/services")
+        longest = max(services.json()["services"],
+                      key=lambda s: len(" ".join(s["guide"].get("materials", []))))  # fmt: skip
+        kiosk.locator(f'.service[data-service="{longest["code"]}"]').click()
+        expect(kiosk.locator("#guide")).to_contain_text("所需材料")
+        expect(kiosk.locator("#take")).to_be_in_viewport(ratio=1.0)
+        expect(kiosk.locator("#back")).to_be_in_viewport(ratio=1.0)
+    finally:
+        hall.stop()
