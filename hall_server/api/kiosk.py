@@ -72,7 +72,7 @@ def issue() -> Any:
         idempotency_key=idempotency_key(),
     )
     job = ticket.get("print")
-    if ticket.pop("dispatch"):
+    if ticket.pop("dispatch") and job is not None:
         send_print_job(state.ctx, who.name, job)
     turns: TurnNotices | None = current_app.extensions.get("kiosk_turns")
     if data.phone and turns is not None:

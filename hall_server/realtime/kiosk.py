@@ -36,7 +36,7 @@ def kiosk_room(hall_id: int, kiosk: str, role: str) -> str:
     return f"kiosk:{hall_id}:{kiosk}:{role}"
 
 
-class KioskNamespace(Namespace):
+class KioskNamespace(Namespace):  # type: ignore[misc]
     """The namespace of kiosk agents and kiosk pages."""
 
     def __init__(self, ctx: HallContext) -> None:

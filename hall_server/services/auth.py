@@ -138,7 +138,8 @@ def authenticate(ctx: HallContext, token: str | None) -> Actor:
     digest = token_hash(token)
     cached = ctx.token_cache.get(digest)
     if cached is not None and cached[1] > time.monotonic() and cached[2] > ctx.clock():
-        return cached[0]
+        known: Actor = cached[0]
+        return known
     actor, expires = _lookup(ctx, token, digest)
     if len(ctx.token_cache) > 10_000:  # bounded: logins of a day and the hall's devices fit
         ctx.token_cache.clear()

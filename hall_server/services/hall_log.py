@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.events import HallEvent
@@ -40,10 +40,11 @@ _LOCK_HALL = (
     .where(Hall.id == bindparam("b_hall"))
     .with_for_update()
 )
-_INSERT_LOG = insert(LogEvent.__table__)
+_HALLS = cast(Table, Hall.__table__)
+_INSERT_LOG = insert(cast(Table, LogEvent.__table__))
 _SET_SEQ = (
-    update(Hall.__table__)
-    .where(Hall.__table__.c.id == bindparam("b_hall"))
+    update(_HALLS)
+    .where(_HALLS.c.id == bindparam("b_hall"))
     .values(last_seq=bindparam("b_seq"))
 )
 
@@ -76,7 +77,7 @@ class HallWrite:
     ) -> int:
         """Append ``event`` to the hall log in this transaction; return its seq."""
         self.seq += 1
-        row = {
+        row: dict[str, Any] = {
             "hall_id": self.hall.id,
             "seq": self.seq,
             "at": self.now,
