@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -117,3 +120,26 @@ def open_hall(settings: Any, tokens: dict[str, str], *, login: bool = False) -> 
         assert response.status_code == 200, response.get_json()
         tokens[name] = response.get_json()["token"]
     return hall
+
+
+# ---------------------------------------------------------------- fixtures (see tests/conftest.py)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The small hall initialised once (schema, layout, logins); tests copy the file."""
+    folder = tmp_path_factory.mktemp("template")
+    rig = build_hall(f"sqlite:///{folder / 'hall.db'}", folder / "var")
+    tokens = dict(rig.tokens)
+    rig.ctx.db.dispose()
+    return folder / "hall.db", tokens
+
+
+@pytest.fixture
+def hall(tmp_path: Path, sqlite_template: tuple[Path, dict[str, str]]) -> Iterator[HallRig]:
+    """The small hall on a file SQLite database (WAL), Monday 10:00 in Shanghai."""
+    template, tokens = sqlite_template
+    shutil.copy(template, tmp_path / "hall.db")
+    rig = open_hall(hall_settings(f"sqlite:///{tmp_path / 'hall.db'}", tmp_path / "var"), tokens)
+    yield rig
+    rig.ctx.db.dispose()

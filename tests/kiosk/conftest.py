@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,28 +11,7 @@ from hall_server.extensions import socketio
 from hall_server.realtime.kiosk import KIOSK_NAMESPACE
 from hall_server.services.auth import authenticate
 from hall_server.services.devices import report_status
-from tests.hall_server.hall import HallRig, build_hall, hall_settings, open_hall
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """The small hall initialised once (schema, layout, logins); tests copy the file."""
-    folder = tmp_path_factory.mktemp("kiosk-template")
-    rig = build_hall(f"sqlite:///{folder / 'hall.db'}", folder / "var")
-    tokens = dict(rig.tokens)
-    rig.ctx.db.dispose()
-    return folder / "hall.db", tokens
-
-
-@pytest.fixture
-def hall(tmp_path: Path, sqlite_template: tuple[Path, dict[str, str]]) -> Iterator[HallRig]:
-    """The small hall on a file SQLite database, Monday 10:00 in Shanghai (as the server tests)."""
-    template, tokens = sqlite_template
-    shutil.copy(template, tmp_path / "hall.db")
-    rig = open_hall(hall_settings(f"sqlite:///{tmp_path / 'hall.db'}", tmp_path / "var"), tokens)
-    yield rig
-    rig.ctx.db.dispose()
-
+from tests.hall_server.hall import HallRig
 
 PAPER = {
     "ok": ("ok", "打印机正常 / Printer ready"),
