@@ -72,6 +72,14 @@ class LiveHall:
                 self.process.kill()
                 self.process.wait(timeout=10)
 
+    def another_process(self, log_path: Path) -> LiveHall:
+        """Start a second server process on the same database (and message queue)."""
+        env = {**self.env, "HALL_PORT": str(free_port())}
+        other = LiveHall(f"http://127.0.0.1:{env['HALL_PORT']}", env, _spawn(env, log_path),
+                         log_path, dict(self.tokens))  # fmt: skip
+        _wait_ready(other)
+        return other
+
     def restart(self) -> None:
         """Stop the server and start it again on the same database and port."""
         self.stop()
