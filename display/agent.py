@@ -386,18 +386,29 @@ class DisplayAgent:
             if item is None or self._stop.is_set():
                 return
             number, window = item
-            try:
-                response = self._http.get(
-                    self.server_url + "/api/v1/display/voice",
-                    params={"number": number, "window": str(window)},
-                    timeout=30,
-                )
-                response.raise_for_status()
-                assert self._player is not None
-                self._player(response.content)  # blocks: announcements never overlap
-                self.stats.announcements += 1
-            except (requests.RequestException, subprocess.SubprocessError, OSError) as error:
-                log.warning("announcement of %s failed: %s", number, error)
+            # The server makes its clip bank on the first call of a fresh install, which can
+            # outlast one request: try again until the call is too old to announce.
+            give_up = time.monotonic() + self._stale_s
+            while not self._announce(number, window) and time.monotonic() < give_up:
+                if self._stop.wait(1.0):
+                    return
+
+    def _announce(self, number: str, window: int) -> bool:
+        """Fetch and play one call's WAV; say whether it was played."""
+        try:
+            response = self._http.get(
+                self.server_url + "/api/v1/display/voice",
+                params={"number": number, "window": str(window)},
+                timeout=30,
+            )
+            response.raise_for_status()
+            assert self._player is not None
+            self._player(response.content)  # blocks: announcements never overlap
+        except (requests.RequestException, subprocess.SubprocessError, OSError) as error:
+            log.warning("announcement of %s failed: %s", number, error)
+            return False
+        self.stats.announcements += 1
+        return True
 
 
 def _describe(content: Any) -> str:

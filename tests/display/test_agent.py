@@ -139,6 +139,8 @@ def test_agent_plays_each_call_on_the_local_speaker_in_order(led_hall: LiveHall)
                          play_audio=True, status_interval_s=60)  # fmt: skip
     agent.start(connect_timeout_s=10)
     try:
+        # Calls made before the agent has the hall are history, not announcements.
+        assert agent.client.wait_for(lambda state: state.ready, timeout_s=10)
         call(led_hall, 3, "open")
         numbers = [issue(led_hall), issue(led_hall)]
         call(led_hall, 3)
