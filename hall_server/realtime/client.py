@@ -282,6 +282,8 @@ class HallClient:
 
     def _on_connect(self) -> None:
         with self._cond:
+            if self._down.is_set():  # its thread ran late: this socket is already closed
+                return
             self.stats.connects += 1
             self._state.connected, self._state.error = True, ""
             self._cond.notify_all()
