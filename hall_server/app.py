@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 from .api import errors as api_errors
 from .api.common import HallApp
@@ -36,12 +37,35 @@ def secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+class NoCookieSessions(SessionInterface):
+    """The hall keeps no cookie sessions: staff and devices send bearer tokens.
+
+    Flask's default opened (and built a signer for) a cookie session on every request.
+    """
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        return None
+
+
+def message_queue(url: str) -> Any:
+    """The Socket.IO client manager: in-process, or joined to other processes through Redis."""
+    if not url:
+        return None  # python-socketio's own in-process manager
+    from .realtime.queue import BatchingRedisManager
+
+    return BatchingRedisManager(url)
+
+
 def create_app(
     test_config: Mapping[str, Any] | None = None, *, settings: Settings | None = None
 ) -> Flask:
     """Build the hall server for the configured hall (the database must be initialised)."""
     settings = settings or load_settings(test_config)
     app = Flask(__name__, static_folder=None)
+    app.session_interface = NoCookieSessions()
     app.config["SECRET_KEY"] = secret_key(settings)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -88,7 +112,7 @@ def create_app(
     socketio.init_app(
         app,
         async_mode=settings.server.async_mode,
-        message_queue=settings.server.message_queue or None,
+        client_manager=message_queue(settings.server.message_queue),
         cors_allowed_origins=[],
         json=None,
     )

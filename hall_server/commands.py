@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import sys
 from datetime import UTC, datetime
 
@@ -47,20 +49,56 @@ def _safe(url: str) -> str:
 @cli.command("serve", help="Run the hall server.")
 @click.option("--host", default=None, help="address to listen on (default from config)")
 @click.option("--port", default=None, type=int, help="port (default from config)")
-def serve_cmd(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 32),
+    help="server processes sharing the port (default from config: server.workers)",
+)
+@click.option("--listen-fd", default=None, type=int, hidden=True)  # a worker's inherited socket
+@click.option("--worker-index", default=0, type=int, hidden=True)  # 0 is the leader
+def serve_cmd(host: str | None, port: int | None, workers: int | None, listen_fd: int | None,
+              worker_index: int) -> None:  # fmt: skip
     from . import create_app
     from .server import serve
     from .services.setup import init_database
     from .ticker import start_ticker
 
     settings = _settings()
-    init_database(settings, database_url(settings))
-    app = create_app(settings=settings)
     host = host or settings.server.host
     port = port or settings.server.port
-    click.echo(f"hall server on http://{host}:{port}/ (async mode {settings.server.async_mode})")
+    if listen_fd is not None:  # one worker of several (hall_server/workers.py)
+        app = create_app(settings=settings)
+        app.config["HALL_WORKER"] = worker_index
+        if worker_index == 0:
+            start_ticker(app)  # the leader runs the hall's background loops, once
+        serve(app, host=host, port=port, async_mode=settings.server.async_mode,
+              listener=socket.socket(fileno=listen_fd))  # fmt: skip
+        return
+    workers = workers or settings.server.workers
+    if workers > 1 and not settings.server.message_queue:
+        raise click.UsageError(
+            "several workers need a message queue (server.message_queue or HALL_MESSAGE_QUEUE, "
+            "a Redis URL) so that a call made in one reaches the screens of the others"
+        )
+    if workers > 1 and settings.server.async_mode != "gevent":
+        raise click.UsageError('several workers need server.async_mode = "gevent"')
+    init_database(settings, database_url(settings))
+    mode = settings.server.async_mode
+    if workers > 1:
+        from .workers import bind, run_workers
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        try:
+            listener = bind(host, port)
+        except OSError as error:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+        click.echo(f"hall server on http://{host}:{port}/ ({workers} workers, async mode {mode})")
+        sys.exit(run_workers(listener, workers))
+    app = create_app(settings=settings)
+    click.echo(f"hall server on http://{host}:{port}/ (async mode {mode})")
     start_ticker(app)
-    serve(app, host=host, port=port, async_mode=settings.server.async_mode)
+    serve(app, host=host, port=port, async_mode=mode)
 
 
 @cli.group("user", help="Staff logins.")
@@ -128,7 +166,6 @@ def device_add(name: str, kind: str) -> None:
               help="an evaluator device's token, to record score keys")  # fmt: skip
 def keypad_agent_cmd(server: str, token: str, keypad_json: str, window: int | None,
                      evaluator_token: str | None) -> None:  # fmt: skip
-    import logging
 
     from window_client.agent import run_agent
 
@@ -159,7 +196,6 @@ def demo_cmd(port: int, host: str, real_hours: bool) -> None:
 def display_agent_cmd(
     server: str, token: str, options_file: str | None, play: bool | None, verbose: bool
 ) -> None:
-    import logging
     from pathlib import Path
 
     from display.agent import run_agent

@@ -16,8 +16,10 @@ from flask import Flask
 from .extensions import socketio
 
 
-def serve(app: Flask, *, host: str, port: int, async_mode: str) -> None:
-    """Serve ``app`` until interrupted."""
+def serve(
+    app: Flask, *, host: str, port: int, async_mode: str, listener: socket.socket | None = None
+) -> None:
+    """Serve ``app`` until interrupted, on ``listener`` when given (a worker's shared socket)."""
     # Everything built so far (the app, SQLAlchemy's mappers and caches, pydantic models)
     # lives as long as the process: keep it out of the collector's full passes.
     gc.collect()
@@ -42,4 +44,9 @@ def serve(app: Flask, *, host: str, port: int, async_mode: str) -> None:
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return super().handle(client, address)
 
-    NoDelayServer((host, port), app, handler_class=FairHandler, log=None).serve_forever()
+    server = NoDelayServer(listener or (host, port), app, handler_class=FairHandler, log=None)
+    if listener is not None:
+        # Workers share the socket: accept one connection per wake-up, so an idle worker
+        # gets the next one instead of a busy one taking the whole backlog.
+        server.max_accept = 1
+    server.serve_forever()

@@ -45,6 +45,7 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "HALL_VAR_DIR": ("server", "var_dir"),
     "HALL_PUBLIC_BASE_URL": ("server", "public_base_url"),
     "HALL_ASYNC_MODE": ("server", "async_mode"),
+    "HALL_WORKERS": ("server", "workers"),
 }
 
 Loc = tuple[str | int, ...]
@@ -128,11 +129,29 @@ class ServerSettings(_Model):
     database_url: str = ""
     message_queue: str = ""
     async_mode: Literal["gevent", "threading"] = "gevent"
+    workers: int = Field(default=1, ge=1, le=32)
     var_dir: Text = "var"
     public_base_url: str = ""
     token_ttl_h: int = Field(default=12, ge=1)
     resync_max_events: int = Field(default=500, ge=1)
     kiosk_rate_per_min: int = Field(default=30, ge=1)
+
+    @model_validator(mode="after")
+    def _workers_share_a_queue(self) -> "ServerSettings":
+        if self.workers > 1 and not self.message_queue:
+            raise _Problems([(("workers",), "several workers need server.message_queue (a Redis "
+                              "URL, HALL_MESSAGE_QUEUE): a call made in one must reach the screens "
+                              "connected to the others")])  # fmt: skip
+        if self.workers > 1 and self.async_mode != "gevent":
+            raise _Problems([(("workers",), 'several workers need async_mode = "gevent"')])
+        return self
+
+    @field_validator("message_queue")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError('must be empty or a Redis URL ("redis://host:6379/0")')
+        return value
 
     @field_validator("public_base_url")
     @classmethod

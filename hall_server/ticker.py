@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import Callable
 
 from flask import Flask
 
-from .db import checkpoint_sqlite
+from .db import checkpoint_sqlite, off_the_hub
 from .extensions import socketio
 from .services.actors import SYSTEM
 from .services.appointments import mark_no_shows
@@ -21,22 +19,6 @@ TICK_S = 60
 CHECKPOINT_S = 1.0
 
 
-def _in_os_thread(fn: Callable[[], None]) -> None:
-    """Run ``fn`` on a real OS thread: SQLite releases the GIL, gevent's hub keeps serving."""
-    if "gevent" in sys.modules and monkey_patched():
-        from gevent import get_hub
-
-        get_hub().threadpool.apply(fn)
-    else:
-        fn()
-
-
-def monkey_patched() -> bool:
-    from gevent import monkey
-
-    return bool(monkey.is_module_patched("socket"))
-
-
 def start_checkpointer(app: Flask) -> None:
     """Checkpoint a SQLite WAL every second, off the request path."""
     db = app.extensions["hall"].db
@@ -47,7 +29,7 @@ def start_checkpointer(app: Flask) -> None:
     def loop() -> None:
         while True:
             try:
-                _in_os_thread(lambda: checkpoint_sqlite(path))
+                off_the_hub(lambda: checkpoint_sqlite(path))  # SQLite releases the GIL
             except Exception:  # a busy or failed checkpoint is retried on the next beat
                 log.exception("WAL checkpoint failed")
             socketio.sleep(CHECKPOINT_S)

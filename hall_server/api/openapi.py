@@ -30,6 +30,7 @@ WINDOW_ACTIONS = [
 
 # (method, path, summary, body schema name or None, success status, auth?)
 ROUTES: list[tuple[str, str, str, str | None, int, bool]] = [
+    ("get", "/health", "This server process answers and reads the database: {status, seq, process, worker}", None, 200, False),
     ("post", "/auth/login", "Staff login → {token, role}", "LoginBody", 200, False),
     ("post", "/auth/logout", "End this staff token", None, 200, True),
     ("get", "/services", "Services with waiting count, ETA, hours, guide", None, 200, True),
@@ -50,7 +51,12 @@ ROUTES: list[tuple[str, str, str, str | None, int, bool]] = [
 ]  # fmt: skip
 
 PARAMS = {
-    "ticket_id": {"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+    "ticket_id": {
+        "name": "ticket_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer"},
+    },
     "token": {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}},
     "number": {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}},
     "action": {

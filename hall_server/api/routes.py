@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from ..contract import API_PREFIX
 from ..services import auth, devices, tickets, visits, windows
 from ..services.actors import Actor
 from ..services.hall_views import list_services
-from ..services.snapshot import events_after, snapshot
+from ..services.snapshot import events_after, last_seq, snapshot
 from . import schemas
 from .common import actor, bearer, body, hall, idempotency_key
 from .errors import BadRequest
@@ -21,6 +22,20 @@ api = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
 STAFF = "staff"
 ANY_DEVICE = ("device:kiosk", "device:display", "device:agent", "device:evaluator")
+
+
+@api.get("/health")
+def health() -> Any:
+    """For load balancers and supervisors: this process answers and reads the database."""
+    return jsonify(
+        {
+            "status": "ok",
+            "hall": hall().settings.hall.code,
+            "seq": last_seq(hall().ctx),
+            "process": os.getpid(),
+            "worker": current_app.config.get("HALL_WORKER", 0),
+        }
+    )
 
 
 @api.post("/auth/login")

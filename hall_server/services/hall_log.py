@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from ..db import Prepared
 from ..domain.events import HallEvent
 from ..models import Hall, IdempotentRequest, LogEvent
 from .actors import Actor
@@ -35,17 +36,15 @@ def wire(row: LogEvent) -> dict[str, Any]:
 
 
 # Built once: building a statement per call cost more than running it (docs/BENCHMARKS.md).
-_LOCK_HALL = (
+_LOCK_HALL = Prepared(
     select(Hall.id, Hall.last_seq, Hall.config_version)
     .where(Hall.id == bindparam("b_hall"))
     .with_for_update()
 )
 _HALLS = cast(Table, Hall.__table__)
-_INSERT_LOG = insert(cast(Table, LogEvent.__table__))
-_SET_SEQ = (
-    update(_HALLS)
-    .where(_HALLS.c.id == bindparam("b_hall"))
-    .values(last_seq=bindparam("b_seq"))
+_INSERT_LOG = Prepared(insert(cast(Table, LogEvent.__table__)))
+_SET_SEQ = Prepared(
+    update(_HALLS).where(_HALLS.c.id == bindparam("b_hall")).values(last_seq=bindparam("b_seq"))
 )
 
 
@@ -64,6 +63,7 @@ class HallWrite:
 
     ctx: HallContext
     session: Session
+    connection: Connection  # the session's, taken once (asking the session costs each time)
     hall: HallRef
     layout: Layout
     actor: Actor
@@ -101,9 +101,8 @@ class HallWrite:
         if not self.rows:
             return
         self.session.flush()
-        connection = self.session.connection()
-        connection.execute(_INSERT_LOG, self.rows)
-        connection.execute(_SET_SEQ, {"b_hall": self.hall.id, "b_seq": self.seq})
+        _INSERT_LOG.run(self.connection, self.rows)
+        _SET_SEQ.run(self.connection, {"b_hall": self.hall.id, "b_seq": self.seq})
         self.rows = []
 
     def replay(self, scope: str, key: str | None) -> dict[str, Any] | None:
@@ -133,10 +132,12 @@ def hall_write(ctx: HallContext, actor: Actor, now: datetime | None = None) -> I
     """Run one state change of the hall; its events are published after commit."""
     with ctx.write_lock:
         with ctx.db.write() as session:
-            hall = HallRef(*session.connection().execute(_LOCK_HALL, {"b_hall": ctx.hall_id}).one())
+            connection = session.connection()
+            [row] = _LOCK_HALL.run(connection, {"b_hall": ctx.hall_id}).fetchall()
+            hall = HallRef(*row)
             layout = ctx.refresh(session, hall.config_version)
             at = (now or ctx.clock()).astimezone(UTC)
-            write = HallWrite(ctx, session, hall, layout, actor, at, seq=hall.last_seq)
+            write = HallWrite(ctx, session, connection, hall, layout, actor, at, seq=hall.last_seq)
             yield write
             write.flush_log()
         if write.events:

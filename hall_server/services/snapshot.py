@@ -180,6 +180,12 @@ def _queues(
     return queues
 
 
+def last_seq(ctx: HallContext) -> int:
+    """The hall log's newest seq (a read that proves the database answers)."""
+    with ctx.db.read() as session:
+        return session.scalar(select(Hall.last_seq).where(Hall.id == ctx.hall_id)) or 0
+
+
 def events_after(
     ctx: HallContext, after: int, *, staff: bool, limit: int | None = None
 ) -> dict[str, Any]:
