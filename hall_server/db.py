@@ -6,7 +6,7 @@ reads use plain deferred transactions that WAL lets run beside the writer.
 
 Several server processes on one SQLite file first take a lock file (``WriterTurn``):
 SQLite's own busy handler waits by sleeping, which under gevent stalls every request of
-the waiting process for 1, 2, 5 … ms; the lock file is waited for on an OS thread.
+the waiting process for 1, 2, 5 … ms; the lock file is waited for cooperatively.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # SQLite's own checkpoint, run inside a commit, stalled one write in a hundred by ~20 ms.
 # It stays on as a safety net at 40 MB for processes that run no checkpointer.
 SQLITE_AUTOCHECKPOINT_PAGES = 10_000
+TURN_POLL_MIN_S, TURN_POLL_MAX_S = 0.0001, 0.002  # WriterTurn's waits under gevent
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -137,10 +138,9 @@ class _Compiled:
 class WriterTurn:
     """One writer at a time across the processes sharing a SQLite file (an ``flock``).
 
-    Uncontended it costs two system calls. When another process holds it, the wait runs
-    on an OS thread of gevent's pool so this process keeps serving (or simply blocks the
-    calling thread when gevent is not in use). Re-entrant per thread of control is not
-    needed: a write never opens another write.
+    Uncontended it costs two system calls. When another process holds it, a gevent
+    server looks again after a short sleep that lets its other requests run; a plain
+    thread blocks. A write never opens another write, so it need not be re-entrant.
     """
 
     def __init__(self, db_path: str) -> None:
@@ -150,13 +150,33 @@ class WriterTurn:
     def __enter__(self) -> None:
         self._local.acquire()
         try:
+            self._take()
+        except BaseException:
+            self._local.release()
+            raise
+
+    def _take(self) -> None:
+        try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
         except BlockingIOError:
+            pass
+        if not _gevent_serves():
+            fcntl.flock(self._fd, fcntl.LOCK_EX)  # a plain thread may simply block
+            return
+        import gevent
+
+        # Another process writes for well under a millisecond: look again soon, letting
+        # this process's other requests run meanwhile. (Waiting on a pool thread instead
+        # cost more CPU per write than the wait.)
+        delay = TURN_POLL_MIN_S
+        while True:
+            gevent.sleep(delay)
             try:
-                off_the_hub(lambda: fcntl.flock(self._fd, fcntl.LOCK_EX))
-            except BaseException:
-                self._local.release()
-                raise
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                delay = min(delay * 2, TURN_POLL_MAX_S)
 
     def __exit__(self, *_: object) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -166,16 +186,21 @@ class WriterTurn:
         os.close(self._fd)
 
 
+def _gevent_serves() -> bool:
+    if "gevent" not in sys.modules:
+        return False
+    from gevent import monkey
+
+    return bool(monkey.is_module_patched("socket"))
+
+
 def off_the_hub(fn: Any) -> None:
     """Run a blocking call on a real OS thread when gevent serves this process."""
-    if "gevent" in sys.modules:
-        from gevent import monkey
+    if _gevent_serves():
+        from gevent import get_hub
 
-        if monkey.is_module_patched("socket"):
-            from gevent import get_hub
-
-            get_hub().threadpool.apply(fn)
-            return
+        get_hub().threadpool.apply(fn)
+        return
     fn()
 
 

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 TICK_S = 60
 
 
-CHECKPOINT_S = 1.0
+CHECKPOINT_S = 0.2
 
 
 def start_checkpointer(app: Flask) -> None:

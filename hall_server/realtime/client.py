@@ -248,6 +248,9 @@ class HallClient:
                     self.url,
                     auth=self._auth,
                     namespaces=[NAMESPACE],
+                    # Straight to a websocket: one connection, so a server of several
+                    # workers keeps the whole session on one (polling would not).
+                    transports=["websocket"],
                     wait_timeout=self._connect_timeout_s,
                 )
             except (socketio.exceptions.ConnectionError, ValueError) as error:

@@ -26,6 +26,7 @@ from ..domain.errors import NotFound
 from ..domain.numbering import business_day
 from ..domain.tickets import AT_WINDOW, TicketState
 from ..models import Alarm, Device, Evaluation, Hall
+from ..models import Service as ServiceRow
 from ..models import Ticket as TicketRow
 from ..models import Window as WindowRow
 from .actors import SYSTEM, Actor
@@ -97,19 +98,30 @@ def find_causes(
         if level is not None:
             causes[(kind, subject)] = Cause(kind, subject, level, f"{zh} ({en})")
 
-    oldest: dict[int, datetime] = {}
-    targeted: dict[int, datetime] = {}
-    for service_id, target, first in session.execute(
-        select(TicketRow.service_id, TicketRow.target_window, func.min(TicketRow.queued_at))
-        .where(TicketRow.hall_id == hall_id, TicketRow.state == TicketState.WAITING.value)
-        .group_by(TicketRow.service_id, TicketRow.target_window)
-    ):
-        if service_id in oldest:
-            oldest[service_id] = min(oldest[service_id], first)
-        else:
-            oldest[service_id] = first
-        if target is not None:
-            targeted[target] = min(targeted.get(target, first), first)
+    waiting = (TicketRow.hall_id == hall_id, TicketRow.state == TicketState.WAITING.value)
+    # Each service's oldest from the queue index's first entry: a GROUP BY over the waiting
+    # tickets grew with the queue and, once a second, stalled the server (docs/BENCHMARKS.md).
+    first_of_service = (
+        select(func.min(TicketRow.queued_at))
+        .where(*waiting, TicketRow.service_id == ServiceRow.id)
+        .scalar_subquery()
+    )
+    oldest: dict[int, datetime] = {
+        service_id: first
+        for service_id, first in session.execute(
+            select(ServiceRow.id, first_of_service).where(ServiceRow.hall_id == hall_id)
+        )
+        if first is not None
+    }
+    targeted: dict[int, datetime] = {
+        target: first
+        for target, first in session.execute(
+            select(TicketRow.target_window, func.min(TicketRow.queued_at))
+            .where(*waiting, TicketRow.target_window.is_not(None))
+            .group_by(TicketRow.target_window)
+        )
+        if target is not None and first is not None
+    }
     for service_id, first in oldest.items():
         service = layout.services_by_id.get(service_id)
         if service is None:
@@ -150,16 +162,24 @@ def _windows(
         )
     }
     day = business_day(now, layout.tz)
-    last_ended: dict[int, datetime] = {}
-    # Today's rows by the day index, folded here: a GROUP BY window_no lets SQLite (without
-    # ANALYZE statistics) walk every ticket of every day through the window index instead.
-    for number, ended in session.execute(
-        select(TicketRow.window_no, TicketRow.ended_at).where(
-            TicketRow.hall_id == hall_id, TicketRow.business_day == day
+    # Today's rows by the day index. Grouped by ``window_no + 0``: grouped by the bare column,
+    # SQLite (without ANALYZE statistics) walks every ticket of every day through the window
+    # index instead; folded in Python, the day's rows stalled the server once a second.
+    window = (TicketRow.window_no + 0).label("window")
+    last_ended: dict[int, datetime] = {
+        number: ended
+        for number, ended in session.execute(
+            select(window, func.max(TicketRow.ended_at))
+            .where(
+                TicketRow.hall_id == hall_id,
+                TicketRow.business_day == day,
+                TicketRow.ended_at.is_not(None),
+                TicketRow.window_no.is_not(None),
+            )
+            .group_by(window)
         )
-    ):
-        if number is not None and ended is not None:
-            last_ended[number] = max(ended, last_ended.get(number, ended))
+        if number is not None and ended is not None
+    }
     for row in session.scalars(
         select(WindowRow).where(WindowRow.hall_id == hall_id, WindowRow.active)
     ):

@@ -6,16 +6,22 @@ both processes hand out numbers from the same counters.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from hall_server.realtime.client import HallClient
-from tests.live import free_port, start_live_hall
+from tests.hall_server.hall import SMALL_HALL
+from tests.live import LiveHall, free_port, start_live_hall
 from tests.needs import need_program
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -81,3 +87,92 @@ def test_a_call_made_on_one_process_reaches_a_screen_on_the_other(
         screen.stop()
         second.stop()
         first.stop()
+
+
+def _fresh(method: str, url: str, token: str | None = None, body: Any = None) -> dict[str, Any]:
+    """One request on a connection of its own, so that any worker may take it."""
+    headers = {"Connection": "close"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    with (
+        requests.Session() as session,
+        session.request(method, url, json=body, headers=headers, timeout=10) as response,
+    ):
+        response.raise_for_status()
+        return dict(response.json())
+
+
+def _health(hall: LiveHall) -> dict[str, Any]:
+    return _fresh("GET", hall.url("/api/v1/health"))
+
+
+def _workers_seen(hall: LiveHall, want: set[int], timeout_s: float = 30) -> dict[int, int]:
+    """Worker index -> process id, asking until every index in ``want`` answered."""
+    seen: dict[int, int] = {}
+    deadline = time.monotonic() + timeout_s
+    while not want <= set(seen) and time.monotonic() < deadline:
+        try:
+            health = _health(hall)
+        except requests.RequestException:
+            continue  # a worker being started again
+        seen[health["worker"]] = health["process"]
+    return seen
+
+
+def test_hall_serve_with_two_workers_one_port_one_counter_and_a_dead_worker_comes_back(
+    tmp_path: Path, redis_url: str
+) -> None:
+    hall = start_live_hall(tmp_path, HALL_MESSAGE_QUEUE=redis_url, HALL_WORKERS="2")
+    screen = HallClient(hall.base_url, hall.tokens["tv-1"])
+    workers: dict[int, int] = {}
+    try:
+        workers = _workers_seen(hall, {0, 1})
+        assert set(workers) == {0, 1}, f"only {workers} answered on the shared port"
+        screen.start()
+        assert screen.wait_for(lambda s: s.ready, 20), screen.last_error
+
+        # Each on its own connection: both workers issue, from the one counter.
+        numbers = [
+            _fresh("POST", hall.url("/api/v1/tickets"), hall.tokens["kiosk-1"], {"service": "b"})[
+                "number"
+            ]
+            for _ in range(20)
+        ]
+        assert numbers == [f"B{n:03d}" for n in range(1, 21)]
+        assert hall.api("staff1", "POST", "/windows/3/open").ok
+        called = hall.api("staff1", "POST", "/windows/3/call-next").json()["ticket"]
+        assert called["number"] == "B001"
+        assert screen.wait_for(lambda s: s.queues["b"]["waiting"] == 19, 20)
+
+        os.kill(workers[1], signal.SIGKILL)
+        back = _workers_seen(hall, {1})
+        assert back.get(1) not in (None, workers[1]), "the dead worker was not started again"
+        workers |= back
+        assert hall.api("kiosk-1", "POST", "/tickets", {"service": "b"}).json()["number"] == "B021"
+    finally:
+        screen.stop()
+        hall.stop()
+    for pid in workers.values():  # the supervisor took its workers with it
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling the process table, bounded by the deadline
+        assert not _alive(pid), f"worker {pid} outlived the server"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_several_workers_without_a_message_queue_are_refused_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "HALL_CONFIG": str(SMALL_HALL), "HALL_VAR_DIR": str(tmp_path / "var"),
+           "HALL_PORT": str(free_port()), "HALL_WORKERS": "2"}  # fmt: skip
+    env.pop("HALL_MESSAGE_QUEUE", None)
+    done = subprocess.run([sys.executable, "-m", "hall_server", "serve"], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode != 0
+    assert "server.workers: several workers need server.message_queue" in done.stderr
+    assert not (tmp_path / "var").exists() or not list((tmp_path / "var").glob("*.db"))
