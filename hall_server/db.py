@@ -17,7 +17,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -212,9 +212,8 @@ class Database:
         self.engine = make_engine(url, **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._writers = sessionmaker(
-            self.engine.execution_options(hall_write=True), expire_on_commit=False
-        )
+        self._write_engine = self.engine.execution_options(hall_write=True)
+        self._writers = sessionmaker(self._write_engine, expire_on_commit=False)
         snapshot_engine = (
             self.engine
             if self.is_sqlite
@@ -251,6 +250,20 @@ class Database:
             return
         with self._turn, self._writers() as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A write transaction on a Core connection: the hall log's write unit (hall_log.py).
+
+        What ``write`` does without an ORM session: a session, opened only when asked for,
+        joins this transaction (``HallWrite.session``).
+        """
+        with (
+            self._turn or nullcontext(),
+            self._write_engine.connect() as connection,
+            connection.begin(),
+        ):
+            yield connection
 
     @property
     def sqlite_path(self) -> str | None:

@@ -62,8 +62,7 @@ class HallWrite:
     """The open write transaction of one hall."""
 
     ctx: HallContext
-    session: Session
-    connection: Connection  # the session's, taken once (asking the session costs each time)
+    connection: Connection
     hall: HallRef
     layout: Layout
     actor: Actor
@@ -71,6 +70,18 @@ class HallWrite:
     seq: int
     events: list[dict[str, Any]] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    _session: Session | None = field(default=None, repr=False)
+
+    @property
+    def session(self) -> Session:
+        """An ORM session in this transaction, opened on first use.
+
+        Issuing a ticket runs on the connection alone: the session's begin, flush and
+        commit were a sixth of an issue (docs/BENCHMARKS.md).
+        """
+        if self._session is None:
+            self._session = Session(bind=self.connection, expire_on_commit=False)
+        return self._session
 
     def log(
         self, event: HallEvent, *, ticket_id: int | None = None, window: int | None = None
@@ -98,9 +109,10 @@ class HallWrite:
 
     def flush_log(self) -> None:
         """Write the events logged so far (one INSERT) and the hall's new last seq."""
+        if self._session is not None:
+            self._session.flush()
         if not self.rows:
             return
-        self.session.flush()
         _INSERT_LOG.run(self.connection, self.rows)
         _SET_SEQ.run(self.connection, {"b_hall": self.hall.id, "b_seq": self.seq})
         self.rows = []
@@ -131,14 +143,18 @@ class HallWrite:
 def hall_write(ctx: HallContext, actor: Actor, now: datetime | None = None) -> Iterator[HallWrite]:
     """Run one state change of the hall; its events are published after commit."""
     with ctx.write_lock:
-        with ctx.db.write() as session:
-            connection = session.connection()
+        with ctx.db.write_connection() as connection:
             [row] = _LOCK_HALL.run(connection, {"b_hall": ctx.hall_id}).fetchall()
             hall = HallRef(*row)
-            layout = ctx.refresh(session, hall.config_version)
             at = (now or ctx.clock()).astimezone(UTC)
-            write = HallWrite(ctx, session, connection, hall, layout, actor, at, seq=hall.last_seq)
-            yield write
-            write.flush_log()
+            write = HallWrite(ctx, connection, hall, ctx.layout, actor, at, seq=hall.last_seq)
+            if write.layout.version != hall.config_version:  # an admin changed the layout
+                write.layout = ctx.refresh(write.session, hall.config_version)
+            try:
+                yield write
+                write.flush_log()
+            finally:
+                if write._session is not None:
+                    write._session.close()
         if write.events:
             ctx.publish(write.events)
