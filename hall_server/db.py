@@ -222,6 +222,8 @@ class Database:
         self._snapshots = sessionmaker(snapshot_engine, expire_on_commit=False)
         path = self.sqlite_path
         self._turn = WriterTurn(path) if path else None
+        self._held: Connection | None = None  # write_connection's, kept between writes
+        self._held_lock = threading.Lock()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -256,14 +258,21 @@ class Database:
         """A write transaction on a Core connection: the hall log's write unit (hall_log.py).
 
         What ``write`` does without an ORM session: a session, opened only when asked for,
-        joins this transaction (``HallWrite.session``).
+        joins this transaction (``HallWrite.session``). Hall writes take turns (the hall
+        lock), so one connection is kept for them instead of a pool checkout per write.
         """
-        with (
-            self._turn or nullcontext(),
-            self._write_engine.connect() as connection,
-            connection.begin(),
-        ):
-            yield connection
+        with self._held_lock, self._turn or nullcontext():
+            connection = self._held
+            if connection is None or connection.closed or connection.invalidated:
+                connection = self._held = self._write_engine.connect()
+            try:
+                with connection.begin():
+                    yield connection
+            except BaseException:
+                if connection.invalidated:  # the database went away: connect anew next time
+                    connection.close()
+                    self._held = None
+                raise
 
     @property
     def sqlite_path(self) -> str | None:
@@ -273,6 +282,9 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        if self._held is not None:
+            self._held.close()
+            self._held = None
         self.engine.dispose()
         if self._turn is not None:
             self._turn.close()

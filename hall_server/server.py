@@ -32,6 +32,9 @@ def serve(
     from geventwebsocket.handler import WebSocketHandler
 
     class FairHandler(WebSocketHandler):  # type: ignore[misc]
+        def log_request(self) -> None:
+            pass  # no access log (log=None): gevent still formatted each line for nothing
+
         def handle_one_response(self) -> Any:
             result = super().handle_one_response()
             # A keep-alive client whose next request is already buffered would be served
