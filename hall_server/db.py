@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ClauseElement
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# A served hall checkpoints the WAL from a background thread (see checkpoint_sqlite);
+# A served hall checkpoints the WAL from a background thread (Database.checkpoint);
 # SQLite's own checkpoint, run inside a commit, stalled one write in a hundred by ~20 ms.
 # It stays on as a safety net at 40 MB for processes that run no checkpointer.
 SQLITE_AUTOCHECKPOINT_PAGES = 10_000
@@ -246,11 +246,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """Open a write transaction: committed on success, rolled back on any error."""
-        if self._turn is None:
-            with self._writers() as session, session.begin():
-                yield session
-            return
-        with self._turn, self._writers() as session, session.begin():
+        with self._turn or nullcontext(), self._writers() as session, session.begin():
             yield session
 
     @contextmanager
