@@ -5,6 +5,7 @@ Target: >= 1,000 tickets/s with p99 < 25 ms, and no response other than 201.
     .venv/bin/python benchmarks/issue_throughput.py --duration 20
     .venv/bin/python benchmarks/issue_throughput.py --modes gevent --db sqlite,postgres
     .venv/bin/python benchmarks/issue_throughput.py --modes gevent --profile /tmp/prof
+    .venv/bin/python benchmarks/issue_throughput.py --modes gevent --workers 2
 
 Each (async mode, database) pair gets a fresh server and database. wrk runs one thread with
 a few keep-alive connections; wrk is closed-loop, so its latencies are those of requests
@@ -62,7 +63,7 @@ def run_wrk(hall: LiveHall, *, duration_s: int, connections: int, threads: int) 
 def one_run(mode: str, db: str, args: argparse.Namespace) -> dict[str, Any]:
     """Fresh server on ``db`` in ``mode``: warm up, measure, check every ticket was issued."""
     devices = {"bench-kiosk": "kiosk"}
-    with live_hall(async_mode=mode, db=db, devices=devices) as hall:
+    with live_hall(async_mode=mode, db=db, devices=devices, workers=args.workers) as hall:
         warm = run_wrk(hall, duration_s=args.warmup, connections=args.connections, threads=1)
         folded = Path(args.profile) / f"issue-{mode}-{db}.folded" if args.profile else None
         busy_before = wait_until_quiet(args.wait_quiet)
@@ -80,7 +81,7 @@ def one_run(mode: str, db: str, args: argparse.Namespace) -> dict[str, Any]:
                       server_cpu_share=server_cpu / (result["duration_us"] / 1e6),
                       load_before=load_before, load_after=load_average(),
                       busy_before=busy_before)  # fmt: skip
-        result.update(mode=mode, db=db,
+        result.update(mode=mode, db=db, workers=args.workers,
                       connections=args.connections, waiting_after=waiting,
                       warmup_requests=warm["requests"])  # fmt: skip
         # wrk does not count the answers still in flight when a run stops: a few per connection
@@ -92,10 +93,10 @@ def one_run(mode: str, db: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def table(results: list[dict[str, Any]]) -> str:
     head = (
-        "| async mode | database | conns | tickets/s | p50 ms | p90 ms | p99 ms | max ms "
+        "| async mode | database | workers | conns | tickets/s | p50 ms | p90 ms | p99 ms | max ms "
         "| non-2xx | socket errors | server CPU ms/ticket | server CPU busy "
         "| machine busy before | target |"
-        "\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = []
     for r in results:
@@ -103,7 +104,8 @@ def table(results: list[dict[str, Any]]) -> str:
         errors = sum(r["socket_errors"].values())
         ok = r["rps"] >= TARGET_RPS and lat["p99"] / 1000 < TARGET_P99_MS and r["non2xx"] == 0
         rows.append(
-            f"| {r['mode']} | {r['db']} | {r['connections']} | {r['rps']:.0f} "
+            f"| {r['mode']} | {r['db']} | {r.get('workers', 1)} | {r['connections']} "
+            f"| {r['rps']:.0f} "
             f"| {lat['p50'] / 1000:.1f} | {lat['p90'] / 1000:.1f} | {lat['p99'] / 1000:.1f} "
             f"| {lat['max'] / 1000:.1f} | {r['non2xx']} | {errors} "
             f"| {r['server_cpu_ms_per_req']:.2f} | {100 * r['server_cpu_share']:.0f}% "
@@ -119,6 +121,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8, help="wrk keep-alive connections")
     parser.add_argument("--modes", default="gevent,threading", help="async modes to compare")
     parser.add_argument("--db", default="sqlite", help="sqlite, postgres or both, comma-separated")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (>1 also starts a Redis)"
+    )
     parser.add_argument("--profile", help="folder for py-spy folded stacks of each run")
     parser.add_argument("--json", help="write every result to this file")
     parser.add_argument(
@@ -130,6 +135,10 @@ def main() -> int:
     args = parser.parse_args()
     if not 1 <= args.duration <= 600 or not 0 <= args.warmup <= 60:
         parser.error("--duration must be 1-600 s and --warmup 0-60 s")
+    if not 1 <= args.workers <= 8:
+        parser.error("--workers must be 1-8")
+    if args.workers > 1 and "threading" in args.modes.split(","):
+        parser.error("several workers need gevent: --modes gevent")
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install wrk)")
     modes = [m for m in args.modes.split(",") if m]

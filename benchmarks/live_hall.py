@@ -135,6 +135,35 @@ def postgres(workdir: Path) -> Iterator[str]:
         )
 
 
+@contextlib.contextmanager
+def redis(workdir: Path) -> Iterator[str]:
+    """A throwaway Redis server on 127.0.0.1 (the message queue of several workers)."""
+    if shutil.which("redis-server") is None:
+        raise SystemExit("several workers need redis-server on PATH (apt-get install redis-server)")
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("redis-server did not start") from None
+                time.sleep(0.05)  # polling the server's readiness, bounded by the deadline
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 @dataclass
 class LiveHall:
     """A running ``hall serve`` and how to reach it."""
@@ -217,11 +246,13 @@ def live_hall(
     db: str,
     devices: dict[str, str],
     staff: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> Iterator[LiveHall]:
     """Init a fresh bench hall, add devices and staff, serve it; stop it all on exit.
 
     ``devices`` maps a device name to its kind; their tokens land in ``LiveHall.tokens``.
-    ``staff`` maps a login to its password (role staff).
+    ``staff`` maps a login to its password (role staff). ``workers`` > 1 serves with that
+    many processes and a throwaway Redis server between them.
     """
     raise_open_files_limit()
     with contextlib.ExitStack() as stack:
@@ -243,6 +274,9 @@ def live_hall(
             "HALL_ASYNC_MODE": async_mode,
             "HALL_SECRET_KEY": "bench-secret-" + "x" * 32,
         }
+        if workers > 1:  # `hall serve --workers N`: one port, a Redis queue between them
+            env |= {"HALL_WORKERS": str(workers),
+                    "HALL_MESSAGE_QUEUE": stack.enter_context(redis(workdir))}  # fmt: skip
         run_hall(env, "init")
         tokens = {name: device_token(env, name, kind) for name, kind in devices.items()}
         for login, password in (staff or {}).items():
@@ -265,9 +299,16 @@ def live_hall(
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
+    """User + system CPU time a process and its live children have used so far (/proc).
+
+    With ``--workers`` the server is a supervisor and its worker processes.
+    """
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return own + sum(cpu_seconds(child) for child in children)
 
 
 def machine_busy(seconds: float = 2.0) -> float:
