@@ -46,6 +46,11 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "HALL_PUBLIC_BASE_URL": ("server", "public_base_url"),
     "HALL_ASYNC_MODE": ("server", "async_mode"),
     "HALL_WORKERS": ("server", "workers"),
+    "HALL_NOTIFIER": ("notify", "kind"),
+    "HALL_NOTIFY_AHEAD": ("notify", "ahead"),
+    "HALL_SMS_URL": ("notify", "sms_url"),
+    "HALL_SMS_TOKEN": ("notify", "sms_token"),
+    "HALL_SMS_TIMEOUT_S": ("notify", "sms_timeout_s"),
 }
 
 Loc = tuple[str | int, ...]
@@ -463,8 +468,26 @@ def _hall_links(hall: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     return problems
 
 
+class NotifySettings(_Model):
+    """The turn-near message to a visitor's phone (叫号提醒), services/notify.py."""
+
+    kind: Literal["log", "http"] = "log"
+    ahead: int = Field(default=3, ge=0, le=100)
+    sms_url: str = ""
+    sms_token: str = ""
+    sms_timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _http_needs_a_gateway(self) -> "NotifySettings":
+        if self.kind == "http" and not re.match(r"https?://[^/\s]+", self.sms_url):
+            raise _Problems([(("sms_url",), 'kind = "http" needs the gateway: a URL starting '
+                              'with "http://" or "https://" and a host')])  # fmt: skip
+        return self
+
+
 class Settings(_Model):
     server: ServerSettings = ServerSettings()
+    notify: NotifySettings = NotifySettings()
     hall: HallConfig
 
 
@@ -472,6 +495,7 @@ class _HallFile(_Model):
     """A hall file as admin import reads it; a site file's [server] table is checked too."""
 
     server: ServerSettings = ServerSettings()
+    notify: NotifySettings = NotifySettings()
     hall: HallConfig
 
 

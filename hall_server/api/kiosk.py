@@ -11,7 +11,7 @@ from ..contract import API_PREFIX
 from ..domain.errors import InvalidInput
 from ..realtime.kiosk import init_kiosk_realtime, send_print_job
 from ..services import appointments, kiosk
-from ..services.notify import TurnNotices, notifier_from_env, remember_contact, watch_turns
+from ..services.notify import TurnNotices, notifier_from_settings, remember_contact, watch_turns
 from ..services.tickets import IssueRequest
 from .common import actor, body, hall, idempotency_key
 from .schemas import Body
@@ -111,4 +111,5 @@ def init_kiosk(app: Flask) -> None:
     app.register_blueprint(kiosk_api)
     app.register_blueprint(kiosk_pages)
     init_kiosk_realtime(ctx)
-    app.extensions["kiosk_turns"] = watch_turns(ctx, notifier_from_env())
+    notify = app.extensions["hall"].settings.notify
+    app.extensions["kiosk_turns"] = watch_turns(ctx, notifier_from_settings(notify))

@@ -5,11 +5,11 @@ from the hall's secret) in ``ticket_contacts`` only while its ticket waits; the 
 deleted as soon as the visitor was told, or the ticket left the queue. Elsewhere the phone
 exists only as a keyed hash and a mask.
 
-Configured by environment (until the hall settings grow a table for it):
-``HALL_NOTIFIER`` = ``log`` (default) | ``http``; ``HALL_NOTIFY_AHEAD`` (people ahead that
-trigger the message, default 3, 0 = never); for ``http``: ``HALL_SMS_URL`` (the gateway,
-which receives ``POST {"phone", "message"}``), ``HALL_SMS_TOKEN`` (sent as a bearer token),
-``HALL_SMS_TIMEOUT_S`` (default 5).
+Configured by the ``[notify]`` table of the settings (config/default.toml): ``kind`` =
+``log`` (default) | ``http``, ``ahead`` (people ahead that trigger the message, 0 = never),
+and for ``http`` the gateway ``sms_url`` (receives ``POST {"phone", "message"}``),
+``sms_token`` (sent as a bearer token) and ``sms_timeout_s``; HALL_NOTIFIER, HALL_NOTIFY_AHEAD
+and HALL_SMS_* set them from the environment.
 """
 
 from __future__ import annotations
@@ -18,12 +18,9 @@ import base64
 import hashlib
 import hmac
 import logging
-import os
 import queue
-import re
 import secrets
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -34,6 +31,7 @@ from sqlalchemy import delete, select
 from ..domain.tickets import TicketState
 from ..models import Ticket as TicketRow
 from ..models import TicketContact
+from ..settings import NotifySettings
 from .context import HallContext
 from .ticket_rows import people_ahead
 from .tickets import mask_phone
@@ -48,10 +46,6 @@ MOVES = frozenset(
 
 class NotifyError(Exception):
     """A message could not be handed to the gateway."""
-
-
-class NotifierConfigError(ValueError):
-    """The notifier's environment is wrong; the message names the variable."""
 
 
 class Notifier(Protocol):
@@ -108,35 +102,15 @@ class NotifyConfig:
     ahead: int
 
 
-def notifier_from_env(environ: Mapping[str, str] | None = None) -> NotifyConfig:
-    """Build the notifier the HALL_NOTIFIER* / HALL_SMS_* variables describe."""
-    env = os.environ if environ is None else environ
-    raw_ahead = env.get("HALL_NOTIFY_AHEAD", "3").strip()
-    if not raw_ahead.isdigit():
-        raise NotifierConfigError(
-            f"HALL_NOTIFY_AHEAD must be a whole number of people (got {raw_ahead!r})"
+def notifier_from_settings(settings: NotifySettings) -> NotifyConfig:
+    """Build the notifier the ``[notify]`` settings describe (validated when loaded)."""
+    if settings.kind == "http":
+        notifier: Notifier = HttpSmsNotifier(
+            settings.sms_url, settings.sms_token, settings.sms_timeout_s
         )
-    kind = env.get("HALL_NOTIFIER", "log").strip() or "log"
-    if kind == "log":
-        return NotifyConfig(LogNotifier(), int(raw_ahead))
-    if kind != "http":
-        raise NotifierConfigError(f'HALL_NOTIFIER must be "log" or "http" (got {kind!r})')
-    url = env.get("HALL_SMS_URL", "").strip()
-    if not re.match(r"https?://[^/\s]+", url):
-        raise NotifierConfigError(
-            f'HALL_SMS_URL must start with "http://" or "https://" and a host (got {url!r})'
-        )
-    raw_timeout = env.get("HALL_SMS_TIMEOUT_S", "5").strip()
-    try:
-        timeout = float(raw_timeout)
-        if timeout <= 0:
-            raise ValueError
-    except ValueError:
-        raise NotifierConfigError(
-            f"HALL_SMS_TIMEOUT_S must be a positive number of seconds (got {raw_timeout!r})"
-        ) from None
-    notifier = HttpSmsNotifier(url, env.get("HALL_SMS_TOKEN", ""), timeout)
-    return NotifyConfig(notifier, int(raw_ahead))
+    else:
+        notifier = LogNotifier()
+    return NotifyConfig(notifier, settings.ahead)
 
 
 # ---------------------------------------------------------------- sealing

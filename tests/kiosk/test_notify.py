@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +17,13 @@ from hall_server.models import TicketContact
 from hall_server.services.notify import (
     HttpSmsNotifier,
     LogNotifier,
-    NotifierConfigError,
     NotifyError,
-    notifier_from_env,
+    notifier_from_settings,
     seal,
     unseal,
 )
-from tests.hall_server.hall import HallRig
+from hall_server.settings import ConfigError, NotifySettings, load_settings
+from tests.hall_server.hall import SMALL_HALL, HallRig
 
 PHONE = "13812345678"
 
@@ -118,9 +120,9 @@ def test_the_http_sms_adapter_posts_phone_and_message_with_its_token(
     gateway: tuple[str, type[Gateway]],
 ) -> None:
     url, handler = gateway
-    env = {"HALL_NOTIFIER": "http", "HALL_SMS_URL": url, "HALL_SMS_TOKEN": "gw-secret",
-           "HALL_NOTIFY_AHEAD": "2"}  # fmt: skip
-    config = notifier_from_env(env)
+    env = {"HALL_CONFIG": str(SMALL_HALL), "HALL_NOTIFIER": "http", "HALL_SMS_URL": url,
+           "HALL_SMS_TOKEN": "gw-secret", "HALL_NOTIFY_AHEAD": "2"}  # fmt: skip
+    config = notifier_from_settings(load_settings(environ=env).notify)
     assert isinstance(config.notifier, HttpSmsNotifier) and config.ahead == 2
     config.notifier.send(PHONE, "您的B006号前面还有2人")
     assert handler.received == [
@@ -142,14 +144,23 @@ def test_an_unreachable_gateway_is_a_notify_error_not_a_crash() -> None:
 @pytest.mark.parametrize(
     ("env", "names"),
     [
-        ({"HALL_NOTIFIER": "pigeon"}, "HALL_NOTIFIER"),
-        ({"HALL_NOTIFIER": "http"}, "HALL_SMS_URL"),
-        ({"HALL_NOTIFIER": "http", "HALL_SMS_URL": "ftp://x"}, "HALL_SMS_URL"),
-        ({"HALL_NOTIFY_AHEAD": "three"}, "HALL_NOTIFY_AHEAD"),
+        ({"HALL_NOTIFIER": "pigeon"}, "environment HALL_NOTIFIER: notify.kind"),
+        ({"HALL_NOTIFIER": "http"}, "notify.sms_url: kind = \"http\" needs the gateway"),
+        ({"HALL_NOTIFIER": "http", "HALL_SMS_URL": "ftp://x"}, "notify.sms_url"),
+        ({"HALL_NOTIFY_AHEAD": "three"}, "environment HALL_NOTIFY_AHEAD: notify.ahead"),
         ({"HALL_NOTIFIER": "http", "HALL_SMS_URL": "http://x", "HALL_SMS_TIMEOUT_S": "0"},
-         "HALL_SMS_TIMEOUT_S"),
+         "environment HALL_SMS_TIMEOUT_S: notify.sms_timeout_s"),
     ],
 )  # fmt: skip
 def test_a_wrong_notifier_setting_is_named(env: dict[str, str], names: str) -> None:
-    with pytest.raises(NotifierConfigError, match=names):
-        notifier_from_env(env)
+    with pytest.raises(ConfigError, match=re.escape(names)):
+        load_settings(environ={"HALL_CONFIG": str(SMALL_HALL), **env})
+
+
+def test_the_notifier_is_set_in_the_site_file_too(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text(SMALL_HALL.read_text() + '\n[notify]\nkind = "http"\nahead = 5\n'
+                    'sms_url = "https://sms.example.gov.cn/send"\n')  # fmt: skip
+    config = notifier_from_settings(load_settings(environ={"HALL_CONFIG": str(site)}).notify)
+    assert isinstance(config.notifier, HttpSmsNotifier) and config.ahead == 5
+    assert isinstance(notifier_from_settings(NotifySettings()).notifier, LogNotifier)
