@@ -88,8 +88,11 @@
 
   function inScope(call) { return scopeWindows.has(Number(call.window)); }
 
-  function windowLabel(n) {
-    return { zh: `请到 ${n} 号窗口`, en: `Please go to window ${n}` };
+  function windowLabel(call) {
+    // The hall's own wording (hall.voice.template, "请{number}号到{window}号窗口办理").
+    const template = (page.config.voice && page.config.voice.template) || "请{number}号到{window}号窗口办理";
+    const zh = template.split("{number}").join(call.number).split("{window}").join(String(call.window));
+    return { zh, en: `Please go to window ${call.window}` };
   }
 
   function render(state) {
@@ -104,7 +107,7 @@
     const current = $("current");
     current.dataset.number = page.current ? page.current.number : "";
     text("current-number", page.current ? page.current.number : "—");
-    const label = page.current ? windowLabel(page.current.window) : { zh: "\u00a0", en: "\u00a0" };
+    const label = page.current ? windowLabel(page.current) : { zh: "\u00a0", en: "\u00a0" };
     text("current-window", label.zh);
     text("current-window-en", label.en);
 
