@@ -6,6 +6,7 @@ import logging
 import socket
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 
@@ -14,9 +15,11 @@ from .domain.errors import DomainError
 from .settings import ConfigError, Settings, load_settings
 
 
-def _settings() -> Settings:
+def _settings(**server: Any) -> Settings:
+    """The settings, with the ``[server]`` keys a command's options gave (None: not given)."""
+    given = {key: value for key, value in server.items() if value is not None}
     try:
-        return load_settings()
+        return load_settings(command_line={"server": given} if given else None)
     except ConfigError as error:
         raise click.ClickException(f"配置有误 (config error):\n{error}") from None
 
@@ -64,7 +67,7 @@ def serve_cmd(host: str | None, port: int | None, workers: int | None, listen_fd
     from .services.setup import init_database
     from .ticker import start_ticker
 
-    settings = _settings()
+    settings = _settings(workers=workers)
     host = host or settings.server.host
     port = port or settings.server.port
     if listen_fd is not None:  # one worker of several (hall_server/workers.py)
@@ -75,14 +78,7 @@ def serve_cmd(host: str | None, port: int | None, workers: int | None, listen_fd
         serve(app, host=host, port=port, async_mode=settings.server.async_mode,
               listener=socket.socket(fileno=listen_fd))  # fmt: skip
         return
-    workers = workers or settings.server.workers
-    if workers > 1 and not settings.server.message_queue:
-        raise click.UsageError(
-            "several workers need a message queue (server.message_queue or HALL_MESSAGE_QUEUE, "
-            "a Redis URL) so that a call made in one reaches the screens of the others"
-        )
-    if workers > 1 and settings.server.async_mode != "gevent":
-        raise click.UsageError('several workers need server.async_mode = "gevent"')
+    workers = settings.server.workers  # checked with the rest: a queue and gevent for several
     init_database(settings, database_url(settings))
     mode = settings.server.async_mode
     if workers > 1:

@@ -680,8 +680,14 @@ def _validate(model: type[BaseModel], layers: _Layers, site: str) -> Any:
 def load_settings(
     test_config: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    command_line: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Load defaults, the site file, HALL_* environment and test_config into Settings."""
+    """Load defaults, the site file, HALL_* environment, command-line options and test_config.
+
+    ``command_line`` holds what a command's options set (``{"server": {"workers": 4}}``):
+    checked with the rest, an error names the option's key as coming from the command line.
+    """
     env = os.environ if environ is None else environ
     overrides = dict(test_config or {})
     if "config_path" in overrides:
@@ -696,6 +702,8 @@ def load_settings(
     for name, (table, key) in ENV_KEYS.items():
         if name in env:
             layers.add({table: {key: env[name]}}, f"environment {name}")
+    if command_line:
+        layers.add(command_line, "command line")
     if overrides:
         layers.add(overrides, "test_config")
     settings: Settings = _validate(Settings, layers, _label(site_path))

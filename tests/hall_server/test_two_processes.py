@@ -165,14 +165,23 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
+@pytest.mark.parametrize(
+    ("how", "source"),
+    [({"HALL_WORKERS": "2"}, "environment HALL_WORKERS"), ("--workers", "command line")],
+)
 def test_several_workers_without_a_message_queue_are_refused_with_the_reason(
-    tmp_path: Path,
+    tmp_path: Path, how: dict[str, str] | str, source: str
 ) -> None:
     env = {**os.environ, "HALL_CONFIG": str(SMALL_HALL), "HALL_VAR_DIR": str(tmp_path / "var"),
-           "HALL_PORT": str(free_port()), "HALL_WORKERS": "2"}  # fmt: skip
+           "HALL_PORT": str(free_port())}  # fmt: skip
     env.pop("HALL_MESSAGE_QUEUE", None)
-    done = subprocess.run([sys.executable, "-m", "hall_server", "serve"], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    command = [sys.executable, "-m", "hall_server", "serve"]
+    if isinstance(how, dict):
+        env |= how
+    else:
+        command += [how, "2"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60,
+                          check=False)  # fmt: skip
     assert done.returncode != 0
-    assert "server.workers: several workers need server.message_queue" in done.stderr
+    assert f"{source}: server.workers: several workers need server.message_queue" in done.stderr
     assert not (tmp_path / "var").exists() or not list((tmp_path / "var").glob("*.db"))
