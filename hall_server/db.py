@@ -17,7 +17,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -156,11 +156,8 @@ class WriterTurn:
             raise
 
     def _take(self) -> None:
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if self._try():
             return
-        except BlockingIOError:
-            pass
         if not _gevent_serves():
             fcntl.flock(self._fd, fcntl.LOCK_EX)  # a plain thread may simply block
             return
@@ -172,11 +169,16 @@ class WriterTurn:
         delay = TURN_POLL_MIN_S
         while True:
             gevent.sleep(delay)
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if self._try():
                 return
-            except BlockingIOError:
-                delay = min(delay * 2, TURN_POLL_MAX_S)
+            delay = min(delay * 2, TURN_POLL_MAX_S)
+
+    def _try(self) -> bool:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
     def __exit__(self, *_: object) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -204,6 +206,15 @@ def off_the_hub(fn: Any) -> None:
     fn()
 
 
+@contextmanager
+def _rolled_back(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
 class Database:
     """The engine and session factories of one app."""
 
@@ -225,23 +236,13 @@ class Database:
         self._held: Connection | None = None  # write_connection's, kept between writes
         self._held_lock = threading.Lock()
 
-    @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self) -> AbstractContextManager[Session]:
         """Open a read-only session (rolled back at the end)."""
-        with self._sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+        return _rolled_back(self._sessions)
 
-    @contextmanager
-    def snapshot(self) -> Iterator[Session]:
+    def snapshot(self) -> AbstractContextManager[Session]:
         """Open a session whose reads all see one consistent moment."""
-        with self._snapshots() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+        return _rolled_back(self._snapshots)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
