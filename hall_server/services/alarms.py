@@ -31,7 +31,7 @@ from ..models import Ticket as TicketRow
 from ..models import Window as WindowRow
 from .actors import SYSTEM, Actor
 from .context import HallContext, Layout
-from .hall_log import hall_write
+from .hall_log import HallWrite, hall_write
 from .ticket_rows import iso
 
 log = logging.getLogger(__name__)
@@ -331,15 +331,7 @@ def check_alarms(ctx: HallContext, now: datetime | None = None) -> list[dict[str
         open_ = _open_alarms(write.session, write.hall.id)
         for key, alarm in open_.items():
             if key not in causes:
-                alarm.cleared_at = write.now
-                write.log(
-                    ev.AlarmCleared(
-                        alarm_id=alarm.id,
-                        kind=alarm.kind,
-                        subject=alarm.subject,
-                        extra={"reason": "resolved"},
-                    )
-                )
+                _clear(write, alarm, "resolved")
         for key, cause in causes.items():
             found = open_.get(key)
             if found is None:
@@ -389,16 +381,18 @@ def acknowledge_alarm(
             alarm.acked_by, alarm.acked_at = actor.name, write.now
             write.log(_raised(alarm, "acknowledged"))
             if alarm.kind == BAD_RATING and alarm.cleared_at is None:
-                alarm.cleared_at = write.now
-                write.log(
-                    ev.AlarmCleared(
-                        alarm_id=alarm.id,
-                        kind=alarm.kind,
-                        subject=alarm.subject,
-                        extra={"reason": "followed_up"},
-                    )
-                )
+                _clear(write, alarm, "followed_up")
         return alarm_view(alarm)
+
+
+def _clear(write: HallWrite, alarm: Alarm, reason: str) -> None:
+    """Clear an open alarm now and log why ("resolved", "followed_up")."""
+    alarm.cleared_at = write.now
+    write.log(
+        ev.AlarmCleared(
+            alarm_id=alarm.id, kind=alarm.kind, subject=alarm.subject, extra={"reason": reason}
+        )
+    )
 
 
 def alarm_view(alarm: Alarm) -> dict[str, Any]:

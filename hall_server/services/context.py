@@ -40,6 +40,11 @@ class ServiceInfo:
     wait_yellow_min: int | None
     wait_red_min: int | None
 
+    def label(self) -> dict[str, Any]:
+        """What every list of services shows of one: its names, kind, prefix and place."""
+        return {"name": self.name, "name_en": self.name_en, "category": self.category,
+                "prefix": self.prefix, "zone": self.zone, "floor": self.floor}  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class WindowInfo:

@@ -17,12 +17,7 @@ def list_services(ctx: HallContext) -> list[dict[str, Any]]:
         result.append(
             {
                 "code": service.code,
-                "name": service.name,
-                "name_en": service.name_en,
-                "category": service.category,
-                "prefix": service.prefix,
-                "zone": service.zone,
-                "floor": service.floor,
+                **service.label(),
                 "hours": [list(p) for p in service.hours_text],
                 "guide": service.guide,
                 "waiting": queue["waiting"],

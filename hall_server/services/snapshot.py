@@ -163,12 +163,7 @@ def _queues(
         queues.append(
             {
                 "service": service.code,
-                "name": service.name,
-                "name_en": service.name_en,
-                "category": service.category,
-                "prefix": service.prefix,
-                "zone": service.zone,
-                "floor": service.floor,
+                **service.label(),
                 "waiting": waiting,
                 "served": served.get(service.id, 0),
                 "longest_wait_s": round((now - first).total_seconds()) if first else 0,
