@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -48,6 +50,17 @@ def call(hall: LiveHall, window: int, action: str = "call-next", **body: object)
     return response.json()
 
 
+@contextmanager
+def running_agent(hall: LiveHall, **options: Any) -> Iterator[DisplayAgent]:
+    """The hall's LED agent, started (settings fetched), stopped at the end."""
+    agent = DisplayAgent(hall.base_url, hall.tokens["led-agent"], status_interval_s=60, **options)
+    agent.start(connect_timeout_s=10)
+    try:
+        yield agent
+    finally:
+        agent.stop()
+
+
 def issue(hall: LiveHall, service: str = "b") -> str:
     response = hall.api("kiosk-1", "POST", "/tickets", {"service": service})
     assert response.status_code == 201, response.text
@@ -58,9 +71,7 @@ def test_strip_shows_the_call_then_the_window_state_board_lists_calls_status_rep
     led_hall: LiveHall, ptys: tuple[WireReader, str, WireReader, str]
 ) -> None:
     strip, _, board, _ = ptys
-    agent = DisplayAgent(led_hall.base_url, led_hall.tokens["led-agent"], status_interval_s=60)
-    agent.start(connect_timeout_s=10)
-    try:
+    with running_agent(led_hall) as agent:
         strip.wait_for_text("暂停服务")  # window 3 is closed at the start of the day
         call(led_hall, 3, "open")
         strip.wait_for_text("3号窗口 欢迎您")
@@ -91,17 +102,13 @@ def test_strip_shows_the_call_then_the_window_state_board_lists_calls_status_rep
         # Signs that never acknowledge (ack = false) are "unknown", never "ok".
         assert status["health"] == "unknown"
         assert set(status["detail"]) == {"w3", "board"}
-    finally:
-        agent.stop()
 
 
 def test_agent_survives_a_server_restart_and_shows_the_calls_it_missed(
     led_hall: LiveHall, ptys: tuple[WireReader, str, WireReader, str]
 ) -> None:
     strip, _, board, _ = ptys
-    agent = DisplayAgent(led_hall.base_url, led_hall.tokens["led-agent"], status_interval_s=60)
-    agent.start(connect_timeout_s=10)
-    try:
+    with running_agent(led_hall) as agent:
         call(led_hall, 3, "open")
         first = issue(led_hall)
         call(led_hall, 3)
@@ -124,8 +131,6 @@ def test_agent_survives_a_server_restart_and_shows_the_calls_it_missed(
         client = agent.client
         assert client.wait_for(lambda _: client.stats.connects > connects, timeout_s=10)
         assert client.stats.snapshots == 1  # the missed calls came by last_seq, not a snapshot
-    finally:
-        agent.stop()
 
 
 @pytest.mark.espeak
@@ -139,10 +144,7 @@ def test_agent_plays_each_call_on_the_local_speaker_in_order(led_hall: LiveHall)
             played.append(wav)
             done.notify_all()
 
-    agent = DisplayAgent(led_hall.base_url, led_hall.tokens["led-agent"], player=player,
-                         play_audio=True, status_interval_s=60)  # fmt: skip
-    agent.start(connect_timeout_s=10)
-    try:
+    with running_agent(led_hall, player=player, play_audio=True) as agent:
         # Calls made before the agent has the hall are history, not announcements.
         assert agent.client.wait_for(lambda state: state.ready, timeout_s=10)
         call(led_hall, 3, "open")
@@ -162,5 +164,3 @@ def test_agent_plays_each_call_on_the_local_speaker_in_order(led_hall: LiveHall)
             for n in numbers
         ]  # fmt: skip
         assert played == expected
-    finally:
-        agent.stop()
