@@ -28,6 +28,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the tests' live helpers are shared (a throwaway Redis)
+
+from tests.live import redis_server  # noqa: E402
+
 BENCH_TOML = Path(__file__).resolve().parent / "bench_hall.toml"
 HALL_TZ = ZoneInfo("Asia/Shanghai")
 START_TIMEOUT_S = 60.0
@@ -133,35 +137,6 @@ def postgres(workdir: Path) -> Iterator[str]:
             capture_output=True,
             timeout=60,
         )
-
-
-@contextlib.contextmanager
-def redis(workdir: Path) -> Iterator[str]:
-    """A throwaway Redis server on 127.0.0.1 (the message queue of several workers)."""
-    if shutil.which("redis-server") is None:
-        raise SystemExit("several workers need redis-server on PATH (apt-get install redis-server)")
-    port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
-                    probe.sendall(b"PING\r\n")
-                    if probe.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("redis-server did not start") from None
-                time.sleep(0.05)  # polling the server's readiness, bounded by the deadline
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @dataclass
@@ -275,8 +250,10 @@ def live_hall(
             "HALL_SECRET_KEY": "bench-secret-" + "x" * 32,
         }
         if workers > 1:  # `hall serve --workers N`: one port, a Redis queue between them
-            env |= {"HALL_WORKERS": str(workers),
-                    "HALL_MESSAGE_QUEUE": stack.enter_context(redis(workdir))}  # fmt: skip
+            if shutil.which("redis-server") is None:
+                raise SystemExit("several workers need redis-server (apt-get install redis-server)")
+            queue = stack.enter_context(redis_server(workdir))
+            env |= {"HALL_WORKERS": str(workers), "HALL_MESSAGE_QUEUE": queue}
         run_hall(env, "init")
         tokens = {name: device_token(env, name, kind) for name, kind in devices.items()}
         for login, password in (staff or {}).items():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import requests
 
 from hall_server.realtime.client import HallClient
 from tests.hall_server.hall import SMALL_HALL
-from tests.live import LiveHall, free_port, start_live_hall
+from tests.live import LiveHall, free_port, redis_server, start_live_hall
 from tests.needs import need_program
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -30,28 +29,8 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
     """A throwaway Redis server on 127.0.0.1 (Debian's redis-server)."""
-    program = need_program("redis-server")
-    port = free_port()
-    server = subprocess.Popen(
-        [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
-                probe.sendall(b"PING\r\n")
-                if probe.recv(16).startswith(b"+PONG"):
-                    break
-        except OSError:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("redis-server did not start") from None
-        time.sleep(0.05)  # polling the server's readiness, bounded by the deadline
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(timeout=10)
+    with redis_server(tmp_path, need_program("redis-server")) as url:
+        yield url
 
 
 def test_a_call_made_on_one_process_reaches_a_screen_on_the_other(
