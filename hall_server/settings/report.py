@@ -1,0 +1,96 @@
+"""Turn pydantic's validation errors into one ConfigError naming each key and its source."""
+
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, ValidationError
+
+from .base import DEFAULTS_FILE, ConfigError, Loc, Problems, label, quote
+from .checks import hall_links
+from .layers import Layers
+
+
+def _dotted(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part != "[key]":
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _field_names(model: type[BaseModel], loc: Loc) -> list[str]:
+    """Return the keys allowed in the table at loc, for "did you mean" hints."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue  # a list index: the item type is already unwrapped
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if part not in current.model_fields:
+                return []
+            current = current.model_fields[part].annotation
+        while typing.get_origin(current) in (tuple, dict, Union, types.UnionType, Annotated):
+            args = [arg for arg in typing.get_args(current) if arg not in (Ellipsis, type(None))]
+            current = args[-1] if typing.get_origin(current) is not Annotated else args[0]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def describe(
+    exc: ValidationError, model: type[BaseModel], layers: Layers, site: str
+) -> ConfigError:
+    lines: list[str] = []
+    errors = exc.errors()
+    for error in errors:
+        loc: Loc = tuple(error["loc"])
+        if error["type"] == "too_short" and any(
+            len(other["loc"]) > len(loc) and tuple(other["loc"][: len(loc)]) == loc
+            for other in errors
+        ):
+            continue  # a list "too short" only because its items failed: the items say why
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, Problems):
+            found = [((*loc, *relative), message) for relative, message in cause.problems]
+        else:
+            found = [(loc, _message(error, model))]
+        for where, message in found:
+            source = layers.source_of(where)
+            if error["type"] == "missing" and source == label(DEFAULTS_FILE):
+                source = site  # the defaults are complete; a missing key belongs to the site
+            line = f"{source}: {_dotted(where)}: {message}"
+            if line not in lines:
+                lines.append(line)
+    hall = layers.data.get("hall")
+    if isinstance(hall, Mapping) and not any(_is_links(error) for error in exc.errors()):
+        # The hall-wide check did not run (items failed first); run it on the raw data.
+        for relative, message in hall_links(hall):
+            where = ("hall", *relative)
+            line = f"{layers.source_of(where)}: {_dotted(where)}: {message}"
+            if line not in lines:
+                lines.append(line)
+    count = f"{len(lines)} problem" + ("s" if len(lines) != 1 else "")
+    return ConfigError(f"invalid configuration ({count}):\n" + "\n".join(lines))
+
+
+def _is_links(error: Any) -> bool:
+    return isinstance(error.get("ctx", {}).get("error"), Problems) and error["loc"] == ("hall",)
+
+
+def _message(error: Any, model: type[BaseModel]) -> str:
+    kind, loc = error["type"], tuple(error["loc"])
+    if kind == "missing":
+        return "missing: this key is required"
+    if kind == "extra_forbidden":
+        known = _field_names(model, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        return "unknown key" + (f'; did you mean "{close[0]}"?' if close else "")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    value = error.get("input")
+    if isinstance(value, str | int | float | bool) and "(got " not in message:
+        message += f" (got {quote(value)})"
+    return message
