@@ -31,7 +31,8 @@ import requests
 from devices.base import DeviceError, Health
 from devices.led import LedSign, build_led_sign
 from display.led_content import StripContent, board_lines, strip_content, strip_texts
-from hall_server.realtime.client import HallClient, HallState
+from hall_server.client.hall import HallClient
+from hall_server.client.state import HallState
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,8 @@ STAFF_ONLY_EVENTS = frozenset(
     {"alarm.raised", "alarm.cleared", "device.status", "evaluation.recorded"}
 )
 CALL_EVENTS = frozenset({"ticket.called", "ticket.recalled"})
+# How many of the latest calls a snapshot carries (newest first); clients keep as many.
+RECENT_CALLS = 12
 
 # Audiences: staff (staff, supervisors, admins, agents) see everything; the public audience
 # (displays, kiosks, visitors' phones) sees numbers, windows and queues, never people.

@@ -41,7 +41,7 @@ class BatchingRedisManager(socketio.RedisManager):  # type: ignore[misc]
             while self._outbox:
                 batch = [self._outbox.popleft() for _ in range(min(MAX_BATCH, len(self._outbox)))]
                 # RedisManager._publish retries once, then logs and drops: screens that miss
-                # events see a gap in seq and resync (see realtime/client.py).
+                # events see a gap in seq and resync (see hall_server/client/hall.py).
                 super()._publish({"method": "batch", "messages": batch})
 
     def _listen(self) -> Iterator[Any]:

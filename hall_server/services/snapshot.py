@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ..contract import CALL_EVENTS, public_view
+from ..contract import CALL_EVENTS, RECENT_CALLS, public_view
 from ..domain.numbering import business_day, is_open
 from ..domain.queueing import eta_seconds
 from ..domain.tickets import AT_WINDOW, TicketState
@@ -20,8 +20,6 @@ from .devices import device_views
 from .hall_log import wire
 from .ticket_rows import iso
 from .windows import window_view
-
-RECENT_CALLS = 12
 
 
 def snapshot(ctx: HallContext, *, staff: bool, now: datetime | None = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from hall_server.realtime.client import HallClient
+from hall_server.client.hall import HallClient
 from tests.hall_server.hall import SMALL_HALL
 from tests.live import LiveHall, free_port, redis_server, start_live_hall
 from tests.needs import need_program

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hall_server.realtime.client import HallState
+from hall_server.client.state import HallState
 
 
 def snapshot_view(snap: dict[str, Any]) -> dict[str, Any]:

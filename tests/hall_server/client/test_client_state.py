@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from hall_server.realtime.client import HallClient, HallState, apply_event
+from hall_server.client.hall import HallClient
+from hall_server.client.state import HallState, apply_event
 from hall_server.services.snapshot import snapshot
-
-from ..hall import HallRig
-from .scenario import morning, next_day_expiry
-from .views import snapshot_view, state_view
+from tests.hall_server.hall import HallRig
+from tests.hall_server.realtime.scenario import morning, next_day_expiry
+from tests.hall_server.realtime.views import snapshot_view, state_view
 
 
 def record_snapshots(hall: HallRig, *, staff: bool) -> dict[int, dict[str, Any]]:

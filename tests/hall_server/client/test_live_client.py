@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from hall_server.realtime.client import HallClient, HallState
-
-from .live import Caller, LiveServer, prepare
-from .views import snapshot_view, state_view
+from hall_server.client.hall import HallClient
+from hall_server.client.state import HallState
+from tests.hall_server.realtime.live import Caller, LiveServer, prepare
+from tests.hall_server.realtime.views import snapshot_view, state_view
 
 WAIT_S = 20.0
 
