@@ -98,6 +98,18 @@ def public_cancel(token: str) -> Any:
     return jsonify(tickets.cancel_ticket(hall().ctx, visitor, token=token))
 
 
+@api.post("/public/tickets/<token>/evaluation")
+def public_evaluation(token: str) -> Any:
+    """The visitor rates their own finished visit from the mobile ticket page."""
+    visitor = Actor(kind="visitor", name="visitor")
+    data = body(schemas.EvaluationBody)
+    result = visits.record_evaluation(
+        hall().ctx, visitor, token=token, score=data.score, reasons=data.reasons,
+        comment=data.comment,
+    )  # fmt: skip
+    return jsonify(result), 201
+
+
 @api.post("/tickets/<int:ticket_id>/requeue")
 def requeue(ticket_id: int) -> Any:
     who = actor(STAFF, "device:agent")
@@ -112,7 +124,8 @@ def cancel(ticket_id: int) -> Any:
 
 @api.post("/tickets/<int:ticket_id>/evaluation")
 def evaluation(ticket_id: int) -> Any:
-    who = actor(STAFF, "device:evaluator")
+    """Record a rating: the serving window's evaluator, or a supervisor (audited)."""
+    who = actor("supervisor", "device:evaluator")
     data = body(schemas.EvaluationBody)
     result = visits.record_evaluation(
         hall().ctx, who, ticket_id, score=data.score, reasons=data.reasons, comment=data.comment

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from devices.idcard.card import age_on, validate_id_number
 
-from ..domain.errors import InvalidInput, RateLimited
+from ..domain.errors import Forbidden, InvalidInput, RateLimited
 from ..domain.numbering import business_day
 from ..models import IdempotentRequest
 from ..models import Ticket as TicketRow
@@ -34,6 +34,7 @@ def apply_issuing_rules(write: HallWrite, actor: Actor, request: IssueRequest) -
     """Refuse a ticket over the daily limits; give the green channel to elderly ID holders."""
     from .tickets import keyed_hash  # tickets imports this module: import at call time
 
+    check_priority_grant(actor, request)
     if request.appointment_code:
         return request  # a booked slot was limited when it was booked
     issuing = write.layout.issuing
@@ -78,6 +79,21 @@ def apply_issuing_rules(write: HallWrite, actor: Actor, request: IssueRequest) -
                 code="phone_daily_limit",
             )
     return request
+
+
+def check_priority_grant(actor: Actor, request: IssueRequest) -> None:
+    """Refuse (403) a priority flag from anyone but staff: devices get priority from the rules.
+
+    A kiosk that could send ``priority: true`` would let a tampered kiosk (or its token
+    copied out) hand out green-channel tickets; the hall's rules (ID age, appointment) and
+    staff at the help desk are the only sources of priority.
+    """
+    if actor.kind != "staff" and (request.priority or request.priority_kind):
+        raise Forbidden(
+            "优先号（绿色通道）只能由工作人员发放，或按身份证年龄、预约自动给予 "
+            "(priority is granted only by staff, or by the hall's rules: ID age, appointment; "
+            "a device may not ask for it)."
+        )
 
 
 def _taken_today(

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import select
 
 from ..domain import events as ev
-from ..domain.errors import Forbidden, IllegalTransition, InvalidInput
+from ..domain.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from ..domain.tickets import TicketState
-from ..models import Appointment, Evaluation
+from ..models import Appointment, Evaluation, Ticket
 from .actors import Actor
 from .context import HallContext
-from .hall_log import hall_write
+from .hall_log import HallWrite, hall_write
 from .tickets import PHONE, keyed_hash, load_ticket, mask_id, mask_phone
 
 SCORE_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -23,23 +23,26 @@ BAD_SCORES = frozenset({1, 2})  # 差评
 def record_evaluation(
     ctx: HallContext,
     actor: Actor,
-    ticket_id: int,
+    ticket_id: int | None = None,
     *,
+    token: str | None = None,
     score: int,
     reasons: list[str],
     comment: str = "",
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Record the visitor's rating of a finished visit, once per ticket."""
+    """Record the visitor's rating of a finished visit, once per ticket.
+
+    The rating is the visitor's: only the visitor (by the ticket's ``token``), the evaluator
+    of the window that served the visit, or a supervisor (the hall log records who) may
+    record it. Staff at a window may not, so no one can take the visitor's rating first.
+    """
     with hall_write(ctx, actor, now) as write:
-        ticket = load_ticket(write, ticket_id)
+        ticket = _ticket_by_token(write, token) if token else load_ticket(write, ticket_id or 0)
+        check_rater(actor, ticket)
         if ticket.state != TicketState.DONE.value:
             raise IllegalTransition(
                 f"{ticket.number} 尚未办结，不能评价 (only a finished visit can be rated)."
-            )
-        if actor.kind == "device" and ticket.window_no not in actor.windows:
-            raise Forbidden(
-                f"此评价器不属于{ticket.window_no}号窗口 (this evaluator is not at that window)."
             )
         if score in BAD_SCORES and not [r for r in reasons if r.strip()]:
             raise InvalidInput("差评请选择原因 (a bad rating needs a reason).")
@@ -80,6 +83,32 @@ def record_evaluation(
             "score_name": SCORE_NAMES[score],
             "reasons": row.reasons,
         }
+
+
+def _ticket_by_token(write: HallWrite, token: str) -> Ticket:
+    row = write.session.scalar(
+        select(Ticket).where(Ticket.token == token, Ticket.hall_id == write.hall.id)
+    )
+    if row is None:
+        raise NotFound("号票不存在或已失效 (no such ticket).")
+    return row
+
+
+def check_rater(actor: Actor, ticket: Ticket) -> None:
+    """Refuse (403) anyone but the visitor, the serving window's evaluator or a supervisor."""
+    if actor.kind == "visitor" or actor.is_supervisor:
+        return  # the visitor found the ticket by its own token
+    if actor.kind == "device" and actor.role == "evaluator":
+        if ticket.window_no is not None and ticket.window_no in actor.windows:
+            return
+        raise Forbidden(
+            f"此评价器不属于办理此号的窗口 (this evaluator is not at the window that served "
+            f"{ticket.number})."
+        )
+    raise Forbidden(
+        "评价只能由访客本人、办理窗口的评价器或值班主管录入 (only the visitor, the evaluator "
+        "of the window that served the visit, or a supervisor may record a rating)."
+    )
 
 
 def create_appointment(

@@ -153,7 +153,7 @@ def test_a_bad_rating_raises_one_alarm_that_acknowledging_follows_up(hall: HallR
     hall.act("staff1", 3, "open")
     hall.act("staff1", 3, "call-next")
     hall.act("staff1", 3, "finish")
-    rated = hall.post("staff1", f"/tickets/{ticket['id']}/evaluation",
+    rated = hall.post("eval-3", f"/tickets/{ticket['id']}/evaluation",
                       {"score": 1, "reasons": ["态度差"]})  # fmt: skip
     assert rated.status_code == 201
     raised = check_alarms(hall.ctx)

@@ -240,7 +240,7 @@ def test_today_figures_follow_the_hall_live(hall: HallRig) -> None:
     hall.act("staff1", 3, "call-next")
     hall.clock.advance(minutes=5)
     hall.act("staff1", 3, "finish")
-    hall.post("staff1", f"/tickets/{first['id']}/evaluation", {"score": 2, "reasons": ["慢"]})
+    hall.post("eval-3", f"/tickets/{first['id']}/evaluation", {"score": 2, "reasons": ["慢"]})
     today = hall.get("boss", "/reports/today").get_json()
     kpis = today["kpis"]
     assert (kpis["tickets"], kpis["served"], kpis["called"]) == (2, 1, 1)

@@ -21,15 +21,15 @@ def served(hall: HallRig, service: str = "b", window: int = 3) -> dict:
 def test_a_finished_visit_is_rated_once_and_a_bad_rating_needs_a_reason(hall: HallRig) -> None:
     ticket = served(hall)
     path = f"/tickets/{ticket['id']}/evaluation"
-    no_reason = hall.post("staff1", path, {"score": 1})
+    no_reason = hall.post("eval-3", path, {"score": 1})
     assert no_reason.status_code == 422 and "原因" in no_reason.get_json()["error"]["message"]
-    rated = hall.post("staff1", path, {"score": 2, "reasons": ["等候时间长"]})
+    rated = hall.post("eval-3", path, {"score": 2, "reasons": ["等候时间长"]})
     assert rated.status_code == 201
     assert rated.get_json() | {"id": 0} == {
         "id": 0, "ticket_id": ticket["id"], "number": "B001", "window": 3, "score": 2,
         "score_name": "不满意", "reasons": ["等候时间长"],
     }  # fmt: skip
-    again = hall.post("staff1", path, {"score": 5})
+    again = hall.post("eval-3", path, {"score": 5})
     assert again.status_code == 409 and "已评价" in again.get_json()["error"]["message"]
     events = hall.get("boss", "/events?after=0").get_json()["events"]
     assert events[-1]["type"] == "evaluation.recorded" and events[-1]["bad"] is True
@@ -37,9 +37,9 @@ def test_a_finished_visit_is_rated_once_and_a_bad_rating_needs_a_reason(hall: Ha
 
 def test_a_visit_still_going_cannot_be_rated(hall: HallRig) -> None:
     ticket = hall.issue("b")
-    response = hall.post("staff1", f"/tickets/{ticket['id']}/evaluation", {"score": 5})
+    response = hall.post("boss", f"/tickets/{ticket['id']}/evaluation", {"score": 5})
     assert response.status_code == 409
-    out_of_range = hall.post("staff1", f"/tickets/{ticket['id']}/evaluation", {"score": 6})
+    out_of_range = hall.post("boss", f"/tickets/{ticket['id']}/evaluation", {"score": 6})
     assert (
         out_of_range.status_code == 422 and "score" in out_of_range.get_json()["error"]["message"]
     )

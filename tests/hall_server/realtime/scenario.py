@@ -46,7 +46,7 @@ def morning(hall: HallRig) -> list[tuple[str, str]]:
     act("staff1", 1, "recall", "ticket.recalled")
     act("staff1", 1, "start", "ticket.started")
     act("staff1", 1, "finish", "ticket.finished", case_no="BJ-2026-001")
-    post("staff1", f"/tickets/{tickets['A001']['id']}/evaluation", "evaluation.recorded",
+    post("boss", f"/tickets/{tickets['A001']['id']}/evaluation", "evaluation.recorded",
          {"score": 5})  # fmt: skip
     assert act("keypad-2", 2, "call-next", "ticket.called") == "A002"
     act("keypad-2", 2, "no-show", "ticket.no_show")

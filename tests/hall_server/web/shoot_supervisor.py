@@ -33,7 +33,7 @@ def busy(hall) -> None:
     first = api("staff1", "POST", "/windows/3/call-next").json()["ticket"]
     api("staff1", "POST", "/windows/3/finish")
     api(
-        "staff1",
+        "boss",
         "POST",
         f"/tickets/{first['id']}/evaluation",
         {"score": 2, "reasons": ["等候时间长"]},
