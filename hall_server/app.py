@@ -70,7 +70,7 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    db = Database(database_url(settings))
+    db = Database(database_url(settings), sqlite_synchronous=settings.server.sqlite_synchronous)
     ctx = HallContext(
         db,
         settings.hall.code,

@@ -31,16 +31,23 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # It stays on as a safety net at 40 MB for processes that run no checkpointer.
 SQLITE_AUTOCHECKPOINT_PAGES = 10_000
 TURN_POLL_MIN_S, TURN_POLL_MAX_S = 0.0001, 0.002  # WriterTurn's waits under gevent
+# SQLite's PRAGMA synchronous in WAL mode (server.sqlite_synchronous, docs/CONFIG.md):
+# FULL syncs the WAL at every commit, so a committed ticket survives a power cut; NORMAL
+# syncs only at checkpoints, so the last commits before a power cut may be lost (never a
+# torn database). A printed number that is lost is given to someone else: FULL by default.
+SQLITE_SYNCHRONOUS = ("full", "normal")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, sqlite_synchronous: str = "full", **kwargs: Any) -> Engine:
     """Create the engine for ``url`` with the hall's settings for its database."""
     if url.startswith("sqlite"):
+        if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(f"sqlite_synchronous must be one of {SQLITE_SYNCHRONOUS}")
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, sqlite_synchronous.upper())
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -49,13 +56,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we send BEGIN ourselves, see _begin
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, no torn DB
+        cur.execute(f"PRAGMA synchronous={synchronous}")  # see SQLITE_SYNCHRONOUS
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
         cur.execute("PRAGMA foreign_keys=ON")
@@ -218,9 +225,9 @@ def _rolled_back(sessions: sessionmaker[Session]) -> Iterator[Session]:
 class Database:
     """The engine and session factories of one app."""
 
-    def __init__(self, url: str, **kwargs: Any) -> None:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "full", **kwargs: Any) -> None:
         self.url = url
-        self.engine = make_engine(url, **kwargs)
+        self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous, **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(hall_write=True)

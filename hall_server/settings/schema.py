@@ -77,6 +77,7 @@ class ServerSettings(_Model):
     public_base_url: str = ""
     token_ttl_h: int = Field(default=12, ge=1)
     resync_max_events: int = Field(default=500, ge=1)
+    sqlite_synchronous: Literal["full", "normal"] = "full"  # durable commits (docs/CONFIG.md)
     kiosk_rate_per_min: int = Field(default=30, ge=1)
 
     @model_validator(mode="after")
