@@ -278,7 +278,7 @@ def live_hall(
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process and its live children have used so far (/proc).
 
-    With ``--workers`` the server is a supervisor and its worker processes.
+    With ``--workers`` the server is a process manager and its worker processes.
     """
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

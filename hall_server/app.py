@@ -80,7 +80,6 @@ def create_app(
     app.extensions["hall"] = HallApp(settings=settings, db=db, ctx=ctx)
 
     from .api.routes import api
-    from .realtime import init_realtime
     from .web.pages import web
 
     api_errors.register(app)
@@ -116,10 +115,12 @@ def create_app(
         cors_allowed_origins=[],
         json=None,
     )
-    init_realtime(app, ctx)
     from .api.kiosk import init_kiosk
 
     init_kiosk(app)
+    from .bootstrap import wire_app
+
+    wire_app(app)  # what runs after a commit: the table in bootstrap.py
     return app
 
 

@@ -63,9 +63,9 @@ def _safe(url: str) -> str:
 def serve_cmd(host: str | None, port: int | None, workers: int | None, listen_fd: int | None,
               worker_index: int) -> None:  # fmt: skip
     from . import create_app
+    from .bootstrap import start_background_jobs
     from .server import serve
     from .services.setup import init_database
-    from .ticker import start_ticker
 
     settings = _settings(workers=workers)
     host = host or settings.server.host
@@ -74,7 +74,7 @@ def serve_cmd(host: str | None, port: int | None, workers: int | None, listen_fd
         app = create_app(settings=settings)
         app.config["HALL_WORKER"] = worker_index
         if worker_index == 0:
-            start_ticker(app)  # the leader runs the hall's background loops, once
+            start_background_jobs(app)  # the leader runs the hall's background jobs, once
         serve(app, host=host, port=port, async_mode=settings.server.async_mode,
               listener=socket.socket(fileno=listen_fd))  # fmt: skip
         return
@@ -93,7 +93,7 @@ def serve_cmd(host: str | None, port: int | None, workers: int | None, listen_fd
         sys.exit(run_workers(listener, workers))
     app = create_app(settings=settings)
     click.echo(f"hall server on http://{host}:{port}/ (async mode {mode})")
-    start_ticker(app)
+    start_background_jobs(app)
     serve(app, host=host, port=port, async_mode=mode)
 
 

@@ -23,9 +23,9 @@ def open_all_day(settings: Settings) -> Settings:
 def run_demo(settings: Settings, *, host: str, port: int, real_hours: bool = False) -> None:
     """Prepare the demo database, print how to get in, and serve until interrupted."""
     from . import create_app
+    from .bootstrap import start_background_jobs
     from .server import serve
     from .services.setup import create_demo_logins, init_database, rotate_device_tokens
-    from .ticker import start_ticker
 
     if not real_hours:
         settings = open_all_day(settings)
@@ -82,5 +82,5 @@ def run_demo(settings: Settings, *, host: str, port: int, real_hours: bool = Fal
     for name, folder in start_kiosk_agents(settings, base, devices):
         click.echo(f"  Kiosk          {base}/kiosk/{name}?token={devices[name][1]}")
         click.echo(f"                 (fake printer: tickets as PNG in {folder})")
-    start_ticker(app)
+    start_background_jobs(app)
     serve(app, host=host, port=port, async_mode=settings.server.async_mode)

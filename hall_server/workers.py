@@ -1,9 +1,9 @@
 """Several server processes on one port (``hall serve --workers N``).
 
-The supervisor binds the port once and starts N worker processes that accept on the same
-socket: the kernel hands each new connection to a worker that is waiting for one, so a busy
-worker takes no new visitors while another is idle. Worker 0 is the leader: only it runs
-the housekeeping, alarm, webhook and WAL-checkpoint loops, so each runs once per hall.
+The process manager binds the port once and starts N worker processes that accept on the
+same socket: the kernel hands each new connection to a worker that is waiting for one, so a
+busy worker takes no new visitors while another is idle. Worker 0 is the leader: only it runs
+the background jobs (``hall_server/bootstrap.py``), so each runs once per hall.
 The workers share the database (its lock keeps numbers and claims right across processes)
 and reach each other's screens through the Socket.IO message queue (Redis).
 
@@ -60,7 +60,7 @@ def run_workers(listener: socket.socket, count: int) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         while workers:
-            time.sleep(POLL_S)  # the supervisor only watches: a few wake-ups a second
+            time.sleep(POLL_S)  # the process manager only watches: a few wake-ups a second
             for worker in [w for w in workers.values() if w.process.poll() is not None]:
                 if stopping:
                     del workers[worker.index]

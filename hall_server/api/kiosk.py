@@ -11,7 +11,7 @@ from ..contract import API_PREFIX
 from ..domain.errors import InvalidInput
 from ..realtime.kiosk import init_kiosk_realtime, send_print_job
 from ..services import appointments, kiosk
-from ..services.notify import TurnNotices, notifier_from_settings, remember_contact, watch_turns
+from ..services.notify import TurnNotices, remember_contact
 from ..services.tickets import IssueRequest
 from .common import actor, body, hall, idempotency_key
 from .schemas import Body
@@ -104,12 +104,10 @@ def import_appointments() -> Any:
 
 
 def init_kiosk(app: Flask) -> None:
-    """Mount the kiosk (after Socket.IO is bound): pages, API, /kiosk, turn-near reminders."""
+    """Mount the kiosk (after Socket.IO is bound): pages, API, /kiosk."""
     from kiosk.web import kiosk_pages
 
     ctx = app.extensions["hall"].ctx
     app.register_blueprint(kiosk_api)
     app.register_blueprint(kiosk_pages)
     init_kiosk_realtime(ctx)
-    notify = app.extensions["hall"].settings.notify
-    app.extensions["kiosk_turns"] = watch_turns(ctx, notifier_from_settings(notify))

@@ -8,6 +8,7 @@ a client ignores a seq it has seen and asks ``resync`` when it sees a gap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, request
@@ -68,8 +69,9 @@ class HallNamespace(Namespace):  # type: ignore[misc]
         self.emit("snapshot", snapshot(self.ctx, staff=staff), room=sid)
 
 
-def init_realtime(app: Flask, ctx: HallContext) -> None:
-    """Register the namespace and emit every committed event to the rooms that may see it."""
+def init_realtime(app: Flask, ctx: HallContext) -> Callable[[list[dict[str, Any]]], None]:
+    """Register the namespace; return the subscriber that emits every committed event to the
+    rooms that may see it (wired in hall_server/bootstrap.py)."""
     socketio.on_namespace(HallNamespace(ctx))
     staff_room, public_room = room(ctx.hall_id, STAFF), room(ctx.hall_id, PUBLIC)
 
@@ -78,4 +80,4 @@ def init_realtime(app: Flask, ctx: HallContext) -> None:
             socketio.emit("event", event, to=staff_room, namespace=NAMESPACE)
             socketio.emit("event", public_view(event), to=public_room, namespace=NAMESPACE)
 
-    ctx.subscribers.append(emit)
+    return emit

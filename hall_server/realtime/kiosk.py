@@ -118,7 +118,7 @@ def send_print_job(ctx: HallContext, kiosk: str, job: dict[str, Any]) -> None:
     )
 
 
-def _printer_changes(ctx: HallContext) -> Callable[[list[dict[str, Any]]], None]:
+def printer_changes(ctx: HallContext) -> Callable[[list[dict[str, Any]]], None]:
     """Tell a kiosk page at once when its printer or agent changed."""
 
     def forward(events: list[dict[str, Any]]) -> None:
@@ -152,6 +152,6 @@ def _device_id(ctx: HallContext, name: str) -> int | None:
 
 
 def init_kiosk_realtime(ctx: HallContext) -> None:
-    """Register /kiosk and forward printer changes to kiosk pages."""
+    """Register /kiosk (printer changes reach kiosk pages through printer_changes, wired in
+    hall_server/bootstrap.py)."""
     socketio.on_namespace(KioskNamespace(ctx))
-    ctx.subscribers.append(_printer_changes(ctx))

@@ -12,7 +12,7 @@ Definitions (docs/REPORTS.md), the same for stored days and for days computed li
 - within SLA = called with a wait of at most the service's ``sla_wait_min``;
 - evaluations (好差评) count with their ticket; 差评 = score 1 or 2.
 
-A past day is built once the day is over (the ticker keeps the last days fresh by a
+A past day is built once the day is over (a background job keeps the last days fresh by a
 fingerprint of their rows); today is always computed live from the raw rows.
 """
 

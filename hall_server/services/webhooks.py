@@ -19,7 +19,6 @@ import logging
 import re
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +32,7 @@ from ..domain.events import EVENT_TYPES
 from ..models import LogEvent, WebhookDelivery, WebhookSubscription
 from .actors import Actor
 from .audit import CONFIG_CHANGED, ConfigChanged
+from .background import repeat
 from .context import HallContext
 from .hall_log import hall_write, wire
 from .ticket_rows import iso
@@ -368,6 +368,10 @@ class WebhookLoop:
     wake: threading.Event
     stop: threading.Event
 
+    def __call__(self, events: list[dict[str, Any]]) -> None:
+        """As a subscriber of the hall log: new events wake the loop."""
+        self.wake.set()
+
     def close(self) -> None:
         self.stop.set()
         self.wake.set()
@@ -381,25 +385,15 @@ def start_webhooks(
     min_round_s: float = 0.5,
     post: Post = requests.post,
 ) -> WebhookLoop:
-    """Deliver in a background task, woken by published events.
+    """Deliver in a background task, woken by published events (tests; the server's wiring is
+    in hall_server/bootstrap.py).
 
     Rounds start at most every ``min_round_s``: woken by every event, the empty rounds of a
     hall without subscribers cost a fifth of the server's CPU at hundreds of tickets a second.
     """
     runner = WebhookLoop(threading.Event(), threading.Event())
     worker = WebhookWorker(ctx, post)
-    ctx.subscribers.append(lambda events: runner.wake.set())
-
-    def loop() -> None:
-        while not runner.stop.is_set():
-            runner.wake.clear()
-            started = time.monotonic()
-            try:
-                worker.run_once()
-            except Exception:  # keep delivering: one failed round must not stop the worker
-                log.exception("webhook round failed")
-            runner.wake.wait(idle_s)
-            runner.stop.wait(max(0.0, started + min_round_s - time.monotonic()))
-
-    spawn(loop)
+    ctx.subscribers.append(runner)
+    spawn(lambda: repeat(worker.run_once, idle_s, name="webhook round", wake=runner.wake,
+                         min_gap_s=min_round_s, stop=runner.stop))  # fmt: skip
     return runner
