@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -146,6 +147,8 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column()
+    # Locked (锁定) after too many wrong passwords, until then or until a supervisor lifts it.
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AuthToken(Base):
@@ -195,6 +198,17 @@ class Counter(Base):
     last_number: Mapped[int | None] = mapped_column(Integer)
     issued: Mapped[int] = mapped_column(Integer, default=0)
     waiting: Mapped[int] = mapped_column(Integer, default=0)  # kept by ticket_rows.store
+    served: Mapped[int] = mapped_column(Integer, default=0)  # finished tickets, same keeper
+
+
+_UNTARGETED = "target_window IS NULL"
+
+
+def _waiting_index(name: str, *columns: str, when: str) -> Index:
+    """An index of the waiting tickets that satisfy ``when``, in queue order per key."""
+    where = text(f"state = 'waiting' AND {when}")
+    return Index(name, "hall_id", *columns, "queued_at", "id",
+                 sqlite_where=where, postgresql_where=where)  # fmt: skip
 
 
 class Ticket(Base):
@@ -204,6 +218,12 @@ class Ticket(Base):
         Index("ix_tickets_queue", "hall_id", "state", "service_id", "queued_at"),
         Index("ix_tickets_day", "hall_id", "business_day", "state"),
         Index("ix_tickets_window", "hall_id", "window_no", "state"),
+        # Call-next's candidates, each the first entry of one of these (services/windows.py):
+        # the heads of each service's green-channel and normal queue, the tickets reserved
+        # for a window, the checked-in appointments. Partial: only waiting tickets are in them.
+        _waiting_index("ix_tickets_heads", "service_id", "priority", when=_UNTARGETED),
+        _waiting_index("ix_tickets_targeted", "target_window", when="target_window IS NOT NULL"),
+        _waiting_index("ix_tickets_booked", "service_id", when="appointment_id IS NOT NULL"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

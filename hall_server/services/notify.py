@@ -23,11 +23,12 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import requests
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 
+from ..db import Prepared
 from ..domain.tickets import TicketState
 from ..models import Ticket as TicketRow
 from ..models import TicketContact
@@ -186,32 +187,51 @@ def due_messages(ctx: HallContext, services: set[str]) -> list[tuple[str, str]]:
     """
     layout = ctx.layout
     ids = [layout.services[s].id for s in services if s in layout.services]
-    messages: list[tuple[str, str]] = []
-    with ctx.db.write() as session:
+    due: dict[int, tuple[str, str] | None] = {}  # ticket id -> message (None: just drop it)
+    # Read first, write only when something is due: this runs after every call, and most
+    # calls move nobody who left a phone. Each visitor's place is counted only up to the
+    # contact's threshold (an index range of at most ``ahead`` + 1 entries), never the queue.
+    with ctx.db.read() as session:
+        if _ANY_CONTACT.run(session.connection(), {"b_hall": ctx.hall_id}).fetchone() is None:
+            return []
         rows = session.execute(
             select(TicketContact, TicketRow)
             .join(TicketRow, TicketRow.id == TicketContact.ticket_id)
             .where(TicketContact.hall_id == ctx.hall_id, TicketContact.service_id.in_(ids))
         ).all()
-        settled = []
         for contact, ticket in rows:
             if ticket.state != TicketState.WAITING.value:
-                settled.append(contact.ticket_id)
+                due[contact.ticket_id] = None
                 continue
-            ahead = people_ahead(session, ticket)
+            ahead = people_ahead(session, ticket, up_to=contact.notify_ahead + 1)
             if ahead > contact.notify_ahead:
                 continue
-            settled.append(contact.ticket_id)
             try:
                 phone = unseal(ctx.secret, contact.phone_sealed)
             except ValueError:
                 log.warning("contact of ticket %s cannot be unsealed; dropped", ticket.number)
+                due[contact.ticket_id] = None
                 continue
             service = layout.services_by_id[ticket.service_id]
-            messages.append((phone, turn_message(layout.name, ticket.number, service, ahead)))
-        if settled:
-            session.execute(delete(TicketContact).where(TicketContact.ticket_id.in_(settled)))
-    return messages
+            due[contact.ticket_id] = (
+                phone,
+                turn_message(layout.name, ticket.number, service, ahead),
+            )
+    if not due:
+        return []
+    # Only the process whose DELETE removed a contact sends its message: once, even when
+    # two processes looked at the same moment.
+    with ctx.db.write() as session:
+        table = cast(Table, TicketContact.__table__)
+        taken = session.scalars(
+            delete(table).where(table.c.ticket_id.in_(list(due))).returning(table.c.ticket_id)
+        ).all()
+    return [message for ticket_id in taken if (message := due[ticket_id]) is not None]
+
+
+_ANY_CONTACT = Prepared(
+    select(TicketContact.ticket_id).where(TicketContact.hall_id == bindparam("b_hall")).limit(1)
+)
 
 
 def turn_message(hall: str, number: str, service: Any, ahead: int) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.exc import StaleDataError
 
+from ..db import Prepared
 from ..domain import events as ev
 from ..domain.tickets import Ticket, TicketState
 from ..models import Counter as CounterRow
@@ -54,18 +58,21 @@ def store(row: TicketRow, ticket: Ticket, layout: Layout) -> None:
     counters' ``waiting`` (what "people ahead" and the screens' queue lengths read).
     """
     was_waiting, old_service = row.state == TicketState.WAITING.value, row.service_id
+    was_done = row.state == TicketState.DONE.value
     for name, column in _FIELDS.items():
         value = getattr(ticket, name)
         setattr(row, column, value.value if name == "state" else value)
     row.service_id = layout.service(ticket.service).id
     now_waiting = row.state == TicketState.WAITING.value
+    session = object_session(row)
+    assert session is not None, "store() needs a ticket row loaded in a session"
     if (was_waiting, old_service) != (now_waiting, row.service_id):
-        session = object_session(row)
-        assert session is not None, "store() needs a ticket row loaded in a session"
         if was_waiting:
             bump_waiting(session, row.hall_id, old_service, row.business_day, -1)
         if now_waiting:
             bump_waiting(session, row.hall_id, row.service_id, row.business_day, +1)
+    if ticket.state is TicketState.DONE and not was_done:
+        bump_waiting(session, row.hall_id, row.service_id, row.business_day, 0, served=1)
 
 
 def ticket_event(
@@ -96,41 +103,145 @@ def waiting_count(session: Session, service_id: int, day: date) -> int:
     )
 
 
-def bump_waiting(session: Session, hall_id: int, service_id: int, day: date, delta: int) -> None:
-    """Move a service's waiting count for the day by ``delta`` (the counter row may be new)."""
-    done = session.execute(
-        update(CounterRow)
-        .where(CounterRow.service_id == service_id, CounterRow.business_day == day)
-        .values(waiting=CounterRow.waiting + delta)
-        .execution_options(synchronize_session=False)
+def bump_waiting(
+    session: Session, hall_id: int, service_id: int, day: date, delta: int, *, served: int = 0
+) -> None:
+    """Move a service's waiting (and finished) count for the day (the counter row may be new)."""
+    bump_counter(session.connection(), hall_id, service_id, day, delta, served)
+
+
+_COUNTERS = cast(Table, CounterRow.__table__)
+_TICKETS = cast(Table, TicketRow.__table__)
+_counter = _COUNTERS.c
+_BUMP = Prepared(
+    update(_COUNTERS)
+    .where(
+        _counter.service_id == bindparam("b_service"),
+        _counter.business_day == bindparam("b_day"),
     )
-    if done.rowcount == 0:  # type: ignore[attr-defined]
-        session.execute(
-            insert(CounterRow).values(
-                service_id=service_id, business_day=day, hall_id=hall_id,
-                last_number=None, issued=0, waiting=delta,
-            )
-        )  # fmt: skip
+    .values(waiting=_counter.waiting + bindparam("b_waiting"),
+            served=_counter.served + bindparam("b_served"))
+    .returning(_counter.waiting)
+)  # fmt: skip
+_NEW_COUNTER = Prepared(insert(_COUNTERS).values(
+    service_id=bindparam("b_service"), business_day=bindparam("b_day"), hall_id=bindparam("b_hall"),
+    last_number=None, issued=0, waiting=bindparam("b_waiting"), served=bindparam("b_served"),
+))  # fmt: skip
+_WAITING = Prepared(
+    select(_counter.waiting).where(
+        _counter.service_id == bindparam("b_service"), _counter.business_day == bindparam("b_day")
+    )
+)
 
 
-def people_ahead(session: Session, row: TicketRow) -> int:
-    """Count the tickets of the same service queued before this one."""
+def bump_counter(
+    connection: Connection, hall_id: int, service_id: int, day: date, waiting: int, served: int
+) -> int:
+    """Move a service's day counts by ``waiting`` and ``served``; return its waiting count."""
+    key = {"b_service": service_id, "b_day": day}
+    moved = {"b_waiting": waiting, "b_served": served}
+    found = _BUMP.run(connection, key | moved).fetchall()
+    if found:
+        return int(found[0][0])
+    _NEW_COUNTER.run(connection, key | moved | {"b_hall": hall_id})
+    return waiting
+
+
+def counted_waiting(connection: Connection, service_id: int, day: date) -> int:
+    """The waiting count of a service's day counter, on the write's connection."""
+    found = _WAITING.run(connection, {"b_service": service_id, "b_day": day}).fetchall()
+    return int(found[0][0]) if found else 0
+
+
+# ---------------------------------------------------------------- lean rows
+# The window actions read and write a ticket as a plain row (``SimpleNamespace`` with the
+# table's columns) through statements built once: an ORM instance, its identity map and
+# flush cost several times the statements themselves (docs/BENCHMARKS.md).
+
+COLUMNS: tuple[str, ...] = tuple(c.name for c in _TICKETS.c)
+# What a change of the domain's Ticket may write, besides the service, staff and case number.
+_SAVED = (*_FIELDS.values(), "service_id", "staff_id", "case_no")
+_SAVE = Prepared(
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("b_id"), _TICKETS.c.version == bindparam("b_version"))
+    .values(version=bindparam("b_next"))
+)
+
+
+class RowReader:
+    """Turn the driver's rows of ``columns`` into plain rows (attributes named as the columns).
+
+    Values pass through the columns' types as the ORM would (UTC datetimes, dates, booleans).
+    """
+
+    def __init__(self, columns: Sequence[Any]) -> None:
+        self.columns = list(columns)
+        self._converters: dict[str, list[tuple[str, Callable[[Any], Any] | None]]] = {}
+
+    def __call__(self, connection: Connection, cursor: Any) -> list[Any]:
+        """Read every row of ``cursor``."""
+        converters = self._converters.get(connection.dialect.name)
+        if converters is None:
+            dialect = connection.dialect
+            converters = self._converters[dialect.name] = [
+                (c.name, c.type._cached_result_processor(dialect, None)) for c in self.columns
+            ]
+        return [
+            SimpleNamespace(**{
+                name: value if convert is None or value is None else convert(value)
+                for (name, convert), value in zip(converters, row, strict=True)
+            })
+            for row in cursor.fetchall()
+        ]  # fmt: skip
+
+
+def save(connection: Connection, row: Any, ticket: Ticket, layout: Layout) -> int | None:
+    """Write the domain's Ticket onto a lean row and its table row, keeping the day's counts.
+
+    The UPDATE is a compare-and-set on the row's version: a row changed meanwhile raises
+    StaleDataError (HTTP 409, "retry") and nothing is written. Returns the service's waiting
+    count when it moved, else None.
+    """
+    was_waiting, old_service = row.state == TicketState.WAITING.value, row.service_id
+    was_done = row.state == TicketState.DONE.value
+    for name, column in _FIELDS.items():
+        value = getattr(ticket, name)
+        setattr(row, column, value.value if name == "state" else value)
+    row.service_id = layout.service(ticket.service).id
+    values = {column: getattr(row, column) for column in _SAVED}
+    cas = {"b_id": row.id, "b_version": row.version, "b_next": row.version + 1}
+    if _SAVE.run(connection, values | cas).rowcount != 1:
+        raise StaleDataError(f"ticket {row.number} changed meanwhile")
+    row.version += 1
+    now_waiting = row.state == TicketState.WAITING.value
+    now_done = row.state == TicketState.DONE.value and not was_done
+    waiting = None
+    if (was_waiting, old_service) != (now_waiting, row.service_id):
+        if was_waiting:
+            waiting = bump_counter(connection, row.hall_id, old_service, row.business_day, -1, 0)
+        if now_waiting:
+            waiting = bump_counter(connection, row.hall_id, row.service_id, row.business_day, 1, 0)
+    if now_done:
+        bump_counter(connection, row.hall_id, row.service_id, row.business_day, 0, 1)
+    return waiting
+
+
+def people_ahead(session: Session, row: TicketRow, *, up_to: int | None = None) -> int:
+    """Count the tickets of the same service queued before this one (at most ``up_to``)."""
     if row.state != TicketState.WAITING.value:
         return 0
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(TicketRow)
-            .where(
-                TicketRow.hall_id == row.hall_id,
-                TicketRow.state == TicketState.WAITING.value,
-                TicketRow.service_id == row.service_id,
-                (TicketRow.queued_at < row.queued_at)
-                | ((TicketRow.queued_at == row.queued_at) & (TicketRow.id < row.id)),
-            )
+    ahead = (
+        select(TicketRow.id)
+        .where(
+            TicketRow.hall_id == row.hall_id,
+            TicketRow.state == TicketState.WAITING.value,
+            TicketRow.service_id == row.service_id,
+            (TicketRow.queued_at < row.queued_at)
+            | ((TicketRow.queued_at == row.queued_at) & (TicketRow.id < row.id)),
         )
-        or 0
+        .limit(up_to)
     )
+    return session.scalar(select(func.count()).select_from(ahead.subquery())) or 0
 
 
 def iso(value: Any) -> str | None:

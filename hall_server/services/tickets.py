@@ -78,7 +78,7 @@ _SET_COUNTER = Prepared(
 _NEW_COUNTER = Prepared(insert(_COUNTERS).values(
     service_id=bindparam("b_service"), business_day=bindparam("b_day"),
     hall_id=bindparam("b_hall"), last_number=bindparam("b_last"),
-    issued=bindparam("b_issued"), waiting=bindparam("b_waiting"),
+    issued=bindparam("b_issued"), waiting=bindparam("b_waiting"), served=0,
 ))  # fmt: skip
 _INSERT_TICKET = Prepared(insert(_TICKETS).returning(_TICKETS.c.id))
 _OPEN_WINDOWS = Prepared(

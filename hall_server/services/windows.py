@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, false, literal_column, select, true, union_all, update
+from sqlalchemy.orm.exc import StaleDataError
 
+from ..db import Prepared
 from ..domain import events as ev
 from ..domain import tickets as rules
 from ..domain import windows as wrules
@@ -20,9 +22,9 @@ from ..models import Appointment, Staff
 from ..models import Ticket as TicketRow
 from ..models import Window as WindowRow
 from .actors import Actor
-from .context import HallContext
+from .context import HallContext, Layout
 from .hall_log import HallWrite, hall_write
-from .ticket_rows import store, ticket_event, ticket_view, to_domain, waiting_count
+from .ticket_rows import RowReader, counted_waiting, save, ticket_event, ticket_view, to_domain
 
 WINDOW_ACTIONS = frozenset({"open", "pause", "resume", "close"})
 TICKET_ACTIONS = frozenset(
@@ -51,7 +53,7 @@ class WindowCommand:
     case_no: str = ""  # finish: the case system's 办件编号
 
 
-def window_view(row: WindowRow, write_or_layout: Any, staff_name: str = "") -> dict[str, Any]:
+def window_view(row: Any, write_or_layout: Any, staff_name: str = "") -> dict[str, Any]:
     """A window as clients see it."""
     layout = getattr(write_or_layout, "layout", write_or_layout)
     info = layout.windows.get(row.number)
@@ -69,17 +71,95 @@ def window_view(row: WindowRow, write_or_layout: Any, staff_name: str = "") -> d
     }
 
 
-def _load_window(write: HallWrite, number: int) -> WindowRow:
-    write.layout.window(number)  # NotFound with the window's number
-    row = write.session.scalar(
-        select(WindowRow).where(WindowRow.hall_id == write.hall.id, WindowRow.number == number)
+# ---------------------------------------------------------------- statements
+# Every window action runs on the write's connection with statements built once and rows
+# read as plain values (ticket_rows.RowReader): the ORM's per-call work cost call-next and
+# finish four to seven times an issue (docs/BENCHMARKS.md).
+
+_TICKETS = cast(Table, TicketRow.__table__)
+_WINDOWS = cast(Table, WindowRow.__table__)
+_APPOINTMENTS = cast(Table, Appointment.__table__)
+_STAFF = cast(Table, Staff.__table__)
+_t, _w, _a = _TICKETS.c, _WINDOWS.c, _APPOINTMENTS.c
+# Literal in the SQL, not a parameter: the partial indexes match only a literal condition.
+_WAITING_SQL = _t.state == literal_column("'waiting'")
+
+_WINDOW_COLUMNS = [_w[name] for name in (
+    "id", "number", "name", "zone", "floor", "general", "state", "pause_reason",
+    "state_since", "priority_streak", "staff_id",
+)]  # fmt: skip
+_WINDOW_ROWS = RowReader(_WINDOW_COLUMNS)
+_WINDOW = Prepared(
+    select(*_WINDOW_COLUMNS).where(
+        _w.hall_id == bindparam("b_hall"), _w.number == bindparam("b_number")
     )
+)
+_SAVE_WINDOW = Prepared(
+    update(_WINDOWS)
+    .where(_w.id == bindparam("b_id"))
+    .values(state=bindparam("b_state"), pause_reason=bindparam("b_reason"),
+            state_since=bindparam("b_since"), priority_streak=bindparam("b_streak"),
+            staff_id=bindparam("b_staff"))
+)  # fmt: skip
+_STAFF_NAME = Prepared(
+    select(_STAFF.c.name, _STAFF.c.login).where(_STAFF.c.id == bindparam("b_staff"))
+)
+_OTHER_WINDOW = Prepared(
+    select(_w.number)
+    .where(
+        _w.hall_id == bindparam("b_hall"),
+        _w.staff_id == bindparam("b_staff"),
+        _w.number != bindparam("b_number"),
+    )
+    .limit(1)
+)
+_TICKET_ROWS = RowReader(list(_TICKETS.c))
+_AT_WINDOW = Prepared(
+    select(_TICKETS).where(
+        _t.hall_id == bindparam("b_hall"),
+        _t.window_no == bindparam("b_window"),
+        _t.state.in_([literal_column(f"'{s.value}'") for s in sorted(rules.AT_WINDOW)]),
+    )
+)
+_BY_ID = Prepared(select(_TICKETS).where(_t.id == bindparam("b_id")))
+_BY_NUMBER = Prepared(
+    select(_TICKETS).where(
+        _t.hall_id == bindparam("b_hall"),
+        _t.service_id == bindparam("b_service"),
+        _t.business_day == bindparam("b_day"),
+        _t.number == bindparam("b_number"),
+    )
+)
+
+
+def _one(write: HallWrite, statement: Prepared, reader: RowReader, **params: Any) -> Any | None:
+    rows = reader(write.connection, statement.run(write.connection, params))
+    return rows[0] if rows else None
+
+
+def _load_window(write: HallWrite, number: int) -> Any:
+    write.layout.window(number)  # NotFound with the window's number
+    row = _one(write, _WINDOW, _WINDOW_ROWS, b_hall=write.hall.id, b_number=number)
     if row is None:
         raise NotFound(f"没有{number}号窗口 (no window {number}).")
     return row
 
 
-def _authorise(write: HallWrite, window: WindowRow, action: str) -> None:
+def _store_window(write: HallWrite, row: Any) -> None:
+    _SAVE_WINDOW.run(write.connection, {
+        "b_id": row.id, "b_state": row.state, "b_reason": row.pause_reason,
+        "b_since": row.state_since, "b_streak": row.priority_streak, "b_staff": row.staff_id,
+    })  # fmt: skip
+
+
+def _staff_name(write: HallWrite, staff_id: int | None, default: str = "") -> str:
+    if staff_id is None:
+        return default
+    found = _STAFF_NAME.run(write.connection, {"b_staff": staff_id}).fetchall()
+    return (found[0][0] or found[0][1]) if found else default
+
+
+def _authorise(write: HallWrite, window: Any, action: str) -> None:
     """Staff act on their own window; supervisors on any; agents on their bound windows."""
     actor = write.actor
     if actor.is_supervisor:
@@ -92,8 +172,7 @@ def _authorise(write: HallWrite, window: WindowRow, action: str) -> None:
         if window.staff_id is None:
             _one_window_each(write, window)
             return
-        holder = write.session.get(Staff, window.staff_id)
-        name = holder.name or holder.login if holder else "其他人员"
+        name = _staff_name(write, window.staff_id, "其他人员")
         raise Forbidden(
             f"{window.number}号窗口由{name}使用中，不能操作 "
             f"(window {window.number} is in use by {name})."
@@ -103,33 +182,22 @@ def _authorise(write: HallWrite, window: WindowRow, action: str) -> None:
     )
 
 
-def _one_window_each(write: HallWrite, window: WindowRow) -> None:
+def _one_window_each(write: HallWrite, window: Any) -> None:
     """A member of staff serves at one window at a time."""
-    other = write.session.scalar(
-        select(WindowRow.number).where(
-            WindowRow.hall_id == write.hall.id,
-            WindowRow.staff_id == write.actor.id,
-            WindowRow.number != window.number,
-        )
-    )
-    if other is not None:
+    params = {"b_hall": write.hall.id, "b_staff": write.actor.id, "b_number": window.number}
+    other = _OTHER_WINDOW.run(write.connection, params).fetchall()
+    if other:
         raise Forbidden(
-            f"您正在{other}号窗口服务，请先关闭该窗口 "
-            f"(you already serve at window {other}: close it first)."
+            f"您正在{other[0][0]}号窗口服务，请先关闭该窗口 "
+            f"(you already serve at window {other[0][0]}: close it first)."
         )
 
 
-def _current(write: HallWrite, number: int) -> TicketRow | None:
-    return write.session.scalar(
-        select(TicketRow).where(
-            TicketRow.hall_id == write.hall.id,
-            TicketRow.window_no == number,
-            TicketRow.state.in_([s.value for s in rules.AT_WINDOW]),
-        )
-    )
+def _current(write: HallWrite, number: int) -> Any | None:
+    return _one(write, _AT_WINDOW, _TICKET_ROWS, b_hall=write.hall.id, b_window=number)
 
 
-def _require_current(write: HallWrite, number: int) -> TicketRow:
+def _require_current(write: HallWrite, number: int) -> Any:
     row = _current(write, number)
     if row is None:
         raise IllegalTransition(
@@ -171,16 +239,15 @@ def window_action(
             if command.action in CALL_ACTIONS:  # a paused window still finishes its ticket
                 wrules.require_open(_as_domain_window(window))
             ticket = _TICKET_HANDLERS[command.action](write, window, command)
-        staff = write.session.get(Staff, window.staff_id) if window.staff_id else None
         body = {
-            "window": window_view(window, write, staff.name if staff else ""),
+            "window": window_view(window, write, _staff_name(write, window.staff_id)),
             "ticket": ticket_view(ticket, write.layout) if ticket is not None else None,
         }
         write.remember(scope, idempotency_key, 200, body)
         return body
 
 
-def _as_domain_window(row: WindowRow) -> wrules.Window:
+def _as_domain_window(row: Any) -> wrules.Window:
     return wrules.Window(
         number=row.number,
         state=wrules.WindowState(row.state),
@@ -190,7 +257,7 @@ def _as_domain_window(row: WindowRow) -> wrules.Window:
     )
 
 
-def _window_state(write: HallWrite, row: WindowRow, command: WindowCommand) -> TicketRow | None:
+def _window_state(write: HallWrite, row: Any, command: WindowCommand) -> Any | None:
     action = wrules.WindowAction(command.action)
     if action is wrules.WindowAction.CLOSE:
         _require_free(write, row.number)
@@ -202,6 +269,7 @@ def _window_state(write: HallWrite, row: WindowRow, command: WindowCommand) -> T
             row.staff_id = write.actor.id
         elif action is wrules.WindowAction.CLOSE:
             row.staff_id = None
+    _store_window(write, row)
     write.log(
         _WINDOW_EVENTS[command.action](window=row.number, state=row.state, reason=row.pause_reason),
         window=row.number,
@@ -210,50 +278,120 @@ def _window_state(write: HallWrite, row: WindowRow, command: WindowCommand) -> T
 
 
 def _candidates(write: HallWrite, number: int) -> list[Candidate]:
-    layout = write.layout
-    served = [layout.services[c].id for c in layout.windows[number].weights]
-    query = (
-        select(
-            TicketRow.id,
-            TicketRow.service_id,
-            TicketRow.queued_at,
-            TicketRow.priority,
-            TicketRow.target_window,
-            Appointment.slot_start,
-            Appointment.slot_end,
-        )
-        .outerjoin(Appointment, Appointment.id == TicketRow.appointment_id)
-        .where(
-            TicketRow.hall_id == write.hall.id,
-            TicketRow.state == TicketState.WAITING.value,
-            TicketRow.service_id.in_(served) | (TicketRow.target_window == number),
-        )
-    )
-    return [
-        Candidate(
+    """The few waiting tickets among which call-next's choice always lies, from indexes.
+
+    Each is the first entry of an index scan (models.Ticket's partial indexes), so the cost
+    depends on the services the window serves, not on how many tickets wait:
+
+    - the first ticket reserved for this window (``ix_tickets_targeted``);
+    - the checked-in appointment in its slot that comes first by (slot start, queue time)
+      (``ix_tickets_booked`` holds only waiting tickets with an appointment);
+    - per service the window serves, the first green-channel and the first normal ticket
+      not reserved for any window (``ix_tickets_heads``).
+
+    Why ``queueing.call_next`` over these picks what it picks over every waiting ticket:
+    step 1 takes the earliest reserved ticket, and step 2 the in-slot appointment first by
+    (slot start, queue time, id): each is exactly one of the rows above, and either step
+    happens over the candidates iff it happens over all tickets. Otherwise the policy takes
+    from the green-channel or the normal pool (which one depends only on whether the pools
+    are empty, the same here) the ticket of highest aged weight, the earliest among equals.
+    A ticket's aged weight is its service's weight plus floor(minutes waited / aging_min):
+    within one service the weight is the same, and a ticket queued earlier has waited at
+    least as long, so the head of a service's pool has an aged weight at least that of every
+    other ticket of that service and pool, and comes before them in the queue. So the
+    winner over all tickets is a head (were it not, its head would beat or tie-and-precede
+    it), and the heads contain it: the choice is the same. The property test
+    (tests/hall_server/test_call_next_indexed.py) checks this against the policy run over
+    every waiting ticket.
+    """
+    statement = _candidate_statement(write.layout, number)
+    policy = write.layout.call_policy
+    now = write.now
+    params = {
+        "b_hall": write.hall.id,
+        "b_window": number,
+        "b_now": now,
+        "b_latest_start": now + timedelta(minutes=policy.appointment_early_min),
+    }
+    rows = _CANDIDATE_ROWS(write.connection, statement.run(write.connection, params))
+    services = write.layout.services_by_id
+    found: dict[int, Candidate] = {}
+    for r in rows:
+        found[r.id] = Candidate(
             id=r.id,
-            service=layout.services_by_id[r.service_id].code,
+            service=services[r.service_id].code,
             queued_at=r.queued_at,
-            priority=r.priority,
+            priority=bool(r.priority),
             target_window=r.target_window,
             slot_start=r.slot_start,
             slot_end=r.slot_end,
         )
-        for r in write.session.execute(query)
+    return list(found.values())
+
+
+_CANDIDATE_COLUMNS = [_t.id, _t.service_id, _t.queued_at, _t.priority, _t.target_window,
+                      _a.slot_start, _a.slot_end]  # fmt: skip
+_CANDIDATE_ROWS = RowReader(_CANDIDATE_COLUMNS)
+_candidate_statements: dict[tuple[int, int, int], Prepared] = {}
+
+
+def _candidate_statement(layout: Layout, number: int) -> Prepared:
+    """One UNION ALL of the window's index heads, built once per window and layout."""
+    key = (layout.hall_id, layout.version, number)
+    statement = _candidate_statements.get(key)
+    if statement is not None:
+        return statement
+    served = sorted(layout.services[code].id for code in layout.windows[number].weights)
+    base = (
+        select(*_CANDIDATE_COLUMNS)
+        .select_from(_TICKETS.outerjoin(_APPOINTMENTS, _a.id == _t.appointment_id))
+        .where(_t.hall_id == bindparam("b_hall"), _WAITING_SQL)
+    )
+    fifo = (_t.queued_at, _t.id)
+    parts = [base.where(_t.target_window == bindparam("b_window")).order_by(*fifo)]
+    if served:
+        ids: list[Any] = [literal_column(str(int(service_id))) for service_id in served]
+        parts.append(
+            base.where(
+                _t.appointment_id.is_not(None),
+                _t.target_window.is_(None),
+                _t.service_id.in_(ids),
+                _a.slot_start <= bindparam("b_latest_start"),
+                _a.slot_end >= bindparam("b_now"),
+            ).order_by(_a.slot_start, *fifo)
+        )
+        for service_id in ids:
+            for priority in (true(), false()):
+                parts.append(
+                    base.where(
+                        _t.target_window.is_(None),
+                        _t.service_id == service_id,
+                        _t.priority == priority,
+                    ).order_by(*fifo)
+                )
+    # PostgreSQL: a head another transaction holds is passed over, never waited for (the
+    # hall lock already orders writers; this keeps a claim from ever blocking on a row).
+    heads = [
+        select(part.limit(1).with_for_update(of=_TICKETS, skip_locked=True).subquery())
+        for part in parts
     ]
+    statement = Prepared(union_all(*heads))
+    if len(_candidate_statements) > 1000:  # layouts changed many times: start afresh
+        _candidate_statements.clear()
+    _candidate_statements[key] = statement
+    return statement
 
 
-def _claim(write: HallWrite, window: WindowRow, row: TicketRow, reason: str) -> TicketRow:
+def _claim(write: HallWrite, window: Any, row: Any, reason: str) -> Any:
     """Call ``row`` to ``window``.
 
-    Writers of a hall are serialised (see hall_log), and the ticket row's version column
-    makes every ticket UPDATE a compare-and-set besides: a claim that lost a race fails
-    with StaleDataError instead of calling one ticket to two windows.
+    Writers of a hall are serialised (see hall_log), and the ticket's UPDATE is besides a
+    compare-and-set on its version column (ticket_rows.save): a claim that lost a race fails
+    with StaleDataError (409, "retry") instead of calling one ticket to two windows.
     """
     called = rules.call(to_domain(row, write.layout), window.number, write.now)
-    store(row, called, write.layout)
     row.staff_id = window.staff_id or (write.actor.id if write.actor.is_staff else None)
-    write.session.flush()
+    waiting = save(write.connection, row, called, write.layout)
     write.log(
         ticket_event(
             ev.TicketCalled,
@@ -261,7 +399,9 @@ def _claim(write: HallWrite, window: WindowRow, row: TicketRow, reason: str) -> 
             write.layout,
             reason=reason,
             window_name=window.name,
-            waiting=waiting_count(write.session, row.service_id, row.business_day),
+            waiting=waiting
+            if waiting is not None
+            else counted_waiting(write.connection, row.service_id, row.business_day),
         ),
         ticket_id=row.id,
         window=window.number,
@@ -269,7 +409,7 @@ def _claim(write: HallWrite, window: WindowRow, row: TicketRow, reason: str) -> 
     return row
 
 
-def _call_next(write: HallWrite, window: WindowRow, _: WindowCommand) -> TicketRow | None:
+def _call_next(write: HallWrite, window: Any, _: WindowCommand) -> Any | None:
     _require_free(write, window.number)
     decision = call_next(
         window.number,
@@ -281,25 +421,31 @@ def _call_next(write: HallWrite, window: WindowRow, _: WindowCommand) -> TicketR
     )
     if decision.ticket is None:
         return None
-    row = write.session.get(TicketRow, decision.ticket.id)
-    assert row is not None and row.state == TicketState.WAITING.value
-    window.priority_streak = decision.priority_streak
+    row = _one(write, _BY_ID, _TICKET_ROWS, b_id=decision.ticket.id)
+    if row is None or row.state != TicketState.WAITING.value:
+        raise StaleDataError(f"ticket {decision.ticket.id} changed meanwhile")
+    if window.priority_streak != decision.priority_streak:
+        window.priority_streak = decision.priority_streak
+        _store_window(write, window)
     return _claim(write, window, row, decision.reason.value if decision.reason else "")
 
 
-def _call_number(write: HallWrite, window: WindowRow, command: WindowCommand) -> TicketRow:
+def _call_number(write: HallWrite, window: Any, command: WindowCommand) -> Any:
     if not command.number:
         raise InvalidInput("特呼需要号码 (give the ticket number to call).")
     _require_free(write, window.number)
     number = command.number.strip().upper()
     day = business_day(write.now, write.layout.tz)
-    row = write.session.scalar(
-        select(TicketRow).where(
-            TicketRow.hall_id == write.hall.id,
-            TicketRow.business_day == day,
-            TicketRow.number == number,
-        )
-    )
+    row = None
+    # A number is its service's prefix and digits (prefixes are unique in a hall): the
+    # lookup is one entry of the (hall, service, day, number) unique index.
+    for service in write.layout.services.values():
+        prefix = service.prefix.upper()
+        if number.startswith(prefix) and number[len(prefix) :].isdigit():
+            params = {"b_hall": write.hall.id, "b_service": service.id, "b_day": day}
+            row = _one(write, _BY_NUMBER, _TICKET_ROWS, **params, b_number=number)
+            if row is not None:
+                break
     if row is None:
         raise NotFound(f"今天没有号票 {number} (no ticket {number} today).")
     service = write.layout.services_by_id[row.service_id]
@@ -312,14 +458,11 @@ def _call_number(write: HallWrite, window: WindowRow, command: WindowCommand) ->
     return _claim(write, window, row, "by_number")
 
 
-def _recall(write: HallWrite, window: WindowRow, _: WindowCommand) -> TicketRow:
+def _recall(write: HallWrite, window: Any, _: WindowCommand) -> Any:
     row = _require_current(write, window.number)
     max_recalls = int(write.layout.policy.get("max_recalls", 3))
-    store(
-        row,
-        rules.recall(to_domain(row, write.layout), write.now, max_recalls=max_recalls),
-        write.layout,
-    )
+    recalled = rules.recall(to_domain(row, write.layout), write.now, max_recalls=max_recalls)
+    save(write.connection, row, recalled, write.layout)
     write.log(
         ticket_event(ev.TicketRecalled, row, write.layout, window_name=window.name),
         ticket_id=row.id,
@@ -330,30 +473,28 @@ def _recall(write: HallWrite, window: WindowRow, _: WindowCommand) -> TicketRow:
 
 def _simple(
     change: Callable[..., rules.Ticket], event: type[ev.TicketEvent], **options: Any
-) -> Callable[[HallWrite, WindowRow, WindowCommand], TicketRow]:
+) -> Callable[[HallWrite, Any, WindowCommand], Any]:
     """A handler that applies one rule to the window's current ticket and logs one event."""
 
-    def handle(write: HallWrite, window: WindowRow, command: WindowCommand) -> TicketRow:
+    def handle(write: HallWrite, window: Any, command: WindowCommand) -> Any:
         row = _require_current(write, window.number)
-        store(row, change(to_domain(row, write.layout), write.now, **options), write.layout)
+        changed = change(to_domain(row, write.layout), write.now, **options)
+        save(write.connection, row, changed, write.layout)
         write.log(ticket_event(event, row, write.layout), ticket_id=row.id, window=window.number)
         return row
 
     return handle
 
 
-def _finish(write: HallWrite, window: WindowRow, command: WindowCommand) -> TicketRow:
+def _finish(write: HallWrite, window: Any, command: WindowCommand) -> Any:
     row = _require_current(write, window.number)
     finish_from_called = bool(write.layout.policy.get("finish_from_called", True))
-    store(
-        row,
-        rules.finish(
-            to_domain(row, write.layout), write.now, finish_from_called=finish_from_called
-        ),
-        write.layout,
+    finished = rules.finish(
+        to_domain(row, write.layout), write.now, finish_from_called=finish_from_called
     )
     if command.case_no:
         row.case_no = command.case_no.strip()[:64]
+    save(write.connection, row, finished, write.layout)
     write.log(
         ticket_event(
             ev.TicketFinished,
@@ -369,7 +510,7 @@ def _finish(write: HallWrite, window: WindowRow, command: WindowCommand) -> Tick
     return row
 
 
-def _transfer(write: HallWrite, window: WindowRow, command: WindowCommand) -> TicketRow:
+def _transfer(write: HallWrite, window: Any, command: WindowCommand) -> Any:
     row = _require_current(write, window.number)
     layout = write.layout
     target_service = layout.service(command.service).code if command.service else None
@@ -381,7 +522,7 @@ def _transfer(write: HallWrite, window: WindowRow, command: WindowCommand) -> Ti
     changed = rules.transfer(
         to_domain(row, layout), write.now, service=target_service, window=command.window
     )
-    store(row, changed, layout)
+    waiting = save(write.connection, row, changed, layout)
     write.log(
         ticket_event(
             ev.TicketTransferred,
@@ -391,7 +532,7 @@ def _transfer(write: HallWrite, window: WindowRow, command: WindowCommand) -> Ti
             from_service=before,
             to_window=command.window,
             note=command.note[:200],
-            waiting=waiting_count(write.session, row.service_id, row.business_day),
+            waiting=waiting,
         ),
         ticket_id=row.id,
         window=window.number,
@@ -399,7 +540,7 @@ def _transfer(write: HallWrite, window: WindowRow, command: WindowCommand) -> Ti
     return row
 
 
-_TICKET_HANDLERS: dict[str, Callable[[HallWrite, WindowRow, WindowCommand], TicketRow | None]] = {
+_TICKET_HANDLERS: dict[str, Callable[[HallWrite, Any, WindowCommand], Any | None]] = {
     "call-next": _call_next,
     "call": _call_number,
     "recall": _recall,
