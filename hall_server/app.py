@@ -89,6 +89,9 @@ def create_app(
 
     app.register_blueprint(alarms_api)
     from .api.reports import reports_api
+    from .web.headers import init_browser_defences
+
+    init_browser_defences(app)
 
     app.register_blueprint(reports_api)
     from .web.supervisor import supervisor_pages

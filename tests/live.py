@@ -196,10 +196,33 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+# Pages report what their Content-Security-Policy refused; watch_csp turns that into a list.
+CSP_WATCH = """document.addEventListener("securitypolicyviolation", (e) => console.error(
+  `CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+  + ` at ${e.sourceFile}:${e.lineNumber}`));"""
+
+
+def watch_csp(page: Any) -> list[str]:
+    """Collect every Content-Security-Policy violation ``page`` meets (from now on)."""
+    found: list[str] = []
+    page.add_init_script(CSP_WATCH)
+
+    def seen(message: Any) -> None:
+        text = message.text
+        csp = "CSP violation" in text or "Content Security Policy" in text
+        if message.type == "error" and csp:
+            found.append(text)
+
+    page.on("console", seen)
+    return found
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser page, Chinese locale, 1920×1080."""
+    """A fresh browser page, Chinese locale, 1920×1080; the test fails on a CSP violation."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1920, "height": 1080})
     page = context.new_page()
+    violations = watch_csp(page)
     yield page
     context.close()
+    assert not violations, violations

@@ -24,6 +24,7 @@
     waiting: {}, // service code -> count, as shown
     flashes: 0,
     error: "",
+    revoked: false, // the hall refused this display's token: it stopped and says so
     shownAt: {}, // number -> epoch ms of the first frame painted with it as the current call
   };
   global.hallDisplay = page;
@@ -32,13 +33,13 @@
   let flashTimer = null;
   let scopeWindows = new Set();
 
-  const token = global.hallStoredToken("hall-display-token:" + device);
+  const TOKEN_KEY = "hall-display-token:" + device;
+  let token = global.hallDevice.token(TOKEN_KEY);
+  let hall = null; // HallClient
   const voice = new global.AnnouncementQueue({
     fetchWav: async (call) => {
-      const path = `/api/v1/display/voice?number=${encodeURIComponent(call.number)}&window=${call.window}`;
-      const response = await global.fetch(path, { headers: { Authorization: "Bearer " + token } });
-      if (!response.ok) throw new Error("voice " + response.status);
-      return global.URL.createObjectURL(await response.blob());
+      const path = `/display/voice?number=${encodeURIComponent(call.number)}&window=${call.window}`;
+      return global.URL.createObjectURL(await global.hallFetch(path, { token, as: "blob" }));
     },
     onChange: renderVoice,
   });
@@ -57,6 +58,21 @@
     small.textContent = en;
     box.append(main, small);
   }
+
+  /* The token was revoked (or is not valid): forget it, stop, and say so until an admin comes. */
+  function revoked() {
+    if (page.revoked) return;
+    page.revoked = true;
+    const [zh, en] = global.hallDevice.revoked(TOKEN_KEY);
+    token = null;
+    if (hall && hall.socket) hall.socket.disconnect();
+    renderConnection(false);
+    $("offline").hidden = true; // not "reconnecting": it will not
+    text("conn-text", "已停用");
+    text("conn-text-en", "Revoked");
+    showMessage(zh, en);
+  }
+  global.hallFetch.onUnauthorized((_error, used) => { if (used && used === token) revoked(); });
 
   /* ---------- clock and connection ---------- */
 
@@ -213,9 +229,10 @@
   async function loadConfig() {
     for (let delay = 1000; ; delay = Math.min(delay * 2, 10000)) {
       try {
-        return await global.hallApi("/display/config?device=" + encodeURIComponent(device), { token });
+        return await global.hallFetch("/display/config?device=" + encodeURIComponent(device), { token });
       } catch (err) {
         if (err.status === 401 || err.status === 403 || err.status === 404) throw err;
+        if (page.revoked) throw err;
         page.error = String(err.message || err);
         renderConnection(false);
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -236,7 +253,7 @@
       config = await loadConfig();
     } catch (err) {
       page.error = String(err.message || err);
-      showMessage("本屏无法登录：" + page.error, "This display cannot sign in; check its token.");
+      if (!page.revoked) showMessage("本屏无法登录：" + page.error, "This display cannot sign in; check its token.");
       return;
     }
     page.config = config;
@@ -247,10 +264,13 @@
     $("unlock").addEventListener("click", () => voice.unblock());
     doc.addEventListener("click", () => voice.unblock());
 
-    const hall = new global.HallClient({
+    hall = new global.HallClient({
       auth: { token },
       onChange: (state) => render(state),
-      onConnection: (up) => renderConnection(up),
+      onConnection: (up, error) => {
+        if (global.hallDevice.refusedToken(error)) revoked();
+        else if (!page.revoked) renderConnection(up);
+      },
     });
     hall.on("ticket.called", announce);
     hall.on("ticket.recalled", announce);

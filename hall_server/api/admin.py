@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from pydantic import BaseModel
 
 from ..contract import API_PREFIX
 from ..services import admin, webhooks
 from ..services.audit import CONFIG_CHANGED
 from ..services.devices import device_views
 from ..services.snapshot import events_after
-from .common import actor, hall
+from . import schemas
+from .common import actor, body, hall
 from .errors import BadRequest, error_response
 
 admin_api = Blueprint("admin_api", __name__, url_prefix=f"{API_PREFIX}/admin")
@@ -22,13 +24,6 @@ AUDITED = (CONFIG_CHANGED, "notice.changed")
 @admin_api.errorhandler(admin.ConfigInvalid)
 def _invalid(error: admin.ConfigInvalid) -> Any:
     return error_response(422, error.code, error.message, fields=error.fields)
-
-
-def _json() -> Any:
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest("请求体不是有效的 JSON (the request body is not JSON).")
-    return data
 
 
 @admin_api.before_request
@@ -58,37 +53,54 @@ def export() -> Any:
 
 @admin_api.post("/config.toml")
 def import_() -> Any:
-    text = request.get_data(as_text=True)
-    if request.is_json:
-        text = str((_json() or {}).get("toml", ""))
+    text = body(schemas.TomlImportBody).toml if request.is_json else request.get_data(as_text=True)
     if not text.strip():
         raise BadRequest("请上传 TOML 文件内容 (send the TOML text as the body).")
     return jsonify(admin.import_toml(hall().ctx, _who(), text))
 
 
-@admin_api.post("/<any(services, windows, devices):section>")
-def create(section: str) -> Any:
-    body = _json()
-    result = admin.save_item(hall().ctx, _who(), section, None, body, create=True)
-    if section == "devices":
-        name = str(body.get("name"))
-        result["token"] = admin.rotate_device_token(hall().ctx, _who(), name)["token"]
+def _fields(schema: type[BaseModel]) -> dict[str, Any]:
+    """The body parsed with ``schema``: only the fields it sent, as JSON values."""
+    return body(schema).model_dump(mode="json", exclude_unset=True)
+
+
+@admin_api.post("/services")
+def create_service() -> Any:
+    item = _fields(schemas.NewServiceBody)
+    return jsonify(admin.save_item(hall().ctx, _who(), "services", None, item, create=True)), 201
+
+
+@admin_api.post("/windows")
+def create_window() -> Any:
+    item = _fields(schemas.NewWindowBody)
+    return jsonify(admin.save_item(hall().ctx, _who(), "windows", None, item, create=True)), 201
+
+
+@admin_api.post("/devices")
+def create_device() -> Any:
+    """Add a device; its token is in the answer (shown once)."""
+    item = _fields(schemas.NewDeviceBody)
+    result = admin.save_item(hall().ctx, _who(), "devices", None, item, create=True)
+    result["token"] = admin.rotate_device_token(hall().ctx, _who(), item["name"])["token"]
     return jsonify(result), 201
 
 
 @admin_api.put("/services/<code>")
 def update_service(code: str) -> Any:
-    return jsonify(admin.save_item(hall().ctx, _who(), "services", code, _json(), create=False))
+    item = _fields(schemas.ServiceEditBody)
+    return jsonify(admin.save_item(hall().ctx, _who(), "services", code, item, create=False))
 
 
 @admin_api.put("/windows/<int:number>")
 def update_window(number: int) -> Any:
-    return jsonify(admin.save_item(hall().ctx, _who(), "windows", number, _json(), create=False))
+    item = _fields(schemas.WindowEditBody)
+    return jsonify(admin.save_item(hall().ctx, _who(), "windows", number, item, create=False))
 
 
 @admin_api.put("/devices/<name>")
 def update_device(name: str) -> Any:
-    return jsonify(admin.save_item(hall().ctx, _who(), "devices", name, _json(), create=False))
+    item = _fields(schemas.DeviceEditBody)
+    return jsonify(admin.save_item(hall().ctx, _who(), "devices", name, item, create=False))
 
 
 @admin_api.delete("/services/<code>")
@@ -120,12 +132,12 @@ def revoke(name: str) -> Any:
 
 @admin_api.put("/notices")
 def notices() -> Any:
-    return jsonify(admin.save_notices(hall().ctx, _who(), (_json() or {}).get("notices")))
+    return jsonify(admin.save_notices(hall().ctx, _who(), body(schemas.NoticesBody).notices))
 
 
 @admin_api.put("/settings")
 def settings() -> Any:
-    return jsonify(admin.save_settings(hall().ctx, _who(), _json()))
+    return jsonify(admin.save_settings(hall().ctx, _who(), _fields(schemas.SettingsBody)))
 
 
 @admin_api.get("/staff")
@@ -135,12 +147,12 @@ def staff() -> Any:
 
 @admin_api.post("/staff")
 def create_staff() -> Any:
-    return jsonify(admin.save_staff(hall().ctx, _who(), None, _json())), 201
+    return jsonify(admin.save_staff(hall().ctx, _who(), None, _fields(schemas.NewStaffBody))), 201
 
 
 @admin_api.put("/staff/<login>")
 def update_staff(login: str) -> Any:
-    return jsonify(admin.save_staff(hall().ctx, _who(), login, _json()))
+    return jsonify(admin.save_staff(hall().ctx, _who(), login, _fields(schemas.StaffEditBody)))
 
 
 @admin_api.get("/webhooks")
@@ -150,43 +162,31 @@ def list_webhooks() -> Any:
 
 @admin_api.post("/webhooks")
 def create_webhook() -> Any:
-    body = _json()
-    if not isinstance(body, dict):
-        raise BadRequest("请求体应为 JSON 对象 (the body must be a JSON object).")
+    data = body(schemas.NewWebhookBody)
     result = webhooks.create_subscription(
-        hall().ctx,
-        _who(),
-        url=str(body.get("url", "")),
-        events=list(body.get("events") or []),
-        name=str(body.get("name", "")),
+        hall().ctx, _who(), url=data.url, events=data.events, name=data.name
     )
     return jsonify(result), 201
 
 
 @admin_api.put("/webhooks/<int:subscription_id>")
 def update_webhook(subscription_id: int) -> Any:
-    body = _json()
-    events = body.get("events")
-    return jsonify(
-        webhooks.update_subscription(
-            hall().ctx,
-            _who(),
-            subscription_id,
-            active=body.get("active") if isinstance(body.get("active"), bool) else None,
-            events=list(events) if isinstance(events, list) else None,
-            rotate_secret=bool(body.get("rotate_secret")),
-        )
-    )
+    data = body(schemas.WebhookEditBody)
+    result = webhooks.update_subscription(
+        hall().ctx, _who(), subscription_id, active=data.active, events=data.events,
+        rotate_secret=data.rotate_secret,
+    )  # fmt: skip
+    return jsonify(result)
 
 
 @admin_api.get("/webhooks/deliveries")
 def deliveries() -> Any:
-    sub = request.args.get("subscription", "")
+    sub = int_arg("subscription") if request.args.get("subscription") else None
     return jsonify(
         {
             "deliveries": webhooks.list_deliveries(
                 hall().ctx,
-                subscription_id=int(sub) if sub.isdigit() else None,
+                subscription_id=sub,
                 state=request.args.get("state") or None,
             )
         }
@@ -197,11 +197,7 @@ def deliveries() -> Any:
 def audit() -> Any:
     """The hall log's admin changes, newest first (at most the last 1000 events read)."""
     ctx = hall().ctx
-    after = (
-        max(0, int(request.args.get("after", "0") or 0))
-        if request.args.get("after", "0").isdigit()
-        else 0
-    )
+    after = int_arg("after", 0) if request.args.get("after") else 0
     last = events_after(ctx, 0, staff=True, limit=1)["last_seq"]
     start = max(after, last - 1000)
     found = events_after(ctx, start, staff=True, limit=1000)["events"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
-from pydantic import Field
 
 from ..contract import API_PREFIX
 from ..domain.errors import InvalidInput
@@ -14,21 +13,12 @@ from ..services import appointments, kiosk
 from ..services.notify import TurnNotices, remember_contact
 from ..services.tickets import IssueRequest
 from .common import actor, body, hall, idempotency_key
-from .schemas import Body
+from .schemas import KioskIssueBody
 
 kiosk_api = Blueprint("kiosk_api", __name__, url_prefix=API_PREFIX)
 
 KIOSK = "device:kiosk"
 MAX_CSV_BYTES = 2 * 1024 * 1024
-
-
-class KioskIssueBody(Body):
-    """What the kiosk page sends: the visitor chooses; priority comes only from the rules."""
-
-    service: str = Field(default="", max_length=64)
-    phone: str | None = Field(default=None, max_length=20)
-    id_number: str | None = Field(default=None, max_length=18)
-    appointment_code: str | None = Field(default=None, max_length=32)
 
 
 def qr_base() -> str:

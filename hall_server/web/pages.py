@@ -1,4 +1,4 @@
-"""The hall's shared web assets (/static) and the landing page that lists every page."""
+"""The hall's shared web assets (/static) and the landing page (/) with links to its pages."""
 
 from __future__ import annotations
 
@@ -20,21 +20,6 @@ web = Blueprint(
 
 @web.get("/")
 def index() -> Any:
-    state = current_app.extensions["hall"]
-    layout = state.ctx.layout
-    with state.db.read() as session:
-        from sqlalchemy import select
-
-        from ..models import Device
-
-        devices = session.execute(
-            select(Device.name, Device.kind).where(Device.hall_id == state.ctx.hall_id)
-        ).all()
-    return render_template(
-        "index.html",
-        hall=layout,
-        kiosks=[n for n, k in devices if k == "kiosk"],
-        displays=[n for n, k in devices if k == "display"],
-        evaluators=[n for n, k in devices if k == "evaluator"],
-        windows=sorted(layout.windows),
-    )
+    # The same static page for everyone: device names come from GET /api/v1/admin/devices,
+    # fetched by the page's script after an admin logs in (static/index.js).
+    return render_template("index.html", hall=current_app.extensions["hall"].ctx.layout)

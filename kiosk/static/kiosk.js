@@ -10,7 +10,8 @@
   "use strict";
 
   const device = document.body.dataset.device;
-  const token = hallStoredToken("hall.kiosk.token." + device);
+  const TOKEN_KEY = "hall.kiosk.token." + device;
+  let token = hallDevice.token(TOKEN_KEY);
   // Back to the home screen after this long untouched (?idle_s=… on the kiosk's URL).
   const IDLE_MS = 1000 * (Number(new URLSearchParams(location.search).get("idle_s")) || 45);
   const RETRIES = 5;
@@ -26,6 +27,7 @@
     visitor: { phone: "", idNumber: "", idMasked: "" },
     lastTouch: Date.now(),
     issuing: false,
+    revoked: null, // [zh, en] once the hall refused this kiosk's token: the kiosk stops
   };
 
   /* ------------------------------------------------------------ text helpers */
@@ -55,14 +57,16 @@
       return;
     }
     try {
-      ui.state = await hallApi("/kiosk/state", { token });
+      ui.state = await hallFetch("/kiosk/state", { token });
       netBanner.hidden = true;
       setPrinter(ui.state.printer);
       renderNotices();
       tick();
       if (ui.view.name === "home" || ui.view.name === "service") render();
     } catch (error) {
-      if (error.status === 401 || error.status === 403) {
+      if (error.status === 401) {
+        revoked();
+      } else if (error.status === 403) {
         showMessage("本机授权无效，请联系管理员", "This kiosk's token is not valid.", true);
       } else {
         netBanner.hidden = false;
@@ -95,6 +99,7 @@
   }
 
   function render() {
+    if (ui.revoked) { renderMessage({ zh: ui.revoked[0], en: ui.revoked[1], fault: true }); return; }
     const v = ui.view;
     if (v.name === "home") renderHome();
     else if (v.name === "service") renderService(v.code);
@@ -307,7 +312,7 @@
     try {
       for (let attempt = 1; attempt <= RETRIES; attempt++) {
         try {
-          const ticket = await hallApi("/kiosk/tickets", { method: "POST", token, body: request, idempotencyKey: key });
+          const ticket = await hallFetch("/kiosk/tickets", { method: "POST", token, body: request, idempotencyKey: key });
           netBanner.hidden = true;
           clearVisitor();
           go({ name: "issued", ticket });
@@ -381,6 +386,7 @@
   const kioskSocket = io("/kiosk", {
     transports: ["websocket", "polling"],
     auth: { token, role: "page" },
+    autoConnect: Boolean(token), // without a token there is nothing to connect as
     reconnectionDelay: 500,
     reconnectionDelayMax: 5000,
   });
@@ -396,10 +402,25 @@
   const conn = document.getElementById("conn");
   const hall = new HallClient({
     auth: { token },
-    onConnection: (up) => conn.classList.toggle("up", up),
+    onConnection: (up, error) => {
+      conn.classList.toggle("up", up);
+      if (hallDevice.refusedToken(error)) revoked();
+    },
     onChange: (_state, event) => { if (event && event.type.startsWith("ticket.")) refreshSoon(); },
   });
-  hall.connect();
+  if (token) hall.connect();
+
+  /* The token was revoked (or is not valid): forget it, stop, and say so until an admin comes. */
+  function revoked() {
+    if (ui.revoked || !token) return;
+    ui.revoked = hallDevice.revoked(TOKEN_KEY);
+    token = null;
+    kioskSocket.disconnect();
+    if (hall.socket) hall.socket.disconnect();
+    netBanner.hidden = true;
+    render();
+  }
+  hallFetch.onUnauthorized((_error, used) => { if (used === token) revoked(); });
 
   function renderNotices() {
     const notices = (ui.state && ui.state.notices) || [];

@@ -21,7 +21,7 @@
 
   async function load() {
     try {
-      const fresh = await hallApi("/public/tickets/" + encodeURIComponent(token));
+      const fresh = await hallFetch("/public/tickets/" + encodeURIComponent(token));
       const callNow = ["called", "serving"].includes(fresh.status) && fresh.called_at !== announcedCall;
       ticket = fresh;
       render();
@@ -65,7 +65,7 @@
   async function onCancel() {
     if (!window.confirm("确定取消排队吗？取消后号码作废。\nCancel your ticket? The number will be void.")) return;
     try {
-      await hallApi("/public/tickets/" + encodeURIComponent(token) + "/cancel", { method: "POST" });
+      await hallFetch("/public/tickets/" + encodeURIComponent(token) + "/cancel", { method: "POST" });
     } catch (error) {
       document.getElementById("error").textContent = error.message;
     }

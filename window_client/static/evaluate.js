@@ -14,9 +14,11 @@
   const windows = new Set(body.dataset.windows.split(",").filter(Boolean).map(Number));
   const timeoutS = Number(body.dataset.timeoutS);
   const thanksS = Number(body.dataset.thanksS);
-  const token = hallStoredToken("hall.evaluator." + device);
+  const TOKEN_KEY = "hall.evaluator." + device;
+  let token = hallDevice.token(TOKEN_KEY);
+  let hall = null; // HallClient
 
-  const page = { current: null, score: null, deadline: 0, back: null, sending: false };
+  const page = { current: null, score: null, deadline: 0, back: null, sending: false, revoked: false };
 
   function show(view) {
     for (const name of ["idle", "rate", "reason", "thanks"]) $(name + "-view").hidden = name !== view;
@@ -30,8 +32,27 @@
     show("idle");
   }
 
+  /* The token was revoked (or is not valid): forget it, stop, and say so until an admin comes. */
+  function revoked() {
+    if (page.revoked) return;
+    page.revoked = true;
+    const [zh, en] = hallDevice.revoked(TOKEN_KEY);
+    token = null;
+    if (hall && hall.socket) hall.socket.disconnect();
+    $("conn").classList.remove("up");
+    idle();
+    const box = $("revoked");
+    box.textContent = zh + " ";
+    const small = document.createElement("span");
+    small.className = "en";
+    small.textContent = "(" + en + ")";
+    box.append(small);
+    box.hidden = false;
+  }
+  hallFetch.onUnauthorized((_error, used) => { if (used && used === token) revoked(); });
+
   function wake(event, state) {
-    if (!windows.has(event.window)) return;
+    if (page.revoked || !windows.has(event.window)) return;
     clearTimeout(page.back);
     const queue = state && state.queues && state.queues[event.service];
     page.current = { id: event.ticket_id, number: event.number, window: event.window };
@@ -60,9 +81,10 @@
     const ticket = page.current;
     page.sending = true;
     try {
-      await hallApi(`/tickets/${ticket.id}/evaluation`, { method: "POST", token, body: { score, reasons } });
+      await hallFetch(`/tickets/${ticket.id}/evaluation`, { method: "POST", token, body: { score, reasons } });
       thanks("感谢您的评价！", "Thank you for your rating!", score <= 2 ? "我们会尽快回访改进 (we will follow up)" : "");
     } catch (error) {
+      if (page.revoked) return;
       if (error.status === 409 && error.code === "illegal_transition") {
         thanks("感谢您的评价！", "Thank you — this visit was already rated.", error.message);
       } else if (error.status) {
@@ -128,9 +150,12 @@
     $("no-token").hidden = false;
     return;
   }
-  const hall = new HallClient({
+  hall = new HallClient({
     auth: { token },
-    onConnection: (up) => $("conn").classList.toggle("up", up),
+    onConnection: (up, error) => {
+      if (hallDevice.refusedToken(error)) revoked();
+      else $("conn").classList.toggle("up", up);
+    },
   });
   hall.on("ticket.finished", wake);
   hall.connect();

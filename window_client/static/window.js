@@ -10,7 +10,6 @@
 (function () {
   "use strict";
 
-  const TOKEN_KEY = "hall.window.token";
   const $ = (id) => document.getElementById(id);
   const STATE_ZH = { open: "服务中", paused: "暂停", closed: "已关闭" };
   const STATE_EN = { open: "Open", paused: "Paused", closed: "Closed" };
@@ -33,7 +32,7 @@
   };
 
   const page = {
-    token: localStorage.getItem(TOKEN_KEY),
+    token: null, // the staff login's (hallStaff, shared with the supervisor's pages)
     me: null,
     number: null, // the window on the desk
     desk: null,
@@ -48,11 +47,11 @@
   // ------------------------------------------------------------------ views
 
   function showView(view) {
-    for (const name of ["login", "choose", "desk"]) $(name + "-view").hidden = name !== view;
+    for (const name of ["choose", "desk"]) $(name + "-view").hidden = name !== view;
     $("where").hidden = view !== "desk";
     $("switch").hidden = view !== "desk";
-    $("logout").hidden = view === "login";
-    $("conn").hidden = view === "login";
+    $("logout").hidden = false;
+    $("conn").hidden = false;
     document.body.dataset.view = view;
   }
 
@@ -62,59 +61,22 @@
     el.className = "message" + (kind ? " " + kind : "");
   }
 
+  // A 401 forgets the login and shows it again (staff-login.js).
   function api(path, options) {
-    return hallApi(path, Object.assign({ token: page.token }, options || {})).catch((error) => {
-      if (error.status === 401) {
-        forget();
-        showLogin("登录已失效，请重新登录 (session ended: log in again)");
-      }
-      throw error;
-    });
+    return hallFetch(path, Object.assign({ token: page.token }, options || {}));
   }
 
-  // ------------------------------------------------------------------ log in
+  // ------------------------------------------------------------------ start, once logged in
 
-  function showLogin(message) {
-    showView("login");
-    $("login-error").textContent = message || "";
-    $("login").focus();
-  }
-
-  function forget() {
-    page.token = null;
-    page.me = null;
-    page.number = null;
-    page.desk = null;
-    localStorage.removeItem(TOKEN_KEY);
-    if (page.hall && page.hall.socket) page.hall.socket.disconnect();
-    page.hall = null;
-  }
-
-  $("login-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    $("login-error").textContent = "";
-    $("login-button").disabled = true;
-    try {
-      const answer = await hallApi("/auth/login", {
-        method: "POST",
-        body: { login: $("login").value.trim(), password: $("password").value },
-      });
-      page.token = answer.token;
-      localStorage.setItem(TOKEN_KEY, answer.token);
-      $("password").value = "";
-      await start();
-    } catch (error) {
-      $("login-error").textContent = error.status ? error.message : "无法连接服务器 (cannot reach the server)";
-    } finally {
-      $("login-button").disabled = false;
-    }
-  });
-
-  async function start() {
+  async function start(session) {
+    page.token = session.token;
     try {
       page.me = await api("/staff/me");
     } catch (error) {
-      if (error.status !== 401) showLogin(error.message || "无法连接服务器 (cannot reach the server)");
+      if (error.status !== 401) {
+        showView("choose");
+        $("choose-error").textContent = error.message || "无法连接服务器 (cannot reach the server)";
+      }
       return;
     }
     $("staff-name").textContent = page.me.name;
@@ -475,20 +437,6 @@
     showChoose();
   });
 
-  $("logout").addEventListener("click", async () => {
-    let text = "";
-    try {
-      const answer = await api("/staff/logout", { method: "POST" });
-      text = answer.windows
-        .map((w) => `${w.number}号窗口已${w.state === "closed" ? "关闭" : "暂停"} (window ${w.number} ${w.state})`)
-        .join("；");
-    } catch (error) {
-      text = error.message || "";
-    }
-    forget();
-    showLogin(text);
-  });
-
   // ------------------------------------------------------------------ realtime
 
   function offline(down) {
@@ -506,10 +454,7 @@
       onConnection: (up, error) => {
         offline(!up);
         if (up) loadDesk();
-        else if (error && error.data && error.data.code === "unauthorized") {
-          forget();
-          showLogin(error.data.message);
-        }
+        else if (hallDevice.refusedToken(error)) hallStaff.expired(); // the login ended elsewhere
       },
     });
     page.hall.on("*", (event) => {
@@ -531,6 +476,5 @@
   setInterval(tick, 1000);
   setInterval(() => page.number != null && loadDesk(), 30000); // a slow safety net beside the events
 
-  if (page.token) start();
-  else showLogin();
+  hallStaff.login({ roles: ["staff", "supervisor", "admin"], onReady: start });
 })();

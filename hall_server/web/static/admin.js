@@ -108,22 +108,9 @@
     }
   }
 
-  async function call(path, options) {
-    const response = await fetch("/api/v1" + path, {
-      method: (options && options.method) || "GET",
-      headers: { Authorization: "Bearer " + session.token, "Content-Type": (options && options.type) || "application/json" },
-      body: options && options.body !== undefined ? (typeof options.body === "string" ? options.body : JSON.stringify(options.body)) : undefined,
-    });
-    const isJson = (response.headers.get("Content-Type") || "").includes("json");
-    const data = isJson ? await response.json() : await response.text();
-    if (!response.ok) {
-      const error = new Error((data.error && data.error.message) || response.statusText);
-      error.fields = data.error && data.error.fields;
-      error.status = response.status;
-      if (response.status === 401) { localStorage.removeItem("hall.staff"); location.reload(); }
-      throw error;
-    }
-    return data;
+  // A 401 forgets the login and shows it again (staff-login.js); other refusals come back as errors.
+  function call(path, options) {
+    return hallFetch(path, Object.assign({ token: session.token }, options || {}));
   }
 
   function editable(kind, items, keyField, columns, extraButtons) {
@@ -196,7 +183,7 @@
     },
     async notices() {
       const { config } = await call("/admin/config");
-      $("#panel").innerHTML = `<form class="editor" data-form="notices" style="grid-template-columns:1fr"><label data-field="notices">公告（每行一条）<span class="en">Notices, one a line</span>
+      $("#panel").innerHTML = `<form class="editor single" data-form="notices"><label data-field="notices">公告（每行一条）<span class="en">Notices, one a line</span>
         <textarea name="notices" rows="6">${esc(config.notices.join("\n"))}</textarea><span class="field-error"></span></label>
         <div class="actions"><button class="primary" type="submit">保存 <span class="en">Save</span></button><span class="error form-error"></span><span class="notice" id="saved"></span></div></form>`;
       const formEl = $("#panel form");
@@ -280,5 +267,5 @@
     load();
   }
 
-  staffLogin({ roles: ["admin"], onReady: start });
+  hallStaff.login({ roles: ["admin"], onReady: start });
 })();

@@ -142,7 +142,7 @@
     if (!charts || !global_echarts()) return;
     const hours = data.by_hour.hours.slice(7, 20);
     charts.hours.setOption({
-      tooltip: { trigger: "axis" }, legend: { data: ["取号 Arrivals", "办结 Served"] },
+      tooltip: { trigger: "axis", renderMode: "richText" }, legend: { data: ["取号 Arrivals", "办结 Served"] },
       grid: { left: 40, right: 10, top: 35, bottom: 25 },
       xAxis: { type: "category", data: hours.map((h) => h + "时") }, yAxis: { type: "value", minInterval: 1 },
       series: [
@@ -151,12 +151,12 @@
       ],
     });
     charts.waits.setOption({
-      tooltip: {}, grid: { left: 40, right: 10, top: 20, bottom: 25 },
+      tooltip: { renderMode: "richText" }, grid: { left: 40, right: 10, top: 20, bottom: 25 },
       xAxis: { type: "category", data: data.wait_distribution.labels }, yAxis: { type: "value", minInterval: 1 },
       series: [{ type: "bar", data: data.wait_distribution.tickets, itemStyle: { color: "#c77700" } }],
     });
     charts.windows.setOption({
-      tooltip: {}, grid: { left: 40, right: 10, top: 20, bottom: 25 },
+      tooltip: { renderMode: "richText" }, grid: { left: 40, right: 10, top: 20, bottom: 25 },
       xAxis: { type: "category", data: data.by_window.map((w) => w.window + "号") }, yAxis: { type: "value", minInterval: 1 },
       series: [{ type: "bar", data: data.by_window.map((w) => w.served), itemStyle: { color: "#1a7f37" } }],
     });
@@ -165,11 +165,11 @@
   function global_echarts() { return window.echarts; }
 
   const refreshToday = throttle(() => {
-    staffApi(session, "/reports/today").then(renderToday).catch(() => {});
+    hallFetch("/reports/today", { token: session.token }).then(renderToday).catch(() => {});
   }, 3000);
 
   const refreshExtras = throttle(() => {
-    staffApi(session, "/snapshot").then((snap) => {
+    hallFetch("/snapshot", { token: session.token }).then((snap) => {
       extras = {
         at: Date.parse(snap.at) || Date.now(),
         queues: Object.fromEntries(snap.queues.map((q) => [q.service, q])),
@@ -197,7 +197,10 @@
     }
     client = new HallClient({
       auth: { token: session.token },
-      onConnection: (up) => $("#conn").classList.toggle("up", up),
+      onConnection: (up, error) => {
+        $("#conn").classList.toggle("up", up);
+        if (hallDevice.refusedToken(error)) hallStaff.expired(); // the login ended elsewhere
+      },
       onChange: (state, event) => {
         if (event === null) {
           alarms.clear();
@@ -224,7 +227,7 @@
       if (!button) return;
       button.disabled = true;
       try {
-        await staffApi(session, `/alarms/${button.dataset.ack}/ack`, { method: "POST" });
+        await hallFetch(`/alarms/${button.dataset.ack}/ack`, { method: "POST", token: session.token });
       } catch (err) {
         button.disabled = false;
         alert(err.message);
@@ -235,5 +238,5 @@
   }
 
   setInterval(() => { $("#clock").textContent = timeOf(new Date()); }, 1000);
-  staffLogin({ roles: ["supervisor", "admin"], onReady: start });
+  hallStaff.login({ roles: ["supervisor", "admin"], onReady: start });
 })();

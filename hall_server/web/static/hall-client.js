@@ -10,7 +10,8 @@
  *   hall.on("ticket.called", (event) => announce(event));
  *   hall.connect();
  *
- * Needs /static/vendor/socket.io.min.js (built from npm, served locally).
+ * Needs /static/vendor/socket.io.min.js (built from npm, served locally); the API calls and the
+ * device token are /static/hall-fetch.js's (hallFetch, hallStoredToken).
  */
 (function (global) {
   "use strict";
@@ -138,46 +139,6 @@
     }
   }
 
-  /* Small helpers every page uses. */
-  function storedToken(key) {
-    // A device page is opened once as ?token=…; the token is kept and removed from the address bar.
-    const params = new URLSearchParams(global.location.search);
-    const fromUrl = params.get("token");
-    if (fromUrl) {
-      global.localStorage.setItem(key, fromUrl);
-      params.delete("token");
-      const rest = params.toString();
-      global.history.replaceState(null, "", global.location.pathname + (rest ? "?" + rest : ""));
-    }
-    return global.localStorage.getItem(key);
-  }
-
-  async function api(path, { method = "GET", token, body, idempotencyKey } = {}) {
-    const headers = { "Content-Type": "application/json" };
-    if (token) headers.Authorization = "Bearer " + token;
-    if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
-    const response = await global.fetch("/api/v1" + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const error = new Error((data.error && data.error.message) || response.statusText);
-      error.status = response.status;
-      error.code = data.error && data.error.code;
-      throw error;
-    }
-    return data;
-  }
-
-  function newKey() {
-    return (global.crypto && global.crypto.randomUUID) ? global.crypto.randomUUID() : String(Date.now()) + Math.random();
-  }
-
   global.HallClient = HallClient;
   global.hallApply = apply;
-  global.hallApi = api;
-  global.hallStoredToken = storedToken;
-  global.hallNewKey = newKey;
 })(window);

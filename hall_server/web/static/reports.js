@@ -47,7 +47,7 @@
     if (chart) {
       const labels = report.rows.map((r) => (report.period === "range" ? r.name : r.period + " " + r.name));
       chart.setOption({
-        tooltip: { trigger: "axis" }, legend: { data: ["取号 Tickets", "办结 Served", "平均等候(分) Mean wait"] },
+        tooltip: { trigger: "axis", renderMode: "richText" }, legend: { data: ["取号 Tickets", "办结 Served", "平均等候(分) Mean wait"] },
         grid: { left: 50, right: 50, top: 40, bottom: 60 },
         xAxis: { type: "category", data: labels, axisLabel: { rotate: labels.length > 8 ? 30 : 0 } },
         yAxis: [{ type: "value", name: "人次" }, { type: "value", name: "分钟" }],
@@ -64,7 +64,7 @@
   async function show() {
     $("#report-error").textContent = "";
     try {
-      render(await staffApi(session, "/reports?" + params()));
+      render(await hallFetch("/reports?" + params(), { token: session.token }));
     } catch (err) {
       $("#report-error").textContent = err.message;
     }
@@ -72,10 +72,11 @@
 
   async function download(format) {
     $("#report-error").textContent = "";
-    const response = await fetch("/api/v1/reports?" + params(format), { headers: { Authorization: "Bearer " + session.token } });
-    if (!response.ok) {
-      const data = await response.json().catch(() => ({}));
-      $("#report-error").textContent = (data.error && data.error.message) || response.statusText;
+    let response;
+    try {
+      response = await hallFetch("/reports?" + params(format), { token: session.token, as: "response" });
+    } catch (err) {
+      $("#report-error").textContent = err.message;
       return;
     }
     const disposition = response.headers.get("Content-Disposition") || "";
@@ -104,5 +105,5 @@
     show();
   }
 
-  staffLogin({ roles: ["supervisor", "admin"], onReady: start });
+  hallStaff.login({ roles: ["supervisor", "admin"], onReady: start });
 })();
