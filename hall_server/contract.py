@@ -8,7 +8,16 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 API_PREFIX = "/api/v1"
-NAMESPACE = "/hall"
+NAMESPACE = "/hall"  # Socket.IO: the hall's events, for every audience
+KIOSK_NAMESPACE = "/kiosk"  # Socket.IO: a kiosk's page and its agent (print jobs, ID cards)
+
+# Window actions, ``POST /api/v1/windows/{n}/{action}``: the window's own state, then the
+# actions on its ticket (call-next and call claim one). The domain decides which are legal
+# at a moment (``domain/desk.py``, from the ticket and window transitions).
+WINDOW_STATE_ACTIONS = ("open", "pause", "resume", "close")
+TICKET_ACTIONS = ("call-next", "call", "recall", "start", "finish", "no-show", "transfer", "hold")
+WINDOW_ACTIONS = WINDOW_STATE_ACTIONS + TICKET_ACTIONS
+CALL_ACTIONS = ("call-next", "call")
 
 TICKET_EVENTS = (
     "ticket.issued", "ticket.called", "ticket.recalled", "ticket.started", "ticket.finished",
@@ -27,6 +36,17 @@ RECENT_CALLS = 12
 # (displays, kiosks, visitors' phones) sees numbers, windows and queues, never people.
 STAFF = "staff"
 PUBLIC = "public"
+
+
+def sees_staff_view(kind: str, role: str) -> bool:
+    """Whether a caller (an actor's kind and role) gets the staff view: staff, and window
+    agents (a window's own PC); every other device and a visitor's phone get the public one."""
+    return kind == "staff" or (kind == "device" and role == "agent")
+
+
+def audience_of(kind: str, role: str) -> str:
+    """The Socket.IO audience (room) of a caller."""
+    return STAFF if sees_staff_view(kind, role) else PUBLIC
 
 
 def room(hall_id: int, audience: str) -> str:

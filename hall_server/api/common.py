@@ -8,6 +8,7 @@ from typing import TypeVar
 from flask import current_app, request
 
 from ..db import Database
+from ..domain.errors import InvalidInput
 from ..services.actors import Actor
 from ..services.auth import authenticate, require
 from ..services.context import HallContext
@@ -55,6 +56,13 @@ def body(schema: type[B]) -> B:
     if data is None or not isinstance(data, dict):
         raise BadRequest("请求体不是有效的 JSON 对象 (the request body is not a JSON object).")
     return schema.model_validate(data)
+
+
+def require_service_or_booking(service: str | None, appointment_code: str | None) -> None:
+    """Both issue endpoints (POST /tickets, POST /kiosk/tickets): a body without a service
+    or a booking code parses but is not a request to issue anything (422)."""
+    if not service and not appointment_code:
+        raise InvalidInput("请选择事项 (choose a service, or give a booking code).")
 
 
 def idempotency_key() -> str | None:

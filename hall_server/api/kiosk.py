@@ -12,7 +12,7 @@ from ..realtime.kiosk import init_kiosk_realtime, send_print_job
 from ..services import appointments, kiosk
 from ..services.notify import TurnNotices, remember_contact
 from ..services.tickets import IssueRequest
-from .common import actor, body, hall, idempotency_key
+from .common import actor, body, hall, idempotency_key, require_service_or_booking
 from .schemas import KioskIssueBody
 
 kiosk_api = Blueprint("kiosk_api", __name__, url_prefix=API_PREFIX)
@@ -45,8 +45,7 @@ def config() -> Any:
 def issue() -> Any:
     who = actor(KIOSK)
     data = body(KioskIssueBody)
-    if not data.service and not data.appointment_code:
-        raise InvalidInput("请选择事项 (choose a service, or give a booking code).")
+    require_service_or_booking(data.service, data.appointment_code)
     state = hall()
     ticket = kiosk.issue_at_kiosk(
         state.ctx,

@@ -13,24 +13,12 @@ import re
 from functools import cache
 from typing import Any, NamedTuple
 
+from .. import contract
 from ..contract import API_PREFIX
 from . import schemas
 
 ERROR = {"$ref": "#/components/schemas/Error"}
-WINDOW_ACTIONS = [
-    "open",
-    "pause",
-    "resume",
-    "close",
-    "call-next",
-    "call",
-    "recall",
-    "start",
-    "finish",
-    "no-show",
-    "transfer",
-    "hold",
-]
+WINDOW_ACTIONS = list(contract.WINDOW_ACTIONS)
 
 # Who may call: the nine callers of the hall. "ticket" is a visitor holding a ticket token
 # (in the path of /public/tickets/{token}…); "anonymous" sends no token at all.

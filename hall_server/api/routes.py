@@ -8,13 +8,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..contract import API_PREFIX
+from ..contract import API_PREFIX, sees_staff_view
 from ..services import auth, devices, tickets, visits, windows
 from ..services.actors import Actor
 from ..services.hall_views import list_services
 from ..services.snapshot import events_after, last_seq, snapshot
 from . import schemas
-from .common import actor, bearer, body, hall, idempotency_key
+from .common import actor, bearer, body, hall, idempotency_key, require_service_or_booking
 from .errors import BadRequest
 from .openapi import openapi_document
 
@@ -63,8 +63,7 @@ def services() -> Any:
 def issue() -> Any:
     who = actor(STAFF, "device:kiosk")
     data = body(schemas.IssueBody)
-    if not data.service and not data.appointment_code:
-        raise BadRequest("请选择事项 (service is required unless an appointment_code is given).")
+    require_service_or_booking(data.service, data.appointment_code)
     result = tickets.issue_ticket(
         hall().ctx,
         who,
@@ -177,7 +176,7 @@ def device_status() -> Any:
 @api.get("/snapshot")
 def get_snapshot() -> Any:
     who = actor(STAFF, *ANY_DEVICE)
-    return jsonify(snapshot(hall().ctx, staff=who.kind == "staff" or who.role == "agent"))
+    return jsonify(snapshot(hall().ctx, staff=sees_staff_view(who.kind, who.role)))
 
 
 @api.get("/events")
@@ -192,7 +191,7 @@ def get_events() -> Any:
     limit = min(int(raw_limit), 5000) if raw_limit else None
     return jsonify(
         events_after(
-            hall().ctx, int(raw), staff=who.kind == "staff" or who.role == "agent", limit=limit
+            hall().ctx, int(raw), staff=sees_staff_view(who.kind, who.role), limit=limit
         )
     )
 

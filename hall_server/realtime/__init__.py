@@ -14,17 +14,13 @@ from typing import Any
 from flask import Flask, request
 from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
-from ..contract import NAMESPACE, PUBLIC, STAFF, public_view, room
+from ..contract import NAMESPACE, PUBLIC, STAFF, audience_of, public_view, room
 from ..domain.errors import DomainError
 from ..extensions import socketio
 from ..services.auth import authenticate
 from ..services.context import HallContext
 from ..services.snapshot import events_after, snapshot
 from ..services.tickets import public_ticket
-
-
-def _is_staff_audience(kind: str, role: str) -> bool:
-    return kind == "staff" or (kind == "device" and role == "agent")
 
 
 class HallNamespace(Namespace):  # type: ignore[misc]
@@ -43,7 +39,7 @@ class HallNamespace(Namespace):  # type: ignore[misc]
                 audience = PUBLIC
             else:
                 who = authenticate(self.ctx, auth.get("token"))
-                audience = STAFF if _is_staff_audience(who.kind, who.role) else PUBLIC
+                audience = audience_of(who.kind, who.role)
         except DomainError as error:
             raise ConnectionRefusedError(error.message, {"code": error.code}) from None
         sid = request.sid  # type: ignore[attr-defined]

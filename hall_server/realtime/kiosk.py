@@ -17,6 +17,7 @@ from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace, join_room
 from sqlalchemy import select
 
+from ..contract import KIOSK_NAMESPACE
 from ..domain.errors import DomainError
 from ..extensions import socketio
 from ..models import Device
@@ -27,7 +28,6 @@ from ..services.kiosk import agent_presence, jobs_to_resend, kiosk_printer, reco
 
 log = logging.getLogger(__name__)
 
-KIOSK_NAMESPACE = "/kiosk"
 ROLES = ("agent", "page")
 
 

@@ -7,13 +7,13 @@ change goes through ``services/windows.window_action`` as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..domain.desk import DeskFacts, desk_actions
 from ..domain.errors import DomainError, Forbidden, NotFound
 from ..domain.numbering import business_day
 from ..domain.windows import PAUSE_REASONS
@@ -29,74 +29,14 @@ from .windows import WindowCommand, window_action, window_view
 LOGOUT_REASON = "已退出登录"
 AT_WINDOW = ("called", "serving")
 RETURNABLE = ("held", "no_show")
-BUTTONS = ("open", "pause", "resume", "close", "call-next", "call", "recall", "start",
-           "finish", "no-show", "transfer", "hold")  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class DeskFacts:
-    """What decides which buttons of a window are legal."""
-
-    window_state: str  # open | paused | closed
-    ticket_number: str | None = None
-    ticket_state: str | None = None  # called | serving
-    recalls: int = 0
-    max_recalls: int = 3
-    finish_from_called: bool = True
-
-
-def _off(zh: str, en: str) -> dict[str, Any]:
-    return {"allowed": False, "reason": f"{zh} ({en})"}
-
-
-ON: dict[str, Any] = {"allowed": True, "reason": ""}
 
 
 def legal_buttons(facts: DeskFacts) -> dict[str, dict[str, Any]]:
-    """Tell, for every button of the window page, whether it may be pressed and why not."""
-    state, number, ticket = facts.window_state, facts.ticket_number, facts.ticket_state
-    closed = _off("窗口未开启，请先开窗", "the window is closed: open it first")
-    paused = _off("窗口暂停中，请先恢复", "the window is paused: resume first")
-    not_open = closed if state == "closed" else paused
-    no_ticket = _off("当前没有号票", "no ticket at the window")
-    busy = _off(f"请先办结、过号或转移 {number}", f"finish, no-show or transfer {number} first")
-    buttons: dict[str, dict[str, Any]] = {
-        "open": ON if state == "closed" else _off("窗口已开启", "the window is already open"),
-        "pause": ON
-        if state == "open"
-        else _off("窗口未在服务", "only an open window pauses")
-        if state == "closed"
-        else _off("窗口已暂停", "already paused"),
-        "resume": ON if state == "paused" else _off("窗口未暂停", "the window is not paused"),
-        "close": closed if state == "closed" else busy if number else ON,
+    """Tell, for every button of the window page, whether it may be pressed and why not
+    (the domain's answer, ``domain/desk.py``)."""
+    return {
+        action: {"allowed": not why, "reason": why} for action, why in desk_actions(facts).items()
     }
-    if state == "closed":
-        buttons.update({b: not_open for b in BUTTONS if b not in buttons})
-        return buttons
-    # A paused window calls nobody new, but still finishes the ticket it has.
-    buttons["call-next"] = buttons["call"] = busy if number else ON if state == "open" else not_open
-    if ticket is None:
-        buttons.update({b: no_ticket for b in ("recall", "start", "finish", "no-show",
-                                                "transfer", "hold")})  # fmt: skip
-        return buttons
-    called = ticket == "called"
-    started = _off("已开始办理", "serving already started")
-    not_started = _off("请先开始办理", "start serving first")
-    if not called:
-        buttons["recall"] = started
-    elif facts.max_recalls and facts.recalls >= facts.max_recalls:
-        buttons["recall"] = _off(
-            f"已重呼{facts.recalls}次，请按过号处理",
-            f"recalled {facts.recalls} times: mark it no-show",
-        )
-    else:
-        buttons["recall"] = ON
-    buttons["start"] = ON if called else started
-    buttons["finish"] = ON if (not called or facts.finish_from_called) else not_started
-    buttons["no-show"] = ON if called else started
-    buttons["transfer"] = ON
-    buttons["hold"] = ON if not called else not_started
-    return buttons
 
 
 def _window_row(session: Session, ctx: HallContext, number: int) -> WindowRow:

@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, false, literal_column, select, true, union_all, update
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..contract import CALL_ACTIONS, WINDOW_ACTIONS, WINDOW_STATE_ACTIONS
 from ..db import Prepared
 from ..domain import events as ev
 from ..domain import tickets as rules
@@ -26,12 +27,7 @@ from .context import HallContext, Layout
 from .hall_log import HallWrite, hall_write
 from .ticket_rows import RowReader, counted_waiting, save, ticket_event, ticket_view, to_domain
 
-WINDOW_ACTIONS = frozenset({"open", "pause", "resume", "close"})
-TICKET_ACTIONS = frozenset(
-    {"call-next", "call", "recall", "start", "finish", "no-show", "transfer", "hold"}
-)
-CALL_ACTIONS = frozenset({"call-next", "call"})
-ACTIONS = WINDOW_ACTIONS | TICKET_ACTIONS
+ACTIONS = frozenset(WINDOW_ACTIONS)  # the contract's names (hall_server/contract.py)
 _WINDOW_EVENTS: dict[str, type[ev.WindowEvent]] = {
     "open": ev.WindowOpened,
     "pause": ev.WindowPaused,
@@ -233,7 +229,7 @@ def window_action(
             return earlier
         window = _load_window(write, number)
         _authorise(write, window, command.action)
-        if command.action in WINDOW_ACTIONS:
+        if command.action in WINDOW_STATE_ACTIONS:
             ticket = _window_state(write, window, command)
         else:
             if command.action in CALL_ACTIONS:  # a paused window still finishes its ticket
