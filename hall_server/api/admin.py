@@ -181,12 +181,12 @@ def update_webhook(subscription_id: int) -> Any:
 
 @admin_api.get("/webhooks/deliveries")
 def deliveries() -> Any:
-    sub = int_arg("subscription") if request.args.get("subscription") else None
+    sub = request.args.get("subscription", "")
     return jsonify(
         {
             "deliveries": webhooks.list_deliveries(
                 hall().ctx,
-                subscription_id=sub,
+                subscription_id=int(sub) if sub.isdigit() else None,
                 state=request.args.get("state") or None,
             )
         }
@@ -197,7 +197,11 @@ def deliveries() -> Any:
 def audit() -> Any:
     """The hall log's admin changes, newest first (at most the last 1000 events read)."""
     ctx = hall().ctx
-    after = int_arg("after", 0) if request.args.get("after") else 0
+    after = (
+        max(0, int(request.args.get("after", "0") or 0))
+        if request.args.get("after", "0").isdigit()
+        else 0
+    )
     last = events_after(ctx, 0, staff=True, limit=1)["last_seq"]
     start = max(after, last - 1000)
     found = events_after(ctx, start, staff=True, limit=1000)["events"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ..settings import DeviceConfig, ServiceConfig, WindowConfig
 
 
 class Body(BaseModel):
@@ -63,11 +65,118 @@ class DeviceStatusBody(Body):
     status: PartStatus
 
 
-SCHEMAS: tuple[type[Body], ...] = (
+class KioskIssueBody(Body):
+    """What the kiosk page sends: the visitor chooses; priority comes only from the rules."""
+
+    service: str = Field(default="", max_length=64)
+    phone: str | None = Field(default=None, max_length=20)
+    id_number: str | None = Field(default=None, max_length=18)
+    appointment_code: str | None = Field(default=None, max_length=32)
+
+
+# ---------------------------------------------------------------- admin (管理)
+# A new service, window or device is an item of the hall file, so its schema is the hall
+# file's own; an edit sends only the fields it changes. Either way the whole hall config is
+# checked again by the service (cross references, ranges that depend on each other).
+
+
+class NewServiceBody(ServiceConfig):
+    """A new service (事项), as in the hall file's [[hall.services]]."""
+
+
+class NewWindowBody(WindowConfig):
+    """A new window (窗口), as in the hall file's [[hall.windows]]."""
+
+
+class NewDeviceBody(DeviceConfig):
+    """A new device, as in the hall file's [[hall.devices]]; its token is in the answer."""
+
+
+def _edit_of(model: type[BaseModel], name: str) -> type[BaseModel]:
+    """The same fields as ``model``, each optional (absent = unchanged; null is refused)."""
+    fields: dict[str, Any] = {
+        field: (
+            Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation,
+            Field(default=None, description=info.description),
+        )
+        for field, info in model.model_fields.items()
+    }
+    edit: type[BaseModel] = create_model(
+        name, __config__=ConfigDict(extra="forbid"), __doc__=f"Changed fields of a {name[:-8]}.",
+        **fields,
+    )  # fmt: skip
+    return edit
+
+
+ServiceEditBody = _edit_of(ServiceConfig, "ServiceEditBody")
+WindowEditBody = _edit_of(WindowConfig, "WindowEditBody")
+DeviceEditBody = _edit_of(DeviceConfig, "DeviceEditBody")
+
+
+class NoticesBody(Body):
+    notices: list[str] = Field(max_length=50, description="each at most 300 characters")
+
+
+class SettingsBody(Body):
+    """Hall names and settings sections; a section sends only the keys it changes."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name_en: str | None = Field(default=None, min_length=1, max_length=200)
+    policy: dict[str, Any] | None = None
+    voice: dict[str, Any] | None = None
+    alarms: dict[str, Any] | None = None
+    issuing: dict[str, Any] | None = None
+
+
+class TomlImportBody(Body):
+    toml: str = Field(min_length=1, description="a whole hall file, as exported")
+
+
+class NewStaffBody(Body):
+    login: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=8, max_length=200)
+    name: str = Field(default="", max_length=100)
+    role: Literal["staff", "supervisor", "admin"] = "staff"
+
+
+class StaffEditBody(Body):
+    name: str = Field(default=None, max_length=100)  # type: ignore[assignment]
+    password: str = Field(default=None, min_length=8, max_length=200)  # type: ignore[assignment]
+    role: Literal["staff", "supervisor", "admin"] = Field(default=None)  # type: ignore[assignment]
+    active: bool = Field(default=None)  # type: ignore[assignment]
+
+
+class NewWebhookBody(Body):
+    url: str = Field(min_length=1, max_length=500)
+    events: list[str] = Field(default_factory=list, max_length=50)
+    name: str = Field(default="", max_length=100)
+
+
+class WebhookEditBody(Body):
+    active: bool | None = None
+    events: list[str] | None = Field(default=None, max_length=50)
+    rotate_secret: bool = False
+
+
+SCHEMAS: tuple[type[BaseModel], ...] = (
     LoginBody,
     IssueBody,
     WindowActionBody,
     EvaluationBody,
     AppointmentBody,
     DeviceStatusBody,
+    KioskIssueBody,
+    NewServiceBody,
+    NewWindowBody,
+    NewDeviceBody,
+    ServiceEditBody,
+    WindowEditBody,
+    DeviceEditBody,
+    NoticesBody,
+    SettingsBody,
+    TomlImportBody,
+    NewStaffBody,
+    StaffEditBody,
+    NewWebhookBody,
+    WebhookEditBody,
 )
