@@ -17,7 +17,7 @@ import pytest
 
 from devices.printer import FakePrinter
 from kiosk.agent import KioskAgent
-from tests.live import ROOT, LiveHall
+from tests.live import ROOT, LiveHall, watch_csp
 
 pytestmark = pytest.mark.browser
 
@@ -61,8 +61,11 @@ def agents(live_hall: LiveHall, tmp_path: Path) -> Iterator[Agents]:
 def kiosk(browser: Any) -> Iterator[Any]:
     """A portrait 1080×1920 kiosk screen."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1080, "height": 1920})
-    yield context.new_page()
+    page = context.new_page()
+    violations = watch_csp(page)
+    yield page
     context.close()
+    assert not violations, violations
 
 
 @pytest.fixture
@@ -71,8 +74,11 @@ def phone(browser: Any) -> Iterator[Any]:
     context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
                                   is_mobile=True, has_touch=True)  # fmt: skip
     context.add_init_script("navigator.vibrate = (p) => { window.__vibrated = p; return true; };")
-    yield context.new_page()
+    page = context.new_page()
+    violations = watch_csp(page)
+    yield page
     context.close()
+    assert not violations, violations
 
 
 def open_kiosk(page: Any, hall: LiveHall, name: str = "kiosk-1") -> None:

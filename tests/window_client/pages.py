@@ -18,8 +18,8 @@ T = TypeVar("T")
 def log_in(page: Any, hall: LiveHall, login: str, window: int) -> None:
     """Log in on /window and take window ``window`` (opening it when closed)."""
     page.goto(hall.url("/window"))
-    page.fill("#login", login)
-    page.fill("#password", PASSWORD)
+    page.fill("#login input[name=login]", login)
+    page.fill("#login input[name=password]", PASSWORD)
     page.click("#login-button")
     page.click(f'.window-choice[data-window="{window}"]', timeout=WAIT_MS)
     expect(page.locator("#window-title")).to_have_text(f"{window}号窗口", timeout=WAIT_MS)

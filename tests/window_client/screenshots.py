@@ -28,7 +28,7 @@ def main() -> None:
             size = {"width": 1920, "height": 1080}
             page = browser.new_context(locale="zh-CN", viewport=size).new_page()
             page.goto(hall.url("/window"))
-            page.fill("#login", "staff1")
+            page.fill("#login input[name=login]", "staff1")
             page.screenshot(path=OUT / "window-login.png")
             for _ in range(5):
                 issue(hall)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import LiveHall
+from tests.live import LiveHall, watch_csp
 
 from .pages import (
     WAIT_MS,
@@ -32,11 +32,13 @@ def evaluator(browser: Any, live_hall: LiveHall) -> Any:
     """The evaluator tablet of window 3, opened once with its device token."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1920, "height": 1080})
     tablet = context.new_page()
+    violations = watch_csp(tablet)
     tablet.goto(live_hall.url(f"/evaluate/eval-3?token={live_hall.tokens['eval-3']}"))
     expect(tablet.locator("#idle-view")).to_be_visible()
     expect(tablet.locator("#conn")).to_have_class("conn up", timeout=WAIT_MS)
     yield tablet
     context.close()
+    assert not violations, violations
 
 
 def test_a_window_day_call_recall_start_finish_rate_miss_requeue_hold_return_pause(
@@ -210,8 +212,8 @@ def test_logging_out_pauses_the_window_and_logging_in_again_returns_to_it(
         "已退出登录",
         "staff1",
     )
-    page.fill("#login", "staff1")
-    page.fill("#password", "password-123")
+    page.fill("#login input[name=login]", "staff1")
+    page.fill("#login input[name=password]", "password-123")
     page.click("#login-button")
     expect(page.locator("#window-title")).to_have_text("3号窗口", timeout=WAIT_MS)
     press(page, "resume")
