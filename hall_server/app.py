@@ -121,6 +121,9 @@ def create_app(
     from .api.kiosk import init_kiosk
 
     init_kiosk(app)
+    from .api.limiter import init_login_limits
+
+    init_login_limits(app, settings)  # after Socket.IO: its proxy fix covers every request
     from .bootstrap import wire_app
 
     wire_app(app)  # what runs after a commit: the table in bootstrap.py

@@ -26,8 +26,9 @@ TICKET_EVENTS = (
 )  # fmt: skip
 WINDOW_EVENTS = ("window.opened", "window.paused", "window.resumed", "window.closed")
 STAFF_ONLY_EVENTS = frozenset(
-    {"alarm.raised", "alarm.cleared", "device.status", "evaluation.recorded"}
-)
+    {"alarm.raised", "alarm.cleared", "device.status", "evaluation.recorded",
+     "login.locked", "login.unlocked"}
+)  # fmt: skip
 CALL_EVENTS = frozenset({"ticket.called", "ticket.recalled"})
 # How many of the latest calls a snapshot carries (newest first); clients keep as many.
 RECENT_CALLS = 12

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from ..contract import API_PREFIX
 from ..services import admin, webhooks
-from ..services.audit import CONFIG_CHANGED
+from ..services.audit import CONFIG_CHANGED, LOGIN_LOCKED, LOGIN_UNLOCKED
 from ..services.devices import device_views
 from ..services.snapshot import events_after
 from . import schemas
@@ -18,7 +18,7 @@ from .common import actor, body, hall
 from .errors import BadRequest, error_response
 
 admin_api = Blueprint("admin_api", __name__, url_prefix=f"{API_PREFIX}/admin")
-AUDITED = (CONFIG_CHANGED, "notice.changed")
+AUDITED = (CONFIG_CHANGED, "notice.changed", LOGIN_LOCKED, LOGIN_UNLOCKED)
 
 
 @admin_api.errorhandler(admin.ConfigInvalid)

@@ -58,7 +58,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(domain.DomainError)
     def _domain(error: domain.DomainError) -> tuple[Response, int]:
-        return error_response(status_of(error), error.code, error.message)
+        response, status = error_response(status_of(error), error.code, error.message)
+        retry_after_s = getattr(error, "retry_after_s", None)  # a 429 that knows when
+        if retry_after_s:
+            response.headers["Retry-After"] = str(retry_after_s)
+        return response, status
 
     @app.errorhandler(ValidationError)
     def _invalid(error: ValidationError) -> tuple[Response, int]:

@@ -48,6 +48,7 @@ ROUTES: list[Route] = [Route(*row) for row in [
     ("get", "/openapi.json", "This document", None, 200, ANYONE),
     ("post", "/auth/login", "Staff login → {token, role}", "LoginBody", 200, ANYONE),
     ("post", "/auth/logout", "End this staff token", None, 200, STAFF),
+    ("post", "/staff/{login}/unlock", "Lift a login's lock (锁定) after too many wrong passwords (supervisor, admin)", None, 200, SUPERVISOR),
     ("get", "/staff/me", "Who is logged in, and their window", None, 200, STAFF),
     ("post", "/staff/logout", "End this staff token; the window pauses or closes per policy", None, 200, STAFF),
     ("get", "/services", "Services with waiting count, ETA, hours, guide", None, 200, STAFF_AND_DEVICES),

@@ -16,6 +16,7 @@ from ..services.snapshot import events_after, last_seq, snapshot
 from . import schemas
 from .common import actor, bearer, body, hall, idempotency_key, require_service_or_booking
 from .errors import BadRequest
+from .limiter import client_address, login_limits
 from .openapi import openapi_document
 
 api = Blueprint("api", __name__, url_prefix=API_PREFIX)
@@ -42,8 +43,22 @@ def health() -> Any:
 def login() -> Any:
     data = body(schemas.LoginBody)
     return jsonify(
-        auth.login(hall().ctx, data.login, data.password, ttl_h=hall().settings.server.token_ttl_h)
+        auth.login(
+            hall().ctx,
+            data.login,
+            data.password,
+            ttl_h=hall().settings.server.token_ttl_h,
+            address=client_address(),
+            limits=login_limits(),
+        )
     )
+
+
+@api.post("/staff/<login>/unlock")
+def unlock_login(login: str) -> Any:
+    """Lift a login's lock (锁定) after too many wrong passwords (supervisor, admin)."""
+    who = actor("supervisor")
+    return jsonify(auth.unlock(hall().ctx, who, login, limits=login_limits()))
 
 
 @api.post("/auth/logout")

@@ -394,11 +394,16 @@ def staff_view(row: Staff) -> dict[str, Any]:
 
 
 def list_staff(ctx: HallContext) -> list[dict[str, Any]]:
+    now = ctx.clock()
     with ctx.db.read() as session:
         rows = session.scalars(
             select(Staff).where(Staff.hall_id == ctx.hall_id).order_by(Staff.login)
         )
-        return [staff_view(r) for r in rows]
+        # Locked (锁定) after too many wrong passwords: the staff list offers to lift it.
+        return [
+            staff_view(r) | {"locked": r.locked_until is not None and r.locked_until > now}
+            for r in rows
+        ]
 
 
 def _staff_problems(body: dict[str, Any], *, create: bool) -> list[dict[str, str]]:

@@ -4,6 +4,9 @@ Screens receive it too (it tells them to reload the layout), so its payload name
 changed — section, key, fields, old and new values of hall settings — and never a person's
 data or a secret: staff changes list only the fields, tokens and webhook secrets never
 appear.
+
+Logins locked after too many wrong passwords and lifted by a supervisor are audited here
+too (``login.locked``, ``login.unlocked``): staff-only events, the public sees only their seq.
 """
 
 from __future__ import annotations
@@ -25,3 +28,30 @@ class ConfigChanged(HallEvent):
     fields: list[str] = field(default_factory=list)
     changes: dict[str, Any] = field(default_factory=dict)  # field -> [old, new]
     config_version: int = 0
+
+
+LOGIN_LOCKED = "login.locked"
+LOGIN_UNLOCKED = "login.unlocked"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginLocked(HallEvent):
+    """A login filled its count of wrong passwords and is locked (锁定) until ``until``.
+
+    Staff-only: it names a login and the client address the last wrong password came from.
+    """
+
+    type: ClassVar[str] = LOGIN_LOCKED
+    login: str
+    until: str  # ISO time the lock ends by itself
+    failures: int  # wrong passwords counted within the window
+    address: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginUnlocked(HallEvent):
+    """A supervisor or admin (the event's actor) lifted a login's lock before it ended."""
+
+    type: ClassVar[str] = LOGIN_UNLOCKED
+    login: str
+    was_until: str  # ISO time the lock would have ended

@@ -4,19 +4,25 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import Database
-from ..domain.errors import Forbidden, InvalidInput, NotFound
+from ..domain.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from ..models import AuthToken, Device, Staff, Window
-from .actors import Actor
+from .actors import SYSTEM, Actor
+from .audit import LoginLocked, LoginUnlocked
 from .context import HallContext
+from .hall_log import hall_write
+from .login_limits import LoginLimits
 
 ROLES = ("staff", "supervisor", "admin")
 DEVICE_KINDS = ("kiosk", "display", "agent", "evaluator")
@@ -77,21 +83,80 @@ def issue_device_token(db: Database, hall_id: int, name: str, *, kind: str | Non
         return token
 
 
-def login(ctx: HallContext, login_name: str, password: str, *, ttl_h: int) -> dict[str, Any]:
-    """Check a staff member's password and open a session token."""
-    now = ctx.clock()
-    with ctx.db.write() as session:
-        staff = session.scalar(
-            select(Staff).where(Staff.hall_id == ctx.hall_id, Staff.login == login_name.strip())
+class TooManyAttempts(RateLimited):
+    """Too many wrong passwords for a login or from a client address (HTTP 429 + Retry-After)."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        minutes = max(1, math.ceil(retry_after_s / 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(
+            f"登录尝试过多，请{minutes}分钟后再试 (too many login attempts: try again in "
+            f"{minutes} {unit})."
         )
-        if (
-            staff is None
-            or not staff.active
-            or not check_password_hash(staff.password_hash, password)
-        ):
-            raise Unauthorized("用户名或密码错误 (wrong login or password).")
-        token = new_token(STAFF_PREFIX)
-        expires = now + timedelta(hours=ttl_h)
+        self.retry_after_s = retry_after_s
+
+
+@cache
+def dummy_password_hash() -> str:
+    """A hash made like every staff password's (same method and scrypt cost), of nothing known.
+
+    An unknown login is checked against it, so "no such login" costs what "wrong password"
+    does and the time of an answer does not tell which logins exist.
+    """
+    return generate_password_hash(secrets.token_urlsafe(24))
+
+
+@dataclass(frozen=True, slots=True)
+class _Login:
+    id: int
+    login: str
+    password_hash: str
+    active: bool
+    locked_until: datetime | None
+
+
+def login(
+    ctx: HallContext,
+    login_name: str,
+    password: str,
+    *,
+    ttl_h: int,
+    address: str = "",
+    limits: LoginLimits | None = None,
+) -> dict[str, Any]:
+    """Check a staff member's password and open a session token.
+
+    With ``limits``: refused (429) while the login's or the address's count of wrong
+    passwords is full, even with the right password; a wrong one is counted, and the one
+    that fills a known login's count locks it (锁定) in the database and the hall log. The
+    password is checked outside any transaction: scrypt takes ~0.1 s and must not hold the
+    hall's writer.
+    """
+    name = login_name.strip()
+    if limits is not None and (wait := limits.wait_s(name, address)):
+        raise TooManyAttempts(wait)
+    now = ctx.clock()
+    with ctx.db.read() as session:
+        row = session.scalar(select(Staff).where(Staff.hall_id == ctx.hall_id, Staff.login == name))
+        staff = None if row is None else _Login(
+            row.id, row.login, row.password_hash, row.active, row.locked_until
+        )  # fmt: skip
+    if staff is not None and staff.locked_until is not None and staff.locked_until > now:
+        raise TooManyAttempts(math.ceil((staff.locked_until - now).total_seconds()))
+    # The same scrypt work for an unknown login, an inactive one and a wrong password.
+    right = check_password_hash(
+        staff.password_hash if staff is not None else dummy_password_hash(), password
+    )
+    if not right or staff is None or not staff.active:
+        lock_s = limits.failed(name, address) if limits is not None else 0
+        if lock_s and staff is not None:
+            _lock(ctx, staff.id, lock_s, address, failures=limits.per_login.amount if limits else 0)
+        raise Unauthorized("用户名或密码错误 (wrong login or password).")
+    if limits is not None:
+        limits.forget(name)
+    token = new_token(STAFF_PREFIX)
+    expires = now + timedelta(hours=ttl_h)
+    with ctx.db.write() as session:
         session.add(
             AuthToken(
                 hall_id=ctx.hall_id,
@@ -101,17 +166,59 @@ def login(ctx: HallContext, login_name: str, password: str, *, ttl_h: int) -> di
                 expires_at=expires,
             )
         )
+        found = session.scalar(select(Staff).where(Staff.id == staff.id))
+        assert found is not None
         window = session.scalar(
             select(Window.number).where(Window.hall_id == ctx.hall_id, Window.staff_id == staff.id)
         )
         return {
             "token": token,
-            "role": staff.role,
-            "name": staff.name,
-            "login": staff.login,
+            "role": found.role,
+            "name": found.name,
+            "login": found.login,
             "expires_at": expires.isoformat(),
             "window": window,
         }
+
+
+def _lock(ctx: HallContext, staff_id: int, seconds: int, address: str, *, failures: int) -> None:
+    """Lock a login whose count of wrong passwords is full, audited in the hall log."""
+    with hall_write(ctx, SYSTEM) as write:
+        row = write.session.get(Staff, staff_id)
+        if row is None or (row.locked_until is not None and row.locked_until > write.now):
+            return  # gone, or another process locked it a moment ago
+        row.locked_until = write.now + timedelta(seconds=seconds)
+        write.log(
+            LoginLocked(
+                login=row.login,
+                until=row.locked_until.isoformat(),
+                failures=failures,
+                address=address,
+            )
+        )
+
+
+def unlock(
+    ctx: HallContext, actor: Actor, login_name: str, *, limits: LoginLimits | None = None
+) -> dict[str, Any]:
+    """Lift a login's lock (supervisors and admins): it may log in again at once."""
+    require(actor, "supervisor")
+    with hall_write(ctx, actor) as write:
+        row = write.session.scalar(
+            select(Staff).where(Staff.hall_id == ctx.hall_id, Staff.login == login_name)
+        )
+        if row is None:
+            raise NotFound(f"没有此账号 {login_name} (no login {login_name}).")
+        was = row.locked_until
+        lifted = was is not None and was > write.now
+        row.locked_until = None
+        if lifted and was is not None:
+            write.log(LoginUnlocked(login=row.login, was_until=was.isoformat()))
+        result = {"login": row.login, "locked": False, "lifted": lifted,
+                  "by": actor.name, "at": write.now.isoformat()}  # fmt: skip
+    if limits is not None:
+        limits.forget(login_name)
+    return result
 
 
 def logout(ctx: HallContext, token: str) -> None:

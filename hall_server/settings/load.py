@@ -30,6 +30,8 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "HALL_PUBLIC_BASE_URL": ("server", "public_base_url"),
     "HALL_ASYNC_MODE": ("server", "async_mode"),
     "HALL_WORKERS": ("server", "workers"),
+    "HALL_TRUSTED_PROXIES": ("server", "trusted_proxies"),
+    "HALL_LOGIN_STORAGE_URL": ("login", "storage_url"),
     "HALL_NOTIFIER": ("notify", "kind"),
     "HALL_NOTIFY_AHEAD": ("notify", "ahead"),
     "HALL_SMS_URL": ("notify", "sms_url"),

@@ -79,6 +79,7 @@ class ServerSettings(_Model):
     resync_max_events: int = Field(default=500, ge=1)
     sqlite_synchronous: Literal["full", "normal"] = "full"  # durable commits (docs/CONFIG.md)
     kiosk_rate_per_min: int = Field(default=30, ge=1)
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
 
     @model_validator(mode="after")
     def _workers_share_a_queue(self) -> "ServerSettings":
@@ -357,10 +358,35 @@ class NotifySettings(_Model):
         return self
 
 
+class LoginSettings(_Model):
+    """Limits on wrong passwords (services/login_limits.py), per login and per client address."""
+
+    fails_per_login: int = Field(default=5, ge=1, le=1000)
+    fails_per_address: int = Field(default=20, ge=1, le=100_000)
+    window_min: Minutes = 15
+    storage_url: str = ""
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        if value and not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+            raise ValueError('must be empty, "memory://" or a Redis URL ("redis://host:6379/0")')
+        return value
+
+
 class Settings(_Model):
     server: ServerSettings = ServerSettings()
     notify: NotifySettings = NotifySettings()
+    login: LoginSettings = LoginSettings()
     hall: HallConfig
+
+    @model_validator(mode="after")
+    def _workers_share_login_counts(self) -> "Settings":
+        if self.server.workers > 1 and self.login.storage_url.startswith("memory://"):
+            raise Problems([(("login", "storage_url"), "several workers must share the login "
+                              'counts: leave it empty (server.message_queue) or give a Redis URL, '
+                              'not "memory://"')])  # fmt: skip
+        return self
 
 
 class HallFile(_Model):
@@ -368,4 +394,5 @@ class HallFile(_Model):
 
     server: ServerSettings = ServerSettings()
     notify: NotifySettings = NotifySettings()
+    login: LoginSettings = LoginSettings()
     hall: HallConfig

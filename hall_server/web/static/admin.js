@@ -162,7 +162,18 @@
       const { staff } = await call("/admin/staff");
       editable("staff", staff, "login", [
         ["login", "登录名", "Login"], ["name", "姓名", "Name"], ["role", "角色", "Role"], ["active", "启用", "Active", (s) => (s.active ? "是" : "否")],
-      ]);
+        ["locked", "锁定", "Locked", (s) => (s.locked ? "已锁定 locked" : "")],
+      ], (s) => (s.locked ? `<button data-unlock="${esc(s.login)}">解锁 Unlock</button>` : ""));
+      // A login locked after too many wrong passwords: lifting it is audited (login.unlocked).
+      $("#panel tbody").addEventListener("click", async (e) => {
+        const login = e.target.dataset.unlock;
+        if (!login) return;
+        try {
+          await call(`/staff/${encodeURIComponent(login)}/unlock`, { method: "POST" });
+          await TABS.staff();
+          $("#saved").textContent = `${login} 已解锁 Unlocked`;
+        } catch (err) { $("#saved").textContent = err.message; }
+      });
     },
     async devices() {
       const { config } = await call("/admin/config");
@@ -248,7 +259,7 @@
       $("#panel").innerHTML = `<table class="grid"><thead><tr><th>时间<span class="en">At</span></th><th>操作人<span class="en">By</span></th><th>部分<span class="en">Section</span></th>
         <th>操作<span class="en">Action</span></th><th>对象<span class="en">Key</span></th><th>字段<span class="en">Fields</span></th></tr></thead>
         <tbody>${changes.map((c) => `<tr><td>${esc(new Date(c.at).toLocaleString("zh-CN", { hour12: false }))}</td><td>${esc(c.actor)}</td>
-        <td>${esc(c.section || "notices")}</td><td>${esc(c.action || "updated")}</td><td>${esc(c.key || "")}</td>
+        <td>${esc(c.section || (c.login ? "staff" : "notices"))}</td><td>${esc(c.action || (c.type === "login.locked" ? "locked 锁定" : c.type === "login.unlocked" ? "unlocked 解锁" : "updated"))}</td><td>${esc(c.key || c.login || "")}</td>
         <td>${esc((c.fields || []).join(", ") || (c.notices || []).join(" / "))}</td></tr>`).join("")}</tbody></table>`;
     },
   };

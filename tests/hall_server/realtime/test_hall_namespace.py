@@ -13,6 +13,7 @@ from hall_server.contract import NAMESPACE, STAFF_ONLY_EVENTS
 from hall_server.domain import events as ev
 from hall_server.extensions import socketio
 from hall_server.services.actors import SYSTEM
+from hall_server.services.audit import LoginLocked, LoginUnlocked
 from hall_server.services.hall_log import hall_write
 
 from ..hall import HallRig
@@ -109,6 +110,10 @@ STAFF_ONLY: list[Callable[[], ev.HallEvent]] = [
         device="kiosk-1", kind="kiosk", status={"printer": {"health": "fault"}}
     ),
     lambda: ev.EvaluationRecorded(ticket_id=1, number="B001", window=3, score=1),
+    lambda: LoginLocked(
+        login="staff1", until="2026-11-23T02:15:00+00:00", failures=5, address="10.0.0.7"
+    ),
+    lambda: LoginUnlocked(login="staff1", was_until="2026-11-23T02:15:00+00:00"),
 ]
 
 
