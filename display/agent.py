@@ -26,13 +26,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from devices.base import DeviceError, Health
 from devices.led import LedSign, build_led_sign
 from display.led_content import StripContent, board_lines, strip_content, strip_texts
+from hall_server.client.api import ApiError, HallApi, Unreachable
 from hall_server.client.hall import HallClient
 from hall_server.client.state import HallState
+from hall_server.client.status import StatusReporter
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +143,9 @@ class DisplayAgent:
         self.windows: set[int] = set()
         self.stats = AgentStats()
         self.client: HallClient | None = None
-        self._http = requests.Session()
-        self._http.headers["Authorization"] = f"Bearer {token}"
+        self.api = HallApi(self.server_url, token)
+        # The signs' health goes out every round, changed or not: it is the agent's heartbeat.
+        self.status = StatusReporter(self.api, heartbeat_s=0)
         self._cond = threading.Condition()
         self._dirty: dict[str, bool] = {}  # slot key -> forced (a call: write even if same)
         self._stop = threading.Event()
@@ -204,7 +205,7 @@ class DisplayAgent:
         for thread in self._threads:
             thread.join(timeout_s)
         self._threads.clear()
-        self._http.close()
+        self.api.close()
 
     def run_forever(self) -> None:
         """Run until interrupted (the ``hall display-agent`` command)."""
@@ -222,19 +223,16 @@ class DisplayAgent:
         delay = self.retry_delay_s
         while True:
             try:
-                response = self._http.get(self.server_url + "/api/v1/display/config", timeout=5)
-            except requests.RequestException as error:
+                return self.api.call("GET", "/display/config")
+            except Unreachable as error:
                 reason = str(error)
-            else:
-                if response.ok:
-                    settings: dict[str, Any] = response.json()
-                    return settings
-                if response.status_code in (401, 403, 404):
+            except ApiError as error:
+                if error.refused:
                     raise DeviceError(
                         f"服务器拒绝了本设备的令牌 / the server refused this device's token: "
-                        f"{response.status_code} {response.text[:200]}"
-                    )
-                reason = f"HTTP {response.status_code}"
+                        f"{error.status} {error.message[:200]}"
+                    ) from None
+                reason = f"HTTP {error.status}"
             if deadline is not None and time.monotonic() > deadline:
                 raise DeviceError(f"无法连接服务器 / cannot reach the hall server: {reason}")
             log.warning("hall server not reachable (%s); retrying in %.1f s", reason, delay)
@@ -368,16 +366,10 @@ class DisplayAgent:
         """Send the signs' health to the server; return whether it was accepted."""
         if not self.slots:
             return False
-        body: dict[str, Any] = {"part": "led", "status": self.sign_health()}
-        try:
-            response = self._http.post(
-                self.server_url + "/api/v1/devices/status", json=body, timeout=5
-            )
-        except requests.RequestException as error:
-            log.info("status report failed: %s", error)
-            return False
-        self.stats.reports += 1
-        return response.ok
+        sent = self.status.sent
+        accepted = self.status.report("led", self.sign_health())
+        self.stats.reports += self.status.sent - sent
+        return accepted
 
     # Speaker -----------------------------------------------------------------------------
 
@@ -397,15 +389,13 @@ class DisplayAgent:
     def _announce(self, number: str, window: int) -> bool:
         """Fetch and play one call's WAV; say whether it was played."""
         try:
-            response = self._http.get(
-                self.server_url + "/api/v1/display/voice",
-                params={"number": number, "window": str(window)},
-                timeout=30,
-            )
-            response.raise_for_status()
+            response = self.api.request(
+                "GET", "/display/voice", params={"number": number, "window": str(window)},
+                timeout_s=30,
+            )  # fmt: skip
             assert self._player is not None
             self._player(response.content)  # blocks: announcements never overlap
-        except (requests.RequestException, subprocess.SubprocessError, OSError) as error:
+        except (ApiError, Unreachable, subprocess.SubprocessError, OSError) as error:
             log.warning("announcement of %s failed: %s", number, error)
             return False
         self.stats.announcements += 1

@@ -14,18 +14,17 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import requests
-import socketio
-
 from devices.base import DeviceError, DeviceStatus
 from devices.idcard import IdCardReader, mask_id
 from devices.printer import Printer, TicketPrint, build_printer
+from hall_server.client.api import ApiError, HallApi, Unreachable
+from hall_server.client.connection import Connection
+from hall_server.client.status import StatusReporter
 
 log = logging.getLogger(__name__)
 
@@ -77,28 +76,25 @@ class KioskAgent:
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._status_wake = threading.Event()
-        self._reported: dict[str, tuple[dict[str, Any], float]] = {}
         self._threads: list[threading.Thread] = []
         self._queued: set[int] = set()  # job ids in the queue, not yet answered
         self._lock = threading.Lock()
-        self._http = requests.Session()
-        self._http.headers["Authorization"] = f"Bearer {token}"
-        self.sio = socketio.Client(
-            reconnection=True, reconnection_delay=0.5, reconnection_delay_max=5
-        )
-        self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
-        self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
-        self.sio.on("print", self._on_print, namespace=NAMESPACE)
-        self.sio.on("read_card", self._on_read_card, namespace=NAMESPACE)
+        self.api = HallApi(self.server_url, token)
+        self.status = StatusReporter(self.api, heartbeat_s=HEARTBEAT_S)
+        self.link = Connection(self.server_url, NAMESPACE, {"token": token, "role": "agent"},
+                               name="kiosk-agent-connection")  # fmt: skip
+        self.link.on("print", self._on_print)
+        self.link.on("read_card", self._on_read_card)
+        self.link.watch(self._on_link)
 
     # ------------------------------------------------------------ life
     def start(self) -> KioskAgent:
         """Connect (retrying until the server answers) and start the worker threads."""
-        for target, name in ((self._print_worker, "print"), (self._status_loop, "status"),
-                             (self._connect_loop, "connect")):  # fmt: skip
+        for target, name in ((self._print_worker, "print"), (self._status_loop, "status")):
             thread = threading.Thread(target=target, name=f"kiosk-agent-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        self.link.start()
         return self
 
     def stop(self) -> None:
@@ -106,40 +102,21 @@ class KioskAgent:
         self._stop.set()
         self._status_wake.set()
         self.jobs.put(None)
-        self.sio.disconnect()
+        self.link.stop()
         for thread in self._threads:
             thread.join(timeout=5)
+        self.api.close()
         self.printer.close()
         if self.id_reader is not None:
             self.id_reader.close()
 
-    def _connect_loop(self) -> None:
-        delay = 0.5
-        while not self._stop.is_set():
-            try:
-                self.sio.connect(
-                    self.server_url,
-                    namespaces=[NAMESPACE],
-                    auth={"token": self.token, "role": "agent"},
-                    transports=["websocket"],
-                    wait_timeout=5,
-                )
-                return  # from here python-socketio reconnects by itself
-            except socketio.exceptions.ConnectionError as error:
-                log.warning("hall server not reachable (%s); retrying in %.1f s", error, delay)
-                if self._stop.wait(delay):
-                    return
-                delay = min(delay * 2, 5.0)
-
-    def _on_connect(self) -> None:
-        log.info("connected to %s", self.server_url)
-        self.connected.set()
-        self._reported.clear()  # the server may have lost what we told it: say it again
-        self._status_wake.set()
-
-    def _on_disconnect(self, *_: Any) -> None:
-        log.warning("disconnected from %s; reconnecting", self.server_url)
-        self.connected.clear()
+    def _on_link(self, change: str) -> None:
+        if change == "connected":
+            self.connected.set()
+            self.status.forget()  # the server may have lost what we told it: say it again
+            self._status_wake.set()
+        elif change == "disconnected":
+            self.connected.clear()
 
     # ------------------------------------------------------------ printing
     def _on_print(self, job: dict[str, Any]) -> None:
@@ -179,12 +156,8 @@ class KioskAgent:
             self._answer(result)
 
     def _answer(self, result: dict[str, Any]) -> None:
-        if not self.sio.connected:
-            return  # the server resends the pending job after the reconnect; we answer then
-        try:
-            self.sio.emit("print_result", result, namespace=NAMESPACE)
-        except socketio.exceptions.SocketIOError as error:
-            log.warning("could not acknowledge job %s: %s", result["job_id"], error)
+        # Not connected: the server resends the pending job after the reconnect; we answer then.
+        self.link.emit("print_result", result)
 
     # ------------------------------------------------------------ ID card
     def _on_read_card(self, data: dict[str, Any] | None = None) -> None:
@@ -205,8 +178,7 @@ class KioskAgent:
                     if card is not None
                     else {"ok": False, "message": "未读到身份证 / no card was read"}
                 )
-        if self.sio.connected:
-            self.sio.emit("card", answer, namespace=NAMESPACE)
+        self.link.emit("card", answer)
 
     # ------------------------------------------------------------ status
     def _status_loop(self) -> None:
@@ -223,32 +195,16 @@ class KioskAgent:
             status: dict[str, Any] = read().as_dict()
         except DeviceError as error:
             status = {"health": "unknown", "online": None, "detail": {}, "message": str(error)}
-        last = self._reported.get(part)
-        if last is not None and last[0] == status and time.monotonic() - last[1] < HEARTBEAT_S:
-            return
-        try:
-            response = self._http.post(
-                f"{self.server_url}/api/v1/devices/status",
-                json={"part": part, "status": status},
-                timeout=5,
-            )
-            response.raise_for_status()
-        except requests.RequestException as error:
-            log.warning("could not report %s status: %s", part, error)
-            return
-        self._reported[part] = (status, time.monotonic())
+        self.status.report(part, status)
 
 
 def kiosk_config(server_url: str, token: str) -> dict[str, Any]:
     """Ask the server for this kiosk's name and device options (printer, id_reader)."""
-    response = requests.get(
-        f"{server_url.rstrip('/')}/api/v1/kiosk/config",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    config: dict[str, Any] = response.json()
-    return config
+    api = HallApi(server_url, token, timeout_s=10)
+    try:
+        return api.call("GET", "/kiosk/config")
+    finally:
+        api.close()
 
 
 def build_agent(
@@ -321,7 +277,7 @@ def agent_from_cli(
     try:
         agent = build_agent(server, token, printer_options=printer, id_reader_options=reader,
                             out_dir=Path(out_dir) if out_dir else None)  # fmt: skip
-    except (DeviceError, requests.RequestException) as error:
+    except (DeviceError, ApiError, Unreachable) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"kiosk agent: printing for {server} (Ctrl+C to stop)")
     run_agent(agent)

@@ -20,15 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from devices.base import DeviceError
 from devices.keypad import Intent, KeyBuffer, Keypad, build_keypad
 from devices.keypad.keys import SCORE_LABELS
+from hall_server.client.api import ApiError, HallApi, Unreachable
+from hall_server.client.status import StatusReporter
 
 log = logging.getLogger(__name__)
 
-API = "/api/v1"
 REFRESH_S = 5.0  # how often the idle line is read again from the server
 RETRIES = 2  # extra tries of a press that got no answer (same Idempotency-Key)
 BAD_SCORE_REASON = "按键评价器未选原因 (keypad: no reason given)"
@@ -45,69 +44,6 @@ DONE_ZH = {
     "pause": "暂停服务",
     "resume": "恢复服务",
 }
-
-
-class ApiError(Exception):
-    """The server answered with an error; ``str()`` is its sentence."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-class Unreachable(Exception):
-    """The server did not answer."""
-
-
-class HallApi:
-    """The hall's JSON API as one device token sees it."""
-
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        timeout_s: float = 5.0,
-        session: requests.Session | None = None,
-    ) -> None:
-        """Talk to the server at ``base_url`` with device ``token``."""
-        self.base_url = base_url.rstrip("/")
-        self.token = token
-        self.timeout_s = timeout_s
-        self.session = session or requests.Session()
-
-    def call(
-        self, method: str, path: str, body: Mapping[str, Any] | None = None, *, key: str = ""
-    ) -> dict[str, Any]:
-        """Send one request; raise ApiError for an error answer, Unreachable for none."""
-        headers = {"Authorization": f"Bearer {self.token}"}
-        if key:
-            headers["Idempotency-Key"] = key
-        try:
-            response = self.session.request(
-                method,
-                self.base_url + API + path,
-                json=dict(body) if body is not None else None,
-                headers=headers,
-                timeout=self.timeout_s,
-            )
-        except requests.RequestException as exc:
-            raise Unreachable(f"服务器无应答 (no answer from the server): {exc}") from exc
-        try:
-            data = response.json()
-        except ValueError:
-            data = {}
-        if not response.ok:
-            error = data.get("error", {}) if isinstance(data, dict) else {}
-            raise ApiError(
-                response.status_code,
-                str(error.get("code", "error")),
-                str(error.get("message", response.reason)),
-            )
-        return data if isinstance(data, dict) else {}
-
-    def close(self) -> None:
-        self.session.close()
 
 
 def short(message: str) -> str:
@@ -145,7 +81,7 @@ class KeypadAgent:
         self.buffer = KeyBuffer(config.prefixes or ("A",), digits=config.digits)
         self.new_key = new_key
         self.last_finished: tuple[int, str] | None = None  # (ticket id, number) to rate
-        self.last_status: dict[str, Any] | None = None
+        self.status = StatusReporter(api)
         self.line = ""
 
     def show(self, text: str) -> None:
@@ -239,14 +175,7 @@ class KeypadAgent:
 
     def report_status(self) -> None:
         """Tell the server how the keypad is, when that changed."""
-        status = self.keypad.status().as_dict()
-        if status == self.last_status:
-            return
-        try:
-            self.api.call("POST", "/devices/status", {"part": "keypad", "status": status})
-            self.last_status = status
-        except (ApiError, Unreachable) as error:
-            log.warning("device status not reported: %s", error)
+        self.status.report("keypad", self.keypad.status().as_dict())
 
     def run(self, stop: threading.Event, *, refresh_s: float = REFRESH_S) -> None:
         """Read keys until ``stop`` is set; refresh the idle line every ``refresh_s``."""

@@ -22,9 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import socketio
-
 from ..contract import NAMESPACE
+from .connection import Connection
 from .state import Event, HallState, apply_event
 
 log = logging.getLogger(__name__)
@@ -62,8 +61,6 @@ class HallClient:
             raise ValueError("give exactly one of token (staff or device) or ticket (phone)")
         self.url = url.rstrip("/")
         self._credentials = {"token": token} if token is not None else {"ticket": ticket}
-        self._retry = (retry_delay_s, retry_delay_max_s)
-        self._connect_timeout_s = connect_timeout_s
         self._cond = threading.Condition()
         self._state = HallState()
         self._pending: dict[int, Event] = {}  # seq -> event not yet applicable
@@ -74,10 +71,18 @@ class HallClient:
         self._delivery = threading.Lock()
         self._callbacks: dict[str, list[Callback]] = {}
         self.stats = ClientStats()
-        self._stop = threading.Event()
-        self._down = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._sio: Any = None
+        self._link = Connection(
+            self.url,
+            NAMESPACE,
+            self._auth,
+            retry_delay_s=retry_delay_s,
+            retry_delay_max_s=retry_delay_max_s,
+            connect_timeout_s=connect_timeout_s,
+            name="hall-client",
+        )
+        self._link.on("snapshot", self._on_snapshot)
+        self._link.on("event", self._on_event)
+        self._link.watch(self._on_link)
 
     @property
     def last_error(self) -> str:
@@ -115,19 +120,11 @@ class HallClient:
 
     def start(self) -> None:
         """Connect in the background and keep reconnecting until ``stop``."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="hall-client", daemon=True)
-        self._thread.start()
+        self._link.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Disconnect and stop reconnecting; the state is kept for a later ``start``."""
-        self._stop.set()
-        self._down.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        self._link.stop(timeout_s)
 
     def resync(self) -> None:
         """Ask the server for every event after the last applied seq (or a snapshot)."""
@@ -136,9 +133,7 @@ class HallClient:
             self._asked_at = time.monotonic()
             self._snapshot_asked = not data
             self.stats.resyncs += 1
-        sio = self._sio
-        if sio is not None and sio.connected:
-            sio.emit("resync", data, namespace=NAMESPACE)
+        self._link.emit("resync", data)
 
     # The connection -----------------------------------------------------------------
 
@@ -151,72 +146,13 @@ class HallClient:
                 return {**self._credentials, "last_seq": self._state.seq}
             return dict(self._credentials)
 
-    def _run(self) -> None:
-        delay, delay_max = self._retry
-        while not self._stop.is_set():
-            self._down.clear()
-            sio = self._new_socket()
-            try:
-                sio.connect(
-                    self.url,
-                    auth=self._auth,
-                    namespaces=[NAMESPACE],
-                    # Straight to a websocket: one connection, so a server of several
-                    # workers keeps the whole session on one (polling would not).
-                    transports=["websocket"],
-                    wait_timeout=self._connect_timeout_s,
-                )
-            except (socketio.exceptions.ConnectionError, ValueError) as error:
-                self._set_error(str(error), keep=True)
-                self._close(sio)
-                if self._stop.wait(delay):
-                    break
-                delay = min(delay * 2, delay_max)
-                continue
-            delay = self._retry[0]
-            self._down.wait()
-            self._close(sio)
-
-    def _new_socket(self) -> Any:
-        sio = socketio.Client(reconnection=False)  # reconnecting is this class's job
-        sio.on("connect", self._on_connect, namespace=NAMESPACE)
-        sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
-        sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
-        sio.on("snapshot", self._on_snapshot, namespace=NAMESPACE)
-        sio.on("event", self._on_event, namespace=NAMESPACE)
-        self._sio = sio
-        return sio
-
-    def _close(self, sio: Any) -> None:
-        try:
-            sio.disconnect()
-        except Exception:  # already gone: nothing to close
-            log.debug("closing the hall connection", exc_info=True)
+    def _on_link(self, change: str) -> None:
+        """Mirror the connection in the state (under the connection's lock: be quick)."""
         with self._cond:
-            self._state.connected = False
+            if change == "connected":
+                self.stats.connects += 1
+            self._state.connected, self._state.error = self._link.connected, self._link.error
             self._cond.notify_all()
-
-    def _on_connect(self) -> None:
-        with self._cond:
-            if self._down.is_set():  # its thread ran late: this socket is already closed
-                return
-            self.stats.connects += 1
-            self._state.connected, self._state.error = True, ""
-            self._cond.notify_all()
-
-    def _on_connect_error(self, data: Any = None) -> None:
-        message = data.get("message") if isinstance(data, dict) else data
-        self._set_error(str(message or "connection refused"))
-
-    def _set_error(self, message: str, *, keep: bool = False) -> None:
-        """Record why connecting failed; ``keep`` leaves the server's own reason in place."""
-        with self._cond:
-            if not (keep and self._state.error):
-                self._state.error = message
-            self._cond.notify_all()
-
-    def _on_disconnect(self, *_: Any) -> None:
-        self._down.set()
 
     # Applying what the server sends ---------------------------------------------------
 

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from devices.keypad import FakeKeypad, Intent
+from hall_server.client.api import ApiError, HallApi, Unreachable
 from tests.hall_server.hall import HallRig
-from window_client.agent import AgentConfig, ApiError, HallApi, KeypadAgent, Unreachable
+from window_client.agent import AgentConfig, KeypadAgent
 
 
 class RigApi(HallApi):

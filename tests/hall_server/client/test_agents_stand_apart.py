@@ -1,0 +1,37 @@
+"""An agent runs on a kiosk PC or an LED controller without the server's insides: importing it
+loads no Flask, no SQLAlchemy, no models, no services — only the contract and the client."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+AGENTS = ["display.agent", "kiosk.agent", "window_client.agent"]
+SERVER_ONLY = ("flask", "flask_socketio", "sqlalchemy", "alembic", "hall_server.services",
+               "hall_server.models", "hall_server.domain")  # fmt: skip
+ALLOWED = ("hall_server", "hall_server.contract", "hall_server.client")
+
+
+def modules_after_import(module: str) -> list[str]:
+    """The names in ``sys.modules`` after importing ``module`` in a fresh interpreter."""
+    script = f"import json, sys; import {module}; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)  # fmt: skip
+    names: list[str] = json.loads(done.stdout)
+    return names
+
+
+def within(name: str, packages: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_an_agent_imports_no_server_module(agent: str) -> None:
+    loaded = modules_after_import(agent)
+    assert agent in loaded
+    assert [name for name in loaded if within(name, SERVER_ONLY)] == []
+    server = [name for name in loaded if within(name, ("hall_server",))]
+    assert [name for name in server if not within(name, ALLOWED)] == []
