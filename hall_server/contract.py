@@ -30,6 +30,14 @@ STAFF_ONLY_EVENTS = frozenset(
      "login.locked", "login.unlocked"}
 )  # fmt: skip
 CALL_EVENTS = frozenset({"ticket.called", "ticket.recalled"})
+# The public stream (displays, kiosks, phones) gets every event at once except these: events
+# that only move queue counts (a hundred issues a second would drown a thousand screens) and
+# staff-only ones. Instead a coalesced QUEUE_COUNTS message, a few a second per hall at most,
+# carries the true waiting counts. Each public message carries ``prev``, the seq of the public
+# event before it, so a client still tells a lost message (docs/API.md, "Realtime").
+COUNT_ONLY_EVENTS = frozenset({"ticket.issued"})
+PUBLIC_WITHHELD_EVENTS = COUNT_ONLY_EVENTS | STAFF_ONLY_EVENTS
+QUEUE_COUNTS = "queue.counts"
 # How many of the latest calls a snapshot carries (newest first); clients keep as many.
 RECENT_CALLS = 12
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..contract import NAMESPACE
 from .connection import Connection
-from .state import Event, HallState, apply_event
+from .state import Event, HallState, apply_event, is_behind, order_key, prev_of
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ class HallClient:
         self._credentials = {"token": token} if token is not None else {"ticket": ticket}
         self._cond = threading.Condition()
         self._state = HallState()
-        self._pending: dict[int, Event] = {}  # seq -> event not yet applicable
+        # (seq, counts?) -> a message not yet applicable (docs/API.md, "Realtime")
+        self._pending: dict[tuple[int, int], Event] = {}
         self._asked_at: float | None = None  # when resync was last asked, gap still open
         self._snapshot_asked = False
         # Socket.IO runs each message's handler in its own thread: this keeps the events'
@@ -172,11 +173,10 @@ class HallClient:
     def _on_event(self, event: Event) -> None:
         with self._delivery:
             with self._cond:
-                seq = int(event["seq"])
-                if self._state.ready and seq <= self._state.seq:
+                if self._state.ready and is_behind(self._state, event):
                     self.stats.duplicates += 1
                     return
-                self._pending[seq] = event
+                self._pending[order_key(event)] = event
                 applied = self._drain() if self._state.ready else []
                 ask = self._gap_needs_resync() or (self._state.stale and not self._snapshot_asked)
                 self._cond.notify_all()
@@ -186,12 +186,22 @@ class HallClient:
                 self._notify(applied_event["type"], applied_event)
 
     def _drain(self) -> list[Event]:
-        """Apply the pending events that follow the state's seq; drop those it already has."""
+        """Apply the pending messages that follow the state; drop those it already has.
+
+        The next one (lowest seq) follows when the state has its ``prev``: nothing the
+        client should see lies between. Staff events follow ``seq - 1``; public messages
+        say what they follow, so withheld issues leave no gap.
+        """
         state = self._state
-        for seq in [s for s in self._pending if s <= state.seq]:
-            del self._pending[seq]
+        for key in [k for k, e in self._pending.items() if is_behind(state, e)]:
+            del self._pending[key]
         applied = []
-        while (event := self._pending.pop(state.seq + 1, None)) is not None:
+        while self._pending:
+            key = min(self._pending)
+            event = self._pending[key]
+            if prev_of(event) > state.seq:
+                break  # one is missing: resync
+            del self._pending[key]
             apply_event(state, event)
             applied.append(event)
         self.stats.events += len(applied)

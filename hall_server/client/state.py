@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..contract import CALL_EVENTS, RECENT_CALLS
+from ..contract import CALL_EVENTS, QUEUE_COUNTS, RECENT_CALLS
 
 Event = dict[str, Any]
 AT_WINDOW = frozenset({"called", "serving"})
@@ -48,11 +48,38 @@ class HallState:
         )
 
 
+def prev_of(event: Event) -> int:
+    """The seq a client must have applied before this message (docs/API.md, "Realtime").
+
+    Public messages say it (``prev``: the public event before them); staff events follow
+    each other without gaps.
+    """
+    return int(event.get("prev", int(event["seq"]) - 1))
+
+
+def order_key(event: Event) -> tuple[int, int]:
+    """Where a message goes in the order of applying: by seq, counts after their event."""
+    return int(event["seq"]), int(event["type"] == QUEUE_COUNTS)
+
+
+def is_behind(state: HallState, event: Event) -> bool:
+    """Whether ``state`` already has what this message tells (a duplicate, or old counts).
+
+    Counts at the state's own seq are applied again: they are true at that seq.
+    """
+    seq = int(event["seq"])
+    return seq < state.seq or (seq == state.seq and event["type"] != QUEUE_COUNTS)
+
+
 def apply_event(state: HallState, event: Event) -> None:
-    """Apply one event, the next in seq, to ``state`` in place."""
+    """Apply one message, whose ``prev_of`` the state has, to ``state`` in place."""
     kind = str(event["type"])
     if kind.startswith("ticket."):
         _apply_ticket(state, event)
+    elif kind == QUEUE_COUNTS:
+        for service, waiting in dict(event.get("waiting") or {}).items():
+            if service in state.queues:
+                state.queues[service]["waiting"] = waiting
     elif kind.startswith("window.") and event.get("window") in state.windows:
         window = state.windows[event["window"]]
         window["state"], window["pause_reason"] = event["state"], event.get("reason", "")

@@ -14,13 +14,14 @@ from typing import Any
 from flask import Flask, request
 from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
-from ..contract import NAMESPACE, PUBLIC, STAFF, audience_of, public_view, room
+from ..contract import NAMESPACE, PUBLIC, STAFF, audience_of, room
 from ..domain.errors import DomainError
 from ..extensions import socketio
 from ..services.auth import authenticate
 from ..services.context import HallContext
 from ..services.snapshot import events_after, snapshot
 from ..services.tickets import public_ticket
+from .public import HallRooms
 
 
 class HallNamespace(Namespace):  # type: ignore[misc]
@@ -61,6 +62,8 @@ class HallNamespace(Namespace):  # type: ignore[misc]
             if not missed["snapshot_required"]:
                 for event in missed["events"]:
                     self.emit("event", event, room=sid)
+                if missed.get("counts"):  # the public stream: counts instead of every issue
+                    self.emit("event", missed["counts"], room=sid)
                 return
         self.emit("snapshot", snapshot(self.ctx, staff=staff), room=sid)
 
@@ -71,9 +74,5 @@ def init_realtime(app: Flask, ctx: HallContext) -> Callable[[list[dict[str, Any]
     socketio.on_namespace(HallNamespace(ctx))
     staff_room, public_room = room(ctx.hall_id, STAFF), room(ctx.hall_id, PUBLIC)
 
-    def emit(events: list[dict[str, Any]]) -> None:
-        for event in events:
-            socketio.emit("event", event, to=staff_room, namespace=NAMESPACE)
-            socketio.emit("event", public_view(event), to=public_room, namespace=NAMESPACE)
-
-    return emit
+    # Staff get every event; the public calls at once and queue counts coalesced (public.py).
+    return HallRooms(ctx, staff_room, public_room)

@@ -18,6 +18,7 @@ from ..models import Window as WindowRow
 from .context import HallContext
 from .devices import device_views
 from .hall_log import wire
+from .public_stream import public_events_after
 from .ticket_rows import iso
 from .windows import window_view
 
@@ -182,7 +183,13 @@ def last_seq(ctx: HallContext) -> int:
 def events_after(
     ctx: HallContext, after: int, *, staff: bool, limit: int | None = None
 ) -> dict[str, Any]:
-    """Return the events after ``after``, or say a snapshot is needed when too far behind."""
+    """Return the events after ``after``, or say a snapshot is needed when too far behind.
+
+    The public audience gets its own stream (public_stream.py): the public events, each with
+    ``prev``, and one ``counts`` message, never every issue.
+    """
+    if not staff:
+        return public_events_after(ctx, after, limit=limit)
     limit = limit or ctx.resync_max_events
     with ctx.db.read() as session:
         last = session.scalar(select(Hall.last_seq).where(Hall.id == ctx.hall_id)) or 0

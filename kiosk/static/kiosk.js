@@ -406,7 +406,8 @@
       conn.classList.toggle("up", up);
       if (hallDevice.refusedToken(error)) revoked();
     },
-    onChange: (_state, event) => { if (event && event.type.startsWith("ticket.")) refreshSoon(); },
+    // Issues arrive as coalesced "queue.counts" (a few a second at most), calls at once.
+    onChange: (_state, event) => { if (event && (event.type.startsWith("ticket.") || event.type === "queue.counts")) refreshSoon(); },
   });
   if (token) hall.connect();
 

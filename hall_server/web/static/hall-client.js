@@ -26,7 +26,7 @@
       this.onConnection = onConnection || (() => {});
       this.url = url || "/hall";
       this.state = null; // {seq, windows: {n: window}, queues: {code: queue}, recent_calls, alarms, notices, hall}
-      this.pending = new Map(); // seq -> event, waiting for a gap to fill or a snapshot
+      this.pending = new Map(); // "seq:counts?" -> message, waiting for a gap to fill or a snapshot
       this.handlers = new Map(); // type -> [fn]
       this.connected = false;
       this.socket = null;
@@ -70,26 +70,34 @@
         alarms: snapshot.alarms.slice(),
         notices: snapshot.notices.slice(),
       };
-      for (const seq of [...this.pending.keys()]) if (seq <= snapshot.seq) this.pending.delete(seq);
       this.onChange(this.state, null);
       this._drain();
     }
 
+    /*
+     * The order (docs/API.md, "Realtime"): a message follows when the state has its `prev`
+     * (staff events: seq - 1; public messages say it, so withheld issues leave no gap). A
+     * seq already applied is a duplicate, except `queue.counts` at the state's own seq.
+     */
     _event(event) {
-      if (this.state && event.seq <= this.state.seq) return; // seen: a duplicate is ignored
-      this.pending.set(event.seq, event);
+      if (this.state && behind(this.state, event)) return; // seen: a duplicate is ignored
+      this.pending.set(event.seq + (event.type === COUNTS ? ":1" : ":0"), event);
       if (!this.state) return; // wait for the snapshot
-      if (!this.pending.has(this.state.seq + 1)) {
-        this.socket.emit("resync", { last_seq: this.state.seq }); // a gap: ask for what is missing
-        return;
-      }
-      this._drain();
+      if (!this._drain()) this.socket.emit("resync", { last_seq: this.state.seq }); // a gap: ask for what is missing
     }
 
+    /* Apply what follows; true when nothing is left waiting for a missing message. */
     _drain() {
-      while (this.state && this.pending.has(this.state.seq + 1)) {
-        const event = this.pending.get(this.state.seq + 1);
-        this.pending.delete(event.seq);
+      if (!this.state) return false;
+      for (const [key, message] of this.pending) if (behind(this.state, message)) this.pending.delete(key);
+      while (this.pending.size) {
+        let next = null;
+        for (const message of this.pending.values()) {
+          if (!next || message.seq < next.seq || (message.seq === next.seq && next.type === COUNTS)) next = message;
+        }
+        if (prevOf(next) > this.state.seq) return false;
+        const event = next;
+        this.pending.delete(event.seq + (event.type === COUNTS ? ":1" : ":0"));
         apply(this.state, event);
         this.state.seq = event.seq;
         this.onChange(this.state, event);
@@ -98,8 +106,14 @@
         // An admin changed the layout (windows, services, names): take a fresh snapshot.
         if (event.type === "config.changed" && this.socket) this.socket.emit("resync", {});
       }
+      return true;
     }
   }
+
+  const COUNTS = "queue.counts";
+  const prevOf = (message) => (message.prev != null ? message.prev : message.seq - 1);
+  const behind = (state, message) =>
+    message.seq < state.seq || (message.seq === state.seq && message.type !== COUNTS);
 
   /* Apply one event to the state (the same rules as hall_server/realtime/client.py). */
   function apply(state, event) {
@@ -129,6 +143,10 @@
     } else if (type.startsWith("window.")) {
       const w = state.windows[event.window];
       if (w) Object.assign(w, { state: event.state, pause_reason: event.reason || "", state_since: event.at });
+    } else if (type === COUNTS) {
+      for (const [code, waiting] of Object.entries(event.waiting || {})) {
+        if (state.queues[code]) state.queues[code].waiting = waiting;
+      }
     } else if (type === "notice.changed") {
       state.notices = event.notices.slice();
     } else if (type === "alarm.raised" && event.alarm_id != null) {

@@ -9,6 +9,7 @@ import pytest
 
 from hall_server.client.hall import HallClient
 from hall_server.client.state import HallState, apply_event
+from hall_server.services.public_stream import is_public
 from hall_server.services.snapshot import snapshot
 from tests.hall_server.hall import HallRig
 from tests.hall_server.realtime.scenario import morning, next_day_expiry
@@ -32,12 +33,21 @@ def test_events_applied_to_a_snapshot_give_the_snapshot_of_every_later_seq(
 ) -> None:
     state = HallState.from_snapshot(hall.get(who, "/snapshot").get_json(), connected=True)
     taken = record_snapshots(hall, staff=who == "boss")
-    morning(hall)
-    log = hall.get(who, "/events?after=0").get_json()["events"]
-    assert len(taken) == len(log) > 25
+    expected = morning(hall)
+    answer = hall.get(who, "/events?after=0").get_json()
+    log = answer["events"]
+    public = who != "boss"  # the public stream: no issues, coalesced counts (docs/API.md)
+    assert len(taken) == len(expected) > 25
+    assert len(log) == len([k for k, _ in expected if not public or is_public(k)])
     for event in log:
         apply_event(state, event)
-        assert state_view(state) == snapshot_view(taken[event["seq"]]), event
+        got, want = state_view(state), snapshot_view(taken[event["seq"]])
+        if public:  # the counts follow in their own message
+            got.pop("waiting"), want.pop("waiting")
+        assert got == want, event
+    if public:
+        apply_event(state, answer["counts"])
+        assert state_view(state) == snapshot_view(taken[max(taken)])
     assert not state.stale
 
 
@@ -67,9 +77,10 @@ class Fed:
 
 @pytest.fixture
 def log_of_a_morning(hall: HallRig) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    first = hall.get("tv-1", "/snapshot").get_json()
+    # The staff log, seq after seq (the public stream's order: test_public_stream.py).
+    first = hall.get("boss", "/snapshot").get_json()
     morning(hall)
-    return first, hall.get("tv-1", "/events?after=0").get_json()["events"]
+    return first, hall.get("boss", "/events?after=0").get_json()["events"]
 
 
 def test_seqs_already_applied_are_ignored(
@@ -82,7 +93,7 @@ def test_seqs_already_applied_are_ignored(
         fed.event(event)
     assert fed.seen == [e["seq"] for e in log]
     assert fed.client.stats.duplicates == 5
-    assert state_view(fed.client.state) == snapshot_view(hall.get("tv-1", "/snapshot").get_json())
+    assert state_view(fed.client.state) == snapshot_view(hall.get("boss", "/snapshot").get_json())
 
 
 def test_a_gap_is_held_back_and_resync_asked_until_it_is_filled(
