@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page, expect
 from werkzeug.security import check_password_hash
 
 from hall_server.services import auth
 from hall_server.settings import ConfigError, load_settings
 from tests.hall_server.hall import PASSWORD, SMALL_HALL, HallRig, open_hall
-from tests.live import redis_server
+from tests.hall_server.web.test_dashboard import log_in
+from tests.live import LiveHall, redis_server
 from tests.needs import need_program
 
 LOCKED = re.compile(
@@ -201,6 +203,34 @@ def test_two_server_processes_share_one_count(open_limited: Opener, tmp_path: Pa
         assert_limited(try_login(two, "staff1", PASSWORD))
         assert one.post("boss", "/staff/staff1/unlock").status_code == 200
         assert try_login(two, "staff1", PASSWORD).status_code == 200  # lifted in both at once
+
+
+@pytest.mark.browser
+def test_locked_staff_read_why_and_an_admin_lifts_the_lock_from_the_staff_list(
+    live_hall: LiveHall, page: Page
+) -> None:
+    wrong = {"login": "staff1", "password": "wrong-password"}
+    for _ in range(5):
+        assert live_hall.api(None, "POST", "/auth/login", wrong).status_code == 401
+    page.goto(live_hall.url("/window"))
+    page.fill("#login input[name=login]", "staff1")
+    page.fill("#login input[name=password]", PASSWORD)
+    page.click("#login-button")
+    expect(page.locator("#login .error")).to_contain_text(
+        "登录尝试过多，请15分钟后再试 (too many login attempts: try again in 15 minutes).",
+        timeout=10_000,
+    )
+
+    log_in(page, live_hall, "/admin", login="root")
+    page.click('#tabs button[data-tab="staff"]')
+    page.click('button[data-unlock="staff1"]', timeout=10_000)
+    expect(page.locator("#saved")).to_contain_text("staff1 已解锁", timeout=10_000)
+    expect(page.locator('button[data-unlock="staff1"]')).to_have_count(0)
+    right = {"login": "staff1", "password": PASSWORD}
+    assert live_hall.api(None, "POST", "/auth/login", right).status_code == 200
+    page.click('#tabs button[data-tab="audit"]')
+    expect(page.locator("#panel tbody tr").first).to_contain_text("unlocked", timeout=10_000)
+    expect(page.locator("#panel tbody tr").first).to_contain_text("root")
 
 
 def test_several_workers_may_not_count_in_their_own_memory() -> None:
