@@ -25,10 +25,10 @@ from devices.printer import Printer, TicketPrint, build_printer
 from hall_server.client.api import ApiError, HallApi, Unreachable
 from hall_server.client.connection import Connection
 from hall_server.client.status import StatusReporter
+from hall_server.contract import KIOSK_NAMESPACE
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "/kiosk"
 HEARTBEAT_S = 60.0
 DONE_MEMORY = 500  # job ids remembered as answered (a resent job is acknowledged, not reprinted)
 
@@ -81,7 +81,7 @@ class KioskAgent:
         self._lock = threading.Lock()
         self.api = HallApi(self.server_url, token)
         self.status = StatusReporter(self.api, heartbeat_s=HEARTBEAT_S)
-        self.link = Connection(self.server_url, NAMESPACE, {"token": token, "role": "agent"},
+        self.link = Connection(self.server_url, KIOSK_NAMESPACE, {"token": token, "role": "agent"},
                                name="kiosk-agent-connection")  # fmt: skip
         self.link.on("print", self._on_print)
         self.link.on("read_card", self._on_read_card)
