@@ -146,7 +146,7 @@ def voice() -> Any:
     if not TICKET_NUMBER.match(number):
         raise InvalidInput(f"号码格式不对：{number!r} (number must look like A012).")
     raw = request.args.get("window", "")
-    if not raw.isdigit() or int(raw) not in hall().ctx.layout.windows:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) not in hall().ctx.layout.windows:
         raise InvalidInput(f"没有这个窗口：{raw!r} (no such window).")
     settings = hall().ctx.layout.voice
     try:

@@ -12,8 +12,10 @@ from flask.sessions import SessionInterface
 
 from .api import errors as api_errors
 from .api.common import HallApp
+from .api.ids import BoundedInt
 from .db import Database
 from .extensions import socketio
+from .server import MAX_BODY_BYTES, MAX_MESSAGE_BYTES
 from .services.context import HallContext
 from .settings import Settings, load_settings
 
@@ -67,6 +69,8 @@ def create_app(
     app = Flask(__name__, static_folder=None)
     app.session_interface = NoCookieSessions()
     app.config["SECRET_KEY"] = secret_key(settings)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # 413 beyond; file routes allow more
+    app.url_map.converters["int"] = BoundedInt  # ids past 2^63-1 match no route: 404
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
@@ -117,6 +121,7 @@ def create_app(
         client_manager=message_queue(settings.server.message_queue),
         cors_allowed_origins=[],
         json=None,
+        max_http_buffer_size=MAX_MESSAGE_BYTES,  # one message or polling POST (server.py)
     )
     from .api.kiosk import init_kiosk
 

@@ -51,7 +51,8 @@ def window_page() -> Any:
 
 def _seconds(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, "")
-    return max(low, min(int(raw), high)) if raw.isdigit() else default
+    whole = raw.isascii() and raw.isdigit()  # "²" is a digit to isdigit(), not to int()
+    return max(low, min(int(raw), high)) if whole else default
 
 
 @window_pages.get("/evaluate/<device>")

@@ -16,6 +16,7 @@ from ..services.snapshot import events_after
 from . import schemas
 from .common import actor, body, hall
 from .errors import BadRequest, error_response
+from .ids import int_arg
 
 admin_api = Blueprint("admin_api", __name__, url_prefix=f"{API_PREFIX}/admin")
 AUDITED = (CONFIG_CHANGED, "notice.changed", LOGIN_LOCKED, LOGIN_UNLOCKED)
@@ -51,8 +52,12 @@ def export() -> Any:
     )
 
 
+MAX_TOML_BODY_BYTES = 2 * 1024 * 1024  # the demo hall is 14 KB; JSON-wrapped text grows
+
+
 @admin_api.post("/config.toml")
 def import_() -> Any:
+    request.max_content_length = MAX_TOML_BODY_BYTES  # an admin's file: more than the 64 KB
     text = body(schemas.TomlImportBody).toml if request.is_json else request.get_data(as_text=True)
     if not text.strip():
         raise BadRequest("请上传 TOML 文件内容 (send the TOML text as the body).")
@@ -181,12 +186,12 @@ def update_webhook(subscription_id: int) -> Any:
 
 @admin_api.get("/webhooks/deliveries")
 def deliveries() -> Any:
-    sub = request.args.get("subscription", "")
+    sub = int_arg("subscription") if request.args.get("subscription") else None
     return jsonify(
         {
             "deliveries": webhooks.list_deliveries(
                 hall().ctx,
-                subscription_id=int(sub) if sub.isdigit() else None,
+                subscription_id=sub,
                 state=request.args.get("state") or None,
             )
         }
@@ -197,11 +202,7 @@ def deliveries() -> Any:
 def audit() -> Any:
     """The hall log's admin changes, newest first (at most the last 1000 events read)."""
     ctx = hall().ctx
-    after = (
-        max(0, int(request.args.get("after", "0") or 0))
-        if request.args.get("after", "0").isdigit()
-        else 0
-    )
+    after = int_arg("after", 0) if request.args.get("after") else 0
     last = events_after(ctx, 0, staff=True, limit=1)["last_seq"]
     start = max(after, last - 1000)
     found = events_after(ctx, start, staff=True, limit=1000)["events"]

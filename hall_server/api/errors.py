@@ -53,6 +53,23 @@ def validation_message(error: ValidationError) -> tuple[str, list[dict[str, str]
     return f"请求参数有误 (invalid request): {text}", fields
 
 
+def _words(error: HTTPException) -> str:
+    """The sentence of an HTTP error, Chinese then English, where werkzeug has only English."""
+    if error.code == 413:
+        kb = (request.max_content_length or 0) // 1024
+        return f"请求体过大，最多 {kb} KB (the request body is too large: at most {kb} KB)."
+    if error.code == 405:
+        allowed = ", ".join(sorted(getattr(error, "valid_methods", None) or ()))
+        method = request.method[:20]
+        return (
+            f"此地址不支持 {method} 方法，可用 {allowed} "
+            f"(method {method} is not allowed here; use {allowed})."
+        )
+    if error.code == 404 and error.description == type(error).description:
+        return "没有这个地址 (no such address)."
+    return error.description or error.name
+
+
 def register(app: Flask) -> None:
     """Install the error handlers on ``app``."""
 
@@ -77,10 +94,14 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Any:
-        if not request.path.startswith("/api/"):
-            return error
+        if not request.path.startswith("/api/") and error.code != 413:
+            return error  # a page's own error page (a body too large is answered in JSON)
         code = (error.name or "error").lower().replace(" ", "_")
-        return error_response(error.code or 500, code, error.description or error.name)
+        response, status = error_response(error.code or 500, code, _words(error))
+        for name, value in error.get_headers():  # Allow of a 405, Retry-After …
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[Response, int]:

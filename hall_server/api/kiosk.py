@@ -77,6 +77,7 @@ def issue() -> Any:
 def import_appointments() -> Any:
     """Import a CSV of appointments (text/csv body, or a multipart file field "file")."""
     who = actor("supervisor")
+    request.max_content_length = MAX_CSV_BYTES + 64 * 1024  # the file and its multipart frame
     upload = request.files.get("file")
     raw = upload.read(MAX_CSV_BYTES + 1) if upload is not None else request.get_data()
     if len(raw) > MAX_CSV_BYTES:

@@ -16,6 +16,7 @@ from ..services.snapshot import events_after, last_seq, snapshot
 from . import schemas
 from .common import actor, bearer, body, hall, idempotency_key, require_service_or_booking
 from .errors import BadRequest
+from .ids import int_arg
 from .limiter import client_address, login_limits
 from .openapi import openapi_document
 
@@ -197,16 +198,11 @@ def get_snapshot() -> Any:
 @api.get("/events")
 def get_events() -> Any:
     who = actor(STAFF, *ANY_DEVICE)
-    raw = request.args.get("after", "0")
-    if not raw.isdigit():
-        raise BadRequest(f"after 必须是非负整数 (after must be a whole number, got {raw!r}).")
-    raw_limit = request.args.get("limit", "")
-    if raw_limit and not raw_limit.isdigit():
-        raise BadRequest(f"limit 必须是正整数 (limit must be a whole number, got {raw_limit!r}).")
-    limit = min(int(raw_limit), 5000) if raw_limit else None
+    after = int_arg("after", 0)
+    limit = min(int_arg("limit"), 5000) if request.args.get("limit") else None
     return jsonify(
         events_after(
-            hall().ctx, int(raw), staff=sees_staff_view(who.kind, who.role), limit=limit
+            hall().ctx, after, staff=sees_staff_view(who.kind, who.role), limit=limit
         )
     )
 

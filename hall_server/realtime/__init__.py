@@ -12,19 +12,20 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, request
-from flask_socketio import ConnectionRefusedError, Namespace, join_room
+from flask_socketio import join_room
 
 from ..contract import NAMESPACE, PUBLIC, STAFF, audience_of, room
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, InvalidInput
 from ..extensions import socketio
 from ..services.auth import authenticate
 from ..services.context import HallContext
 from ..services.snapshot import events_after, snapshot
 from ..services.tickets import public_ticket
+from .inbound import CheckedNamespace, number_of, object_of, refusal, text_of
 from .public import HallRooms
 
 
-class HallNamespace(Namespace):  # type: ignore[misc]
+class HallNamespace(CheckedNamespace):
     """The one namespace of the hall."""
 
     def __init__(self, ctx: HallContext) -> None:
@@ -32,32 +33,42 @@ class HallNamespace(Namespace):  # type: ignore[misc]
         self.ctx = ctx
         self.audience: dict[str, str] = {}
 
-    def on_connect(self, auth: dict[str, Any] | None = None) -> None:
-        auth = auth if isinstance(auth, dict) else {}
-        try:
-            if auth.get("ticket"):
-                public_ticket(self.ctx, str(auth["ticket"]))  # NotFound for a bad token
+    def on_connect(self, auth: Any = None) -> None:
+        try:  # malformed auth is refused in words, like a wrong token (inbound.py)
+            auth = object_of(auth, "auth")
+            ticket = text_of(auth, "ticket")
+            if ticket:
+                public_ticket(self.ctx, ticket)  # NotFound for a bad token
                 audience = PUBLIC
             else:
-                who = authenticate(self.ctx, auth.get("token"))
+                who = authenticate(self.ctx, text_of(auth, "token"))
                 audience = audience_of(who.kind, who.role)
         except DomainError as error:
-            raise ConnectionRefusedError(error.message, {"code": error.code}) from None
+            raise refusal(error) from None
         sid = request.sid  # type: ignore[attr-defined]
         self.audience[sid] = audience
         join_room(room(self.ctx.hall_id, audience))
-        self._catch_up(sid, auth.get("last_seq"))
+        self._catch_up(sid, self._last_seq(sid, "connect", auth))
 
     def on_disconnect(self, *_: Any) -> None:
         self.audience.pop(request.sid, None)  # type: ignore[attr-defined]
 
-    def on_resync(self, data: dict[str, Any] | None = None) -> None:
+    def on_resync(self, data: Any = None, *_: Any) -> None:
         sid = request.sid  # type: ignore[attr-defined]
-        self._catch_up(sid, (data or {}).get("last_seq"))
+        self._catch_up(sid, self._last_seq(sid, "resync", data))
 
-    def _catch_up(self, sid: str, last_seq: Any) -> None:
+    def _last_seq(self, sid: str, event: str, data: Any) -> int | None:
+        """The client's last_seq; one it cannot have is answered with an ``error`` event and
+        then a snapshot, as if it had sent none (a confused screen still gets the hall)."""
+        try:
+            return number_of(object_of(data, event))
+        except InvalidInput as error:
+            self.refuse_event(sid, event, error)
+            return None
+
+    def _catch_up(self, sid: str, last_seq: int | None) -> None:
         staff = self.audience.get(sid) == STAFF
-        if isinstance(last_seq, int) and not isinstance(last_seq, bool) and last_seq >= 0:
+        if last_seq is not None:
             missed = events_after(self.ctx, last_seq, staff=staff)
             if not missed["snapshot_required"]:
                 for event in missed["events"]:

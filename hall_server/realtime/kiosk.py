@@ -14,17 +14,18 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import request
-from flask_socketio import ConnectionRefusedError, Namespace, join_room
+from flask_socketio import join_room
 from sqlalchemy import select
 
 from ..contract import KIOSK_NAMESPACE
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, Forbidden, InvalidInput
 from ..extensions import socketio
 from ..models import Device
 from ..services.actors import Actor
 from ..services.auth import authenticate
 from ..services.context import HallContext
 from ..services.kiosk import agent_presence, jobs_to_resend, kiosk_printer, record_print_result
+from .inbound import CheckedNamespace, number_of, object_of, refusal, text_of
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def kiosk_room(hall_id: int, kiosk: str, role: str) -> str:
     return f"kiosk:{hall_id}:{kiosk}:{role}"
 
 
-class KioskNamespace(Namespace):  # type: ignore[misc]
+class KioskNamespace(CheckedNamespace):
     """The namespace of kiosk agents and kiosk pages."""
 
     def __init__(self, ctx: HallContext) -> None:
@@ -44,17 +45,17 @@ class KioskNamespace(Namespace):  # type: ignore[misc]
         self.ctx = ctx
         self.sessions: dict[str, tuple[Actor, str]] = {}  # sid -> (kiosk, role)
 
-    def on_connect(self, auth: dict[str, Any] | None = None) -> None:
-        auth = auth if isinstance(auth, dict) else {}
-        role = auth.get("role", "page")
-        try:
-            who = authenticate(self.ctx, auth.get("token"))
-            if who.kind != "device" or who.role != "kiosk":
-                raise DomainError("只有取号机可以连接 (only a kiosk connects here).")
+    def on_connect(self, auth: Any = None) -> None:
+        try:  # malformed auth is refused in words, like a wrong token (inbound.py)
+            auth = object_of(auth, "auth")
+            role = text_of(auth, "role") or "page"
             if role not in ROLES:
-                raise DomainError(f"role 须为 agent 或 page (got {role!r}).")
+                raise InvalidInput(f"role 须为 agent 或 page (role must be agent or page: {role}).")
+            who = authenticate(self.ctx, text_of(auth, "token"))
+            if who.kind != "device" or who.role != "kiosk":
+                raise Forbidden("只有取号机可以连接 (only a kiosk connects here).")
         except DomainError as error:
-            raise ConnectionRefusedError({"code": error.code, "message": error.message}) from None
+            raise refusal(error) from None
         sid = request.sid  # type: ignore[attr-defined]
         self.sessions[sid] = (who, role)
         join_room(kiosk_room(self.ctx.hall_id, who.name, role))
@@ -77,38 +78,45 @@ class KioskNamespace(Namespace):  # type: ignore[misc]
             except Exception:  # the server may be stopping: the status is stale, not wrong
                 log.exception("could not record that the agent of %s left", who.name)
 
-    def on_print_result(self, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        sid = request.sid  # type: ignore[attr-defined]
-        who, role = self.sessions.get(sid, (None, ""))
-        if who is None or role != "agent" or not isinstance(data, dict):
-            return {"ok": False, "error": "not an agent"}
-        try:
-            job = record_print_result(
-                self.ctx,
-                who,
-                int(data.get("job_id", 0)),
-                ok=bool(data.get("ok")),
-                error=str(data.get("error", ""))[:300],
+    def on_print_result(self, data: Any = None, *_: Any) -> dict[str, Any]:
+        """Take the agent's answer ``{job_id, ok, error?}``; anything else is an error event."""
+        who = self._sender("agent")
+        data = object_of(data, "print_result")
+        job_id, ok, error = number_of(data, "job_id"), data.get("ok"), data.get("error") or ""
+        if job_id is None or not isinstance(ok, bool) or not isinstance(error, str):
+            raise InvalidInput(
+                "print_result 须为 {job_id: 整数, ok: 真假, error?: 文字} "
+                "(print_result must be {job_id: integer, ok: boolean, error?: string})."
             )
-        except (DomainError, ValueError) as error:
-            return {"ok": False, "error": str(error)}
+        job = record_print_result(self.ctx, who, job_id, ok=ok, error=error[:300])
         page = kiosk_room(self.ctx.hall_id, who.name, "page")
         self.emit("print_result", {k: v for k, v in job.items() if k != "ticket"}, room=page)
         return {"ok": True, "state": job["state"]}
 
-    def on_card(self, data: dict[str, Any] | None = None) -> None:
+    def on_card(self, data: Any = None, *_: Any) -> None:
         """Pass an ID card the agent read to its page (the page shows it masked)."""
-        sid = request.sid  # type: ignore[attr-defined]
-        who, role = self.sessions.get(sid, (None, ""))
-        if who is not None and role == "agent" and isinstance(data, dict):
-            self.emit("card", data, room=kiosk_room(self.ctx.hall_id, who.name, "page"))
+        who = self._sender("agent")
+        card = object_of(data, "card")
+        self.emit("card", card, room=kiosk_room(self.ctx.hall_id, who.name, "page"))
 
-    def on_read_card(self, data: dict[str, Any] | None = None) -> None:
-        """Ask this kiosk's agent to read the ID card on its reader."""
-        sid = request.sid  # type: ignore[attr-defined]
-        who, role = self.sessions.get(sid, (None, ""))
-        if who is not None and role == "page":
-            self.emit("read_card", data or {}, room=kiosk_room(self.ctx.hall_id, who.name, "agent"))
+    def on_read_card(self, data: Any = None, *_: Any) -> None:
+        """Ask this kiosk's agent to read the ID card on its reader (within ``timeout_s``)."""
+        who = self._sender("page")
+        timeout_s = object_of(data, "read_card").get("timeout_s", 15)
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float):
+            raise InvalidInput("timeout_s 须为秒数 (timeout_s must be a number of seconds).")
+        order = {"timeout_s": min(max(float(timeout_s), 1.0), 60.0)}
+        self.emit("read_card", order, room=kiosk_room(self.ctx.hall_id, who.name, "agent"))
+
+    def _sender(self, role: str) -> Actor:
+        """The kiosk of this connection, which must be its ``role`` (agent or page)."""
+        session = self.sessions.get(request.sid)  # type: ignore[attr-defined]
+        if session is None or session[1] != role:
+            raise Forbidden(
+                f"只有取号机的{'代理' if role == 'agent' else '页面'}可以发这条消息 "
+                f"(only the kiosk's {role} sends this)."
+            )
+        return session[0]
 
 
 def send_print_job(ctx: HallContext, kiosk: str, job: dict[str, Any]) -> None:
