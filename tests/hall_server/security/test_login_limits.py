@@ -20,11 +20,12 @@ import pytest
 from playwright.sync_api import Page, expect
 from werkzeug.security import check_password_hash
 
+from hall_server.api.limiter import storage_uri
 from hall_server.services import auth
 from hall_server.settings import ConfigError, load_settings
 from tests.hall_server.hall import PASSWORD, SMALL_HALL, HallRig, open_hall
 from tests.hall_server.web.test_dashboard import log_in
-from tests.live import LiveHall, redis_server
+from tests.live import LiveHall, free_port, redis_server
 from tests.needs import need_program
 
 LOCKED = re.compile(
@@ -231,6 +232,29 @@ def test_locked_staff_read_why_and_an_admin_lifts_the_lock_from_the_staff_list(
     page.click('#tabs button[data-tab="audit"]')
     expect(page.locator("#panel tbody tr").first).to_contain_text("unlocked", timeout=10_000)
     expect(page.locator("#panel tbody tr").first).to_contain_text("root")
+
+
+def test_a_redis_that_cannot_be_reached_does_not_stop_logins_or_limits(
+    open_limited: Opener, caplog: pytest.LogCaptureFixture
+) -> None:
+    hall = open_limited(fails_per_login=2, storage_url=f"redis://127.0.0.1:{free_port()}/0")
+    assert try_login(hall, "staff2", PASSWORD).status_code == 200
+    for _ in range(2):
+        assert try_login(hall, "staff1", "wrong-password").status_code == 401
+    assert_limited(try_login(hall, "staff1", PASSWORD))  # counted in this process meanwhile
+    warnings = [r for r in caplog.records if "storage unreachable" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_the_counts_live_with_the_halls_redis_unless_told_otherwise() -> None:
+    def uri(**settings: Any) -> str:
+        return storage_uri(load_settings({"config_path": str(SMALL_HALL), **settings}))
+
+    assert uri() == "memory://"
+    assert uri(server={"message_queue": "redis://mq:6379/0"}) == "redis://mq:6379/0"
+    assert uri(server={"message_queue": "unix:///run/redis.sock"}) == "redis+unix:///run/redis.sock"
+    own = {"storage_url": "redis://limits:6379/2"}
+    assert uri(server={"message_queue": "redis://mq:6379/0"}, login=own) == own["storage_url"]
 
 
 def test_several_workers_may_not_count_in_their_own_memory() -> None:
