@@ -103,10 +103,11 @@ def test_announcements_play_in_call_order_one_at_a_time_and_recalls_again(
         act(hall, 3, "recall")
         assert [n for n, _ in called] == numbers
         # Calls come faster than they can be read out: they wait their turn.
-        page.wait_for_function("window.hallAudio.queue.length >= 3", timeout=10_000)
+        page.wait_for_function("() => window.hallAudio.queue.length >= 3", timeout=10_000)
 
         page.wait_for_function(
-            "window.hallAudio.played.length + window.hallAudio.failed.length >= 4", timeout=90_000
+            "() => window.hallAudio.played.length + window.hallAudio.failed.length >= 4",
+            timeout=90_000,
         )
         audio = page.evaluate("window.hallAudio")
         assert audio["failed"] == []
@@ -142,7 +143,7 @@ def test_without_espeak_ng_the_page_says_voice_is_off_and_a_zone_display_shows_i
         mine = act(hall, 3, "call-next")["ticket"]["number"]
         expect(page.locator("#current-number")).to_have_text(mine)
         assert other not in page.evaluate("window.hallDisplay.recent.map((c) => c.number)")
-        page.wait_for_function("window.hallAudio.skipped.length === 1")
+        page.wait_for_function("() => window.hallAudio.skipped.length === 1")
         assert page.evaluate("window.hallAudio.skipped[0].reason") == "voice off"
     finally:
         hall.stop()

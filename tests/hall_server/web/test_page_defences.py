@@ -66,6 +66,7 @@ def test_every_page_works_with_no_csp_violation_and_no_script_error(
         page.goto(live_hall.url("/reports"))
         expect(page.locator("#report tbody tr.total")).to_be_visible(timeout=WAIT_MS)
         page.click("#logout")
+        expect(page.locator("#login")).to_be_visible(timeout=WAIT_MS)
         page.goto(live_hall.url("/admin"))
         log_in(page, "root")
         expect(page.locator("#panel table")).to_be_visible(timeout=WAIT_MS)
