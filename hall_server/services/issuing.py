@@ -9,6 +9,7 @@ key or a script, where a ticket more or less in a race does no harm.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -22,18 +23,28 @@ from ..models import IdempotentRequest
 from ..models import Ticket as TicketRow
 from .actors import Actor
 from .context import HallContext
+from .personal import keyed_hash
 
 if TYPE_CHECKING:
     from .hall_log import HallWrite
-    from .tickets import IssueRequest
 
 GREEN_CHANNEL_ELDERLY = "老年人"
 
 
+@dataclass(frozen=True, slots=True)
+class IssueRequest:
+    """What a kiosk (or staff) asks for when issuing a ticket."""
+
+    service: str
+    priority: bool = False
+    priority_kind: str = ""
+    phone: str | None = None
+    id_number: str | None = None
+    appointment_code: str | None = None
+
+
 def apply_issuing_rules(write: HallWrite, actor: Actor, request: IssueRequest) -> IssueRequest:
     """Refuse a ticket over the daily limits; give the green channel to elderly ID holders."""
-    from .tickets import keyed_hash  # tickets imports this module: import at call time
-
     check_priority_grant(actor, request)
     if request.appointment_code:
         return request  # a booked slot was limited when it was booked

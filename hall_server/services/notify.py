@@ -34,8 +34,8 @@ from ..models import Ticket as TicketRow
 from ..models import TicketContact
 from ..settings import NotifySettings
 from .context import HallContext
+from .personal import mask_phone
 from .ticket_rows import people_ahead
-from .tickets import mask_phone
 
 log = logging.getLogger(__name__)
 

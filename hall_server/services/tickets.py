@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
@@ -26,36 +23,10 @@ from ..models import Ticket as TicketRow
 from .actors import Actor
 from .context import HallContext, Layout, ServiceInfo
 from .hall_log import HallWrite, hall_write
+from .issuing import IssueRequest as IssueRequest  # issue_ticket's input, used from here
 from .issuing import apply_issuing_rules
+from .personal import PHONE, keyed_hash, mask_id, mask_phone
 from .ticket_rows import people_ahead, store, ticket_event, ticket_view, to_domain, waiting_count
-
-PHONE = re.compile(r"^1[3-9]\d{9}$")
-
-
-@dataclass(frozen=True, slots=True)
-class IssueRequest:
-    """What a kiosk (or staff) asks for when issuing a ticket."""
-
-    service: str
-    priority: bool = False
-    priority_kind: str = ""
-    phone: str | None = None
-    id_number: str | None = None
-    appointment_code: str | None = None
-
-
-def keyed_hash(secret: str, value: str) -> str:
-    """Hash a phone or ID number with the hall's secret: comparable, not reversible."""
-    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
-
-
-def mask_phone(phone: str) -> str:
-    return f"{phone[:3]}****{phone[-4:]}"
-
-
-def mask_id(id_number: str) -> str:
-    return f"{id_number[:6]}********{id_number[-4:]}"
-
 
 _COUNTERS = cast(Table, CounterRow.__table__)
 _TICKETS = cast(Table, TicketRow.__table__)

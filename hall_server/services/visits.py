@@ -14,7 +14,8 @@ from ..models import Appointment, Evaluation, Ticket
 from .actors import Actor
 from .context import HallContext
 from .hall_log import HallWrite, hall_write
-from .tickets import PHONE, keyed_hash, load_ticket, mask_id, mask_phone
+from .personal import PHONE, keyed_hash, mask_id, mask_phone
+from .tickets import load_ticket
 
 SCORE_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 BAD_SCORES = frozenset({1, 2})  # 差评
