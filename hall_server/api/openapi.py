@@ -276,7 +276,7 @@ def _document() -> dict[str, Any]:
     for route in ROUTES:
         paths.setdefault(route.path, {})[route.method] = _operation(route)
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "Smart Service Hall (智慧大厅) API",
             "version": "1.0.0",
