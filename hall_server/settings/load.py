@@ -30,6 +30,7 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "HALL_PUBLIC_BASE_URL": ("server", "public_base_url"),
     "HALL_ASYNC_MODE": ("server", "async_mode"),
     "HALL_WORKERS": ("server", "workers"),
+    "HALL_SQLITE_SYNCHRONOUS": ("server", "sqlite_synchronous"),
     "HALL_TRUSTED_PROXIES": ("server", "trusted_proxies"),
     "HALL_LOGIN_STORAGE_URL": ("login", "storage_url"),
     "HALL_NOTIFIER": ("notify", "kind"),

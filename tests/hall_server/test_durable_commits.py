@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hall_server.db import Database
-from hall_server.settings import ConfigError
+from hall_server.settings import ConfigError, load_settings
 
 from .hall import HallRig
 from .realtime.halls import small_hall_with
@@ -63,3 +63,9 @@ def test_an_unknown_synchronous_mode_stops_start_up_naming_the_key(
 ) -> None:
     with pytest.raises(ConfigError, match="sqlite_synchronous"):
         open_small(tmp_path, sqlite_template, sqlite_synchronous="off")
+
+
+def test_the_environment_may_set_the_synchronous_mode() -> None:
+    environ = {"HALL_SQLITE_SYNCHRONOUS": "normal"}
+    assert load_settings(environ=environ).server.sqlite_synchronous == "normal"
+    assert load_settings(environ={}).server.sqlite_synchronous == "full"
