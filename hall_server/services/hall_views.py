@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from .context import HallContext
-from .snapshot import snapshot
+from .snapshot import queue_table
 
 
 def list_services(ctx: HallContext) -> list[dict[str, Any]]:
     """Every service with its waiting count, ETA, hours and guide (办事指南)."""
-    queues = {q["service"]: q for q in snapshot(ctx, staff=False)["queues"]}
+    queues = {q["service"]: q for q in queue_table(ctx)}
     result = []
     for service in ctx.layout.services.values():
         queue = queues[service.code]

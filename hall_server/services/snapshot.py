@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..contract import CALL_EVENTS, RECENT_CALLS, public_view
 from ..domain.numbering import business_day, is_open
@@ -117,46 +117,55 @@ def snapshot(ctx: HallContext, *, staff: bool, now: datetime | None = None) -> d
         }
 
 
+def queue_table(ctx: HallContext, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every service's queue (waiting, served, longest wait, ETA, open windows), read alone."""
+    now = now or ctx.clock()
+    with ctx.db.snapshot() as session:
+        version = session.scalar(select(Hall.config_version).where(Hall.id == ctx.hall_id))
+        layout = ctx.refresh(session, version or 0)
+        open_windows = list(
+            session.scalars(
+                select(WindowRow.number).where(
+                    WindowRow.hall_id == ctx.hall_id, WindowRow.active, WindowRow.state == "open"
+                )
+            )
+        )
+        return _queues(ctx, session, business_day(now, layout.tz), now, open_windows)
+
+
 def _queues(
     ctx: HallContext, session: Any, day: Any, now: datetime, open_windows: list[int]
 ) -> list[dict[str, Any]]:
-    # Three reads that each stay on their index (a GROUP BY over the day's tickets let
-    # SQLite scan the whole table once the hall had years of history): the day counters
-    # keep the waiting counts, the day index counts those served, the queue index the oldest.
+    # Reads that each stay on an index, so the cost follows the services, not the tickets:
+    # the day counters keep the waiting and finished counts, and each service's oldest
+    # waiting ticket is the first entry of the queue index (a GROUP BY over the waiting
+    # tickets read all of them: 295 ms with 237,797 waiting, docs/BENCHMARKS.md).
     layout = ctx.layout
-    waiting_by_service = dict(
-        session.execute(
-            select(CounterRow.service_id, CounterRow.waiting).where(
+    counts = {
+        service_id: (waiting, served)
+        for service_id, waiting, served in session.execute(
+            select(CounterRow.service_id, CounterRow.waiting, CounterRow.served).where(
                 CounterRow.hall_id == ctx.hall_id, CounterRow.business_day == day
             )
-        ).all()
-    )
-    served = dict(
-        session.execute(
-            select(TicketRow.service_id, func.count())
+        )
+    }
+    oldest: dict[int, datetime] = {}
+    for service in layout.services.values():
+        first = session.scalar(
+            select(TicketRow.queued_at)
             .where(
                 TicketRow.hall_id == ctx.hall_id,
-                TicketRow.business_day == day,
-                TicketRow.state == TicketState.DONE.value,
+                TicketRow.state == TicketState.WAITING.value,
+                TicketRow.service_id == service.id,
             )
-            .group_by(TicketRow.service_id)
-        ).all()
-    )
-    oldest: dict[int, datetime] = {}
-    for service_id, first in session.execute(
-        select(TicketRow.service_id, func.min(TicketRow.queued_at))
-        .where(
-            TicketRow.hall_id == ctx.hall_id,
-            TicketRow.state == TicketState.WAITING.value,
-            TicketRow.business_day == day,
+            .order_by(TicketRow.queued_at)
+            .limit(1)
         )
-        .group_by(TicketRow.service_id)
-    ):
         if first is not None:
-            oldest[service_id] = first if first.tzinfo else first.replace(tzinfo=now.tzinfo)
+            oldest[service.id] = first
     queues = []
     for service in layout.services.values():
-        waiting = waiting_by_service.get(service.id, 0)
+        waiting, served = counts.get(service.id, (0, 0))
         serving = sum(1 for n in open_windows if service.code in layout.windows[n].weights)
         first = oldest.get(service.id)
         queues.append(
@@ -164,7 +173,7 @@ def _queues(
                 "service": service.code,
                 **service.label(),
                 "waiting": waiting,
-                "served": served.get(service.id, 0),
+                "served": served,
                 "longest_wait_s": round((now - first).total_seconds()) if first else 0,
                 "eta_s": eta_seconds(waiting, serving, service.avg_handle_s),
                 "windows_open": serving,
