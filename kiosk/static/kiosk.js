@@ -419,6 +419,7 @@
     kioskSocket.disconnect();
     if (hall.socket) hall.socket.disconnect();
     netBanner.hidden = true;
+    banner.hidden = true; // the printer does not matter any more
     render();
   }
   hallFetch.onUnauthorized((_error, used) => { if (used === token) revoked(); });
