@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
-from sqlalchemy import select
 
 from display.scope import display_scope
 from display.voice import Announcer, VoiceError
 from display.voice.bank import ESPEAK, MANIFEST
 from hall_server.api.common import actor, hall
 from hall_server.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
-from hall_server.models import Device
+from hall_server.services.devices import find_device
 
 HERE = Path(__file__).resolve().parent
 VOICE_DIR = "voice"
@@ -67,22 +66,18 @@ def config() -> Any:
         )
     if not name:
         raise InvalidInput("请指定显示屏 (give ?device=<name>).")
-    state = hall()
-    with state.db.read() as session:
-        row = session.scalar(
-            select(Device).where(Device.hall_id == state.ctx.hall_id, Device.name == name)
-        )
-        if row is None or row.revoked:
-            raise NotFound(f"没有设备 {name} (no device {name}).")
-        device = {
-            "name": row.name,
-            "kind": row.kind,
-            "layout": row.layout or "all",
-            "zone": row.zone or "",
-            "floor": row.floor,
-            "windows": [int(n) for n in row.windows or []],
-            "options": dict(row.options or {}),
-        }
+    found = find_device(hall().ctx, name)
+    if found is None or found.revoked:
+        raise NotFound(f"没有设备 {name} (no device {name}).")
+    device = {
+        "name": found.name,
+        "kind": found.kind,
+        "layout": found.layout,
+        "zone": found.zone,
+        "floor": found.floor,
+        "windows": list(found.windows),
+        "options": found.options,
+    }
     return jsonify(display_settings(device, is_device=who.kind == "device"))
 
 

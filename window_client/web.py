@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import select
 
 HERE = Path(__file__).resolve().parent
 # The reasons a visitor may give for a 差评 (the two lowest scores); shown as big chips.
@@ -57,17 +56,13 @@ def _seconds(name: str, default: int, low: int, high: int) -> int:
 
 @window_pages.get("/evaluate/<device>")
 def evaluate_page(device: str) -> Any:
-    from hall_server.models import Device
+    from hall_server.services.devices import find_device
 
     state = _hall()
-    with state.db.read() as session:
-        row = session.scalar(
-            select(Device).where(Device.hall_id == state.ctx.hall_id, Device.name == device)
-        )
-        if row is None or row.kind != "evaluator":
-            abort(404, description=f"没有评价器 {device} (no evaluator named {device}).")
-        windows = [int(n) for n in row.windows]
-        options = dict(row.options or {})
+    found = find_device(state.ctx, device)
+    if found is None or found.kind != "evaluator":
+        abort(404, description=f"没有评价器 {device} (no evaluator named {device}).")
+    windows, options = list(found.windows), found.options
     timeout_s = int(options.get("timeout_s", EVALUATION_TIMEOUT_S))
     return render_template(
         "window_client/evaluate.html",

@@ -15,15 +15,14 @@ from typing import Any
 
 from flask import request
 from flask_socketio import join_room
-from sqlalchemy import select
 
 from ..contract import KIOSK_NAMESPACE
 from ..domain.errors import DomainError, Forbidden, InvalidInput
 from ..extensions import socketio
-from ..models import Device
 from ..services.actors import Actor
 from ..services.auth import authenticate
 from ..services.context import HallContext
+from ..services.devices import find_device
 from ..services.kiosk import agent_presence, jobs_to_resend, kiosk_printer, record_print_result
 from .inbound import CheckedNamespace, number_of, object_of, refusal, text_of
 
@@ -153,10 +152,8 @@ def printer_changes(ctx: HallContext) -> Callable[[list[dict[str, Any]]], None]:
 
 
 def _device_id(ctx: HallContext, name: str) -> int | None:
-    with ctx.db.read() as session:
-        return session.scalar(
-            select(Device.id).where(Device.hall_id == ctx.hall_id, Device.name == name)
-        )
+    found = find_device(ctx, name)
+    return None if found is None else found.id
 
 
 def init_kiosk_realtime(ctx: HallContext) -> None:

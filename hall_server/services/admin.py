@@ -25,6 +25,7 @@ from .actors import Actor
 from .audit import ConfigChanged
 from .auth import DEVICE_KINDS, DEVICE_PREFIX, ROLES, forget_tokens, new_token, token_hash
 from .context import HallContext
+from .devices import device_row
 from .hall_log import HallWrite, hall_write
 from .layout import write_hall_config
 
@@ -349,9 +350,7 @@ def import_toml(ctx: HallContext, actor: Actor, text: str) -> dict[str, Any]:
 
 
 def _device(write: HallWrite, name: str) -> Device:
-    row = write.session.scalar(
-        select(Device).where(Device.hall_id == write.hall.id, Device.name == name)
-    )
+    row = device_row(write.session, write.hall.id, name)
     if row is None:
         raise NotFound(f"没有设备 {name} (no device named {name}).")
     return row

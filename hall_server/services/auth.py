@@ -21,6 +21,7 @@ from ..models import AuthToken, Device, Staff, Window
 from .actors import SYSTEM, Actor
 from .audit import LoginLocked, LoginUnlocked
 from .context import HallContext
+from .devices import device_row
 from .hall_log import hall_write
 from .login_limits import LoginLimits
 
@@ -68,9 +69,7 @@ def add_user(
 def issue_device_token(db: Database, hall_id: int, name: str, *, kind: str | None = None) -> str:
     """Give a device a new token (creating the device if needed); the old token stops working."""
     with db.write() as session:
-        device = session.scalar(
-            select(Device).where(Device.hall_id == hall_id, Device.name == name)
-        )
+        device = device_row(session, hall_id, name)
         if device is None:
             if kind not in DEVICE_KINDS:
                 raise InvalidInput(f"kind must be one of {', '.join(DEVICE_KINDS)} (got {kind!r}).")
@@ -292,13 +291,3 @@ def require(actor: Actor, *allowed: str) -> None:
         ok = f"{actor.kind}:{actor.role}" in allowed
     if not ok:
         raise Forbidden(f"无权执行此操作 ({actor.kind} {actor.role or ''} may not do this).")
-
-
-def find_device(db: Database, hall_id: int, name: str) -> Device:
-    with db.read() as session:
-        device = session.scalar(
-            select(Device).where(Device.hall_id == hall_id, Device.name == name)
-        )
-        if device is None:
-            raise NotFound(f"没有设备 {name} (no device named {name}).")
-        return device

@@ -1,11 +1,14 @@
-"""Devices report their health (printer paper, LED signs …); a change is a hall event."""
+"""The hall's devices: the one lookup by name, and their health reports (printer paper, LED
+signs …; a change is a hall event)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..domain import events as ev
 from ..domain.errors import Forbidden, InvalidInput
@@ -15,6 +18,45 @@ from .context import HallContext
 from .hall_log import hall_write
 
 HEALTH = frozenset({"ok", "warning", "fault", "unknown"})
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One device as pages and sockets need it (never its token)."""
+
+    id: int
+    name: str
+    kind: str
+    layout: str
+    zone: str
+    floor: int | None
+    windows: tuple[int, ...]
+    options: dict[str, Any]
+    revoked: bool
+
+
+def device_row(session: Session, hall_id: int, name: str) -> Device | None:
+    """The hall's device of this name, as a row of ``session``, or None."""
+    return session.scalar(select(Device).where(Device.hall_id == hall_id, Device.name == name))
+
+
+def find_device(ctx: HallContext, name: str) -> DeviceInfo | None:
+    """Look up the hall's device of this name (revoked ones too: the caller decides)."""
+    with ctx.db.read() as session:
+        row = device_row(session, ctx.hall_id, name)
+        if row is None:
+            return None
+        return DeviceInfo(
+            id=row.id,
+            name=row.name,
+            kind=row.kind,
+            layout=row.layout or "all",
+            zone=row.zone or "",
+            floor=row.floor,
+            windows=tuple(int(n) for n in row.windows or []),
+            options=dict(row.options or {}),
+            revoked=row.revoked,
+        )
 
 
 def report_status(
