@@ -82,7 +82,7 @@ def test_same_idempotency_key_returns_the_first_ticket_and_issues_nothing(hall: 
         ("kiosk-1", {"service": "a", "colour": "red"}, None, 422, "invalid_input", "colour"),
         ("kiosk-1", {"service": "a", "phone": "12345"}, None, 422, "invalid_input", "手机号"),
         ("kiosk-1", {"service": "a", "id_number": "123"}, None, 422, "invalid_input", "身份证"),
-        ("kiosk-1", {}, None, 400, "bad_request", "service"),
+        ("kiosk-1", {}, None, 422, "invalid_input", "service"),  # as at /kiosk/tickets
         ("tv-1", {"service": "a"}, None, 403, "forbidden", "无权"),
         (None, {"service": "a"}, None, 401, "unauthorized", "Bearer"),
         ("bad", {"service": "a"}, None, 401, "unauthorized", "invalid"),
