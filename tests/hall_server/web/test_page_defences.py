@@ -57,6 +57,8 @@ def test_every_page_works_with_no_csp_violation_and_no_script_error(
         expect(page.locator("#ticket-number")).to_have_text(ticket["number"], timeout=WAIT_MS)
         page.click("#logout")
         expect(page.locator("#login")).to_be_visible(timeout=WAIT_MS)
+        expect(page.locator("#login-error")).to_contain_text("3号窗口已暂停")
+        assert stored(page, "hall.staff") is None
         page.goto(live_hall.url("/dashboard"))
         log_in(page, "boss")
         expect(page.locator('.win[data-window="3"]')).to_have_attribute(
@@ -152,6 +154,15 @@ def test_a_tv_whose_token_is_revoked_stops_reconnecting_and_says_so(
     expect(page.locator("#message")).to_contain_text(REVOKED, timeout=20_000)
     expect(page.locator("#offline")).to_be_hidden()
     assert stored(page, "hall-display-token:tv-1") is None
+
+
+def test_a_revoked_evaluator_forgets_its_token_and_says_so(live_hall: LiveHall, page: Any) -> None:
+    page.goto(live_hall.url(f"/evaluate/eval-3?token={live_hall.tokens['eval-3']}"))
+    expect(page.locator("#conn")).to_have_class("conn up", timeout=WAIT_MS)
+    assert live_hall.api("root", "POST", "/admin/devices/eval-3/revoke").ok
+    page.reload()  # the hall log refuses the kept token
+    expect(page.locator("#revoked")).to_contain_text(REVOKED, timeout=WAIT_MS)
+    assert stored(page, "hall.evaluator.eval-3") is None
 
 
 def test_the_landing_page_lists_devices_only_for_a_logged_in_admin(
