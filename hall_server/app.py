@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -133,7 +132,3 @@ def create_app(
 
     wire_app(app)  # what runs after a commit: the table in bootstrap.py
     return app
-
-
-def repo_path(*parts: str) -> Path:
-    return Path(__file__).resolve().parents[1].joinpath(*parts)

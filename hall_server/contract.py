@@ -5,7 +5,7 @@ Imports nothing from the app, so clients, agents and tests can read it freely.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 API_PREFIX = "/api/v1"
 NAMESPACE = "/hall"  # Socket.IO: the hall's events, for every audience
@@ -61,15 +61,6 @@ def audience_of(kind: str, role: str) -> str:
 def room(hall_id: int, audience: str) -> str:
     """Name the Socket.IO room of one hall and audience."""
     return f"hall:{hall_id}:{audience}"
-
-
-class WireEvent(TypedDict, total=False):
-    """What a client receives as ``event``: seq, type, at, then the event's fields."""
-
-    seq: int
-    type: str
-    at: str
-    actor: str
 
 
 def public_view(event: dict[str, Any]) -> dict[str, Any]:

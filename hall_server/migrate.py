@@ -20,8 +20,3 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str) -> None:
     """Bring the schema at ``url`` to the newest revision (creates it when empty)."""
     command.upgrade(alembic_config(url), "head")
-
-
-def make_revision(url: str, message: str) -> None:
-    """Write a new revision from the difference between the models and the database."""
-    command.revision(alembic_config(url), message=message, autogenerate=True)

@@ -152,11 +152,6 @@ class Figures:
 Groups = dict[tuple[str, str], Figures]  # (dim, key) -> figures
 
 
-def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, datetime.min.time(), tz)
-    return start, start + timedelta(days=1)
-
-
 def day_figures(session: Session, hall_id: int, tz: ZoneInfo, day: date) -> Groups:
     """Compute one business day's figures for every group, from the raw ticket rows."""
     sla = dict(
