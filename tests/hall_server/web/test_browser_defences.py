@@ -45,6 +45,29 @@ def test_every_answer_carries_the_browser_defences(hall: HallRig, path: str) -> 
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
+def test_the_pages_above_are_every_page_the_app_serves(hall: HallRig) -> None:
+    """A new page route must join PAGES (and so be checked for its headers)."""
+    served = {
+        rule.rule
+        for rule in hall.app.url_map.iter_rules()
+        if "GET" in (rule.methods or ())
+        and not rule.rule.startswith("/api/")
+        and not rule.endpoint.endswith("static")
+    }
+    checked = {"/", "/window", "/dashboard", "/reports", "/admin", "/kiosk/<device>",
+               "/display/<device>", "/evaluate/<device>", "/t/<token>",
+               "/t/<token>/qr.svg"}  # fmt: skip
+    assert served == checked
+
+
+def test_a_ticket_qr_code_carries_the_defences_too(hall: HallRig) -> None:
+    token = hall.issue("a")["token"]
+    response = hall.client.get(f"/t/{token}/qr.svg")
+    assert response.status_code == 200
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_a_strange_host_header_cannot_widen_the_policy(hall: HallRig) -> None:
     response = hall.client.get("/", headers={"Host": "evil.example; script-src *"})
     policy = response.headers["Content-Security-Policy"]
