@@ -10,11 +10,12 @@ from flask import Flask
 from flask.sessions import SessionInterface
 
 from .api import errors as api_errors
+from .api.bodies import init_body_limits
 from .api.common import HallApp
 from .api.ids import BoundedInt
 from .db import Database
 from .extensions import socketio
-from .server import MAX_BODY_BYTES, MAX_MESSAGE_BYTES
+from .server import MAX_MESSAGE_BYTES
 from .services.context import HallContext
 from .settings import Settings, load_settings
 
@@ -68,7 +69,7 @@ def create_app(
     app = Flask(__name__, static_folder=None)
     app.session_interface = NoCookieSessions()
     app.config["SECRET_KEY"] = secret_key(settings)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # 413 beyond; file routes allow more
+    init_body_limits(app)  # 413 past 64 KB, before any view reads it (api/bodies.py)
     app.url_map.converters["int"] = BoundedInt  # ids past 2^63-1 match no route: 404
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]

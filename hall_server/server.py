@@ -16,8 +16,10 @@ away.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import socket
+import struct
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,9 +42,10 @@ after a reconnect, and costs well under a millisecond to read and check.
 MAX_BODY_BYTES = 64 * 1024
 """The largest HTTP request body (every JSON body of the API is well under 4 KB); the two
 routes that take files allow more (admin TOML import 1 MB, appointments CSV 2 MB)."""
-DRAIN_BYTES = 64 * 1024
-"""A request body left unread by more than this closes the connection instead of being read
-and thrown away (what gevent would do to keep the connection alive)."""
+DRAIN_BYTES = 1024 * 1024
+"""A request body left unread by up to this much is read and thrown away, so the client gets
+its answer (a 413, say) on a connection that stays open; more closes the connection unread
+(gevent alone would read any amount to throw it away)."""
 MESSAGE_TOO_BIG = 1009  # RFC 6455 close code
 
 _OWN_CODE = tuple(
@@ -94,9 +97,11 @@ def _bounded_websocket() -> type:
     from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_CLOSED, Header, WebSocket
 
     class BoundedWebSocket(WebSocket):  # type: ignore[misc]
-        __slots__ = ()  # the same layout: an accepted WebSocket is switched to this class
+        # The same layout: an accepted WebSocket is switched to this class. (``self: Any``
+        # below: mypy cannot see the slots of the untyped base.)
+        __slots__ = ()
 
-        def read_message(self) -> Any:
+        def read_message(self: Any) -> Any:
             opcode = None
             message = bytearray()
             while True:
@@ -130,7 +135,7 @@ def _bounded_websocket() -> type:
                 return bytes(message).decode("utf-8")  # C-speed check; UnicodeError -> 1007
             return message
 
-        def _payload(self, header: Any) -> bytes:
+        def _payload(self: Any, header: Any) -> bytes:
             if not header.length:
                 return b""
             payload: bytes = self.raw_read(header.length)
@@ -138,7 +143,20 @@ def _bounded_websocket() -> type:
                 raise WebSocketError("Unexpected EOF reading frame payload")
             return unmask(payload, header.mask) if header.mask else payload
 
-        def receive(self) -> Any:
+        def close(self: Any, code: int = 1000, message: bytes = b"") -> None:
+            """Close with ``code`` in the close frame (gevent-websocket sent none)."""
+            if self.closed:
+                self.current_app.on_close(MSG_ALREADY_CLOSED)
+            try:
+                payload = struct.pack("!H", code) + self._encode_bytes(message)
+                self.send_frame(payload, opcode=self.OPCODE_CLOSE)
+            except WebSocketError:
+                pass  # the peer is gone: closing anyway
+            finally:
+                self.closed = True
+                self.stream = self.raw_write = self.raw_read = self.environ = None
+
+        def receive(self: Any) -> Any:
             import gevent
 
             if self.closed:
@@ -200,18 +218,57 @@ def _gevent_server(app: Flask, where: Any) -> Any:
             return result
 
         def run_application(self) -> Any:
+            if self._polling_post_too_large():
+                return None
             try:
                 return super().run_application()
             finally:
                 self._leave_unread_body()
+
+        def _polling_post_too_large(self) -> bool:
+            """Answer 413 at once to an Engine.IO long-polling POST announced over the limit.
+
+            python-engineio refuses it too, but only after closing the session, which waits
+            for the session's next poll: the refused client hung for the ping timeout.
+            """
+            environ = self.environ
+            if environ.get("REQUEST_METHOD") != "POST" or not environ.get(
+                "PATH_INFO", ""
+            ).startswith("/socket.io"):
+                return False
+            if (self.content_length or 0) <= MAX_MESSAGE_BYTES:
+                return False
+            log.warning(
+                "refused a long-polling POST of %s bytes from %s (over %d)",
+                self.content_length, environ.get("REMOTE_ADDR", "?"), MAX_MESSAGE_BYTES,
+            )  # fmt: skip
+            kb = MAX_MESSAGE_BYTES // 1024
+            message = f"消息过大，最多 {kb} KB (the message is too large: at most {kb} KB)."
+            answer = json.dumps(
+                {"error": {"code": "request_entity_too_large", "message": message}},
+                ensure_ascii=False,
+            ).encode()
+            self.start_response(
+                "413 Request Entity Too Large",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))],
+            )
+            self.write(answer)
+            self._leave_unread_body()
+            return True
 
         def _leave_unread_body(self) -> None:
             """Close rather than read (to throw away) a large body the app did not want."""
             body = self.wsgi_input
             if body is None or self.environ.get("wsgi.websocket_version"):
                 return
-            if body.chunked_input:
-                unread = body.chunk_length != 0  # the last chunk was not reached
+            if body.chunked_input:  # no length: read on, up to DRAIN_BYTES, for the last chunk
+                drained = 0
+                while body.chunk_length != 0 and drained <= DRAIN_BYTES:
+                    data = body.read(16384)
+                    if not data:
+                        break
+                    drained += len(data)
+                unread = body.chunk_length != 0
             else:
                 unread = (body.content_length or 0) - body.position > DRAIN_BYTES
             if unread:

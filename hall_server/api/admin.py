@@ -14,6 +14,7 @@ from ..services.audit import CONFIG_CHANGED, LOGIN_LOCKED, LOGIN_UNLOCKED
 from ..services.devices import device_views
 from ..services.snapshot import events_after
 from . import schemas
+from .bodies import large_body
 from .common import actor, body, hall
 from .errors import BadRequest, error_response
 from .ids import int_arg
@@ -56,8 +57,8 @@ MAX_TOML_BODY_BYTES = 2 * 1024 * 1024  # the demo hall is 14 KB; JSON-wrapped te
 
 
 @admin_api.post("/config.toml")
+@large_body(MAX_TOML_BODY_BYTES)  # an admin's file: more than the 64 KB of a JSON body
 def import_() -> Any:
-    request.max_content_length = MAX_TOML_BODY_BYTES  # an admin's file: more than the 64 KB
     text = body(schemas.TomlImportBody).toml if request.is_json else request.get_data(as_text=True)
     if not text.strip():
         raise BadRequest("请上传 TOML 文件内容 (send the TOML text as the body).")

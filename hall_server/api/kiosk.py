@@ -12,6 +12,7 @@ from ..realtime.kiosk import init_kiosk_realtime, send_print_job
 from ..services import appointments, kiosk
 from ..services.notify import TurnNotices, remember_contact
 from ..services.tickets import IssueRequest
+from .bodies import large_body
 from .common import actor, body, hall, idempotency_key, require_service_or_booking
 from .schemas import KioskIssueBody
 
@@ -74,10 +75,10 @@ def issue() -> Any:
 
 
 @kiosk_api.post("/appointments/import")
+@large_body(MAX_CSV_BYTES + 64 * 1024)  # the file and its multipart frame
 def import_appointments() -> Any:
     """Import a CSV of appointments (text/csv body, or a multipart file field "file")."""
     who = actor("supervisor")
-    request.max_content_length = MAX_CSV_BYTES + 64 * 1024  # the file and its multipart frame
     upload = request.files.get("file")
     raw = upload.read(MAX_CSV_BYTES + 1) if upload is not None else request.get_data()
     if len(raw) > MAX_CSV_BYTES:
