@@ -115,10 +115,13 @@ class HallRooms:
 
     def send_counts(self) -> dict[str, Any] | None:
         """Emit the true counts to the public room if the hall moved since the last ones."""
-        with self._lock:
-            known = {self._seen: self._last_public} if self._seen is not None else None
-            sent = self._sent_counts
-        counts = queue_counts(self.ctx, known_prev=known)
+        # Under the hall's write lock: every commit of this process is then published too, so
+        # the counts never name a public event (``prev``) that the screens have yet to get.
+        with self.ctx.write_lock:
+            with self._lock:
+                known = {self._seen: self._last_public} if self._seen is not None else None
+                sent = self._sent_counts
+            counts = queue_counts(self.ctx, known_prev=known)
         if counts["seq"] == sent:
             return None
         self.server.emit("event", counts, to=self.public_room, namespace=NAMESPACE)
