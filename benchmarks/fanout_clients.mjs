@@ -17,6 +17,10 @@ const now = () => Number(process.hrtime.bigint()) / 1e9;
 const say = (message) => process.stdout.write(JSON.stringify(message) + "\n");
 
 const arrivals = {}; // ticket id -> [arrival times]
+// The public stream (docs/API.md, "Two audiences"): each message's `prev` must be the last
+// public event this display has, or it lost one; counts may come late (older than an event).
+const stream = { gaps: 0, counts: 0, issued: 0 };
+const lastCounts = new Map(); // socket -> {seq, waiting}
 const seen = new Map(); // "kind:ticket" -> clients that got it
 const sockets = [];
 
@@ -39,7 +43,25 @@ function connectOne() {
       reconnection: false,
       auth: { token },
     });
-    socket.on("event", onEvent);
+    let base = null; // the snapshot's seq, until the first event
+    let lastPublic = null;
+    socket.on("snapshot", (snap) => { base = snap.seq; lastPublic = null; });
+    socket.on("event", (data) => {
+      if (data && data.type === "ticket.issued") stream.issued += 1;
+      if (data && typeof data.prev === "number") {
+        const have = lastPublic === null ? base : lastPublic;
+        if (data.type === "queue.counts") {
+          stream.counts += 1;
+          if (data.seq >= have && data.prev > have) stream.gaps += 1;
+          const last = lastCounts.get(socket);
+          if (!last || data.seq >= last.seq) lastCounts.set(socket, { seq: data.seq, waiting: data.waiting });
+        } else {
+          if (data.prev > have) stream.gaps += 1;
+          lastPublic = data.seq;
+        }
+      }
+      onEvent(data);
+    });
     socket.once("connect", () => { sockets.push(socket); resolve(); });
     socket.once("connect_error", (error) => reject(error));
   });
@@ -57,7 +79,10 @@ const cpuStart = process.cpuUsage();
 createInterface({ input: process.stdin }).on("line", (line) => {
   if (line.trim() !== "stop") return;
   const cpu = process.cpuUsage(cpuStart);
-  const last = JSON.stringify({ arrivals, clients: sockets.length, cpu: (cpu.user + cpu.system) / 1e6 });
+  const last = JSON.stringify({
+    arrivals, clients: sockets.length, cpu: (cpu.user + cpu.system) / 1e6,
+    stream: { ...stream, last_counts: sockets.map((s) => lastCounts.get(s) || { seq: -1, waiting: {} }) },
+  });
   for (const socket of sockets) socket.close();
   // exit only once the pipe has taken the whole line: a large write to a pipe is async
   process.stdout.write(last + "\n", () => process.exit(0));

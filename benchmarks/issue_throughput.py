@@ -6,6 +6,7 @@ Target: >= 1,000 tickets/s with p99 < 25 ms, and no response other than 201.
     .venv/bin/python benchmarks/issue_throughput.py --modes gevent --db sqlite,postgres
     .venv/bin/python benchmarks/issue_throughput.py --modes gevent --profile /tmp/prof
     .venv/bin/python benchmarks/issue_throughput.py --modes gevent --workers 2
+    .venv/bin/python benchmarks/issue_throughput.py --modes gevent --sync full,normal --repeat 2
 
 Each (async mode, database) pair gets a fresh server and database. wrk runs one thread with
 a few keep-alive connections; wrk is closed-loop, so its latencies are those of requests
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -60,9 +62,14 @@ def run_wrk(hall: LiveHall, *, duration_s: int, connections: int, threads: int) 
     raise RuntimeError(f"wrk gave no result (exit {done.returncode}):\n{done.stdout}{done.stderr}")
 
 
-def one_run(mode: str, db: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Fresh server on ``db`` in ``mode``: warm up, measure, check every ticket was issued."""
+def one_run(mode: str, db: str, args: argparse.Namespace, sync: str = "") -> dict[str, Any]:
+    """Fresh server on ``db`` in ``mode``: warm up, measure, check every ticket was issued.
+
+    ``sync`` is SQLite's commit mode (server.sqlite_synchronous); empty: the default (full).
+    """
     devices = {"bench-kiosk": "kiosk"}
+    if sync:
+        os.environ["HALL_SQLITE_SYNCHRONOUS"] = sync  # the server inherits it
     with live_hall(async_mode=mode, db=db, devices=devices, workers=args.workers) as hall:
         warm = run_wrk(hall, duration_s=args.warmup, connections=args.connections, threads=1)
         folded = Path(args.profile) / f"issue-{mode}-{db}.folded" if args.profile else None
@@ -81,7 +88,7 @@ def one_run(mode: str, db: str, args: argparse.Namespace) -> dict[str, Any]:
                       server_cpu_share=server_cpu / (result["duration_us"] / 1e6),
                       load_before=load_before, load_after=load_average(),
                       busy_before=busy_before)  # fmt: skip
-        result.update(mode=mode, db=db, workers=args.workers,
+        result.update(mode=mode, db=db, workers=args.workers, sync=sync or "full",
                       connections=args.connections, waiting_after=waiting,
                       warmup_requests=warm["requests"])  # fmt: skip
         # wrk does not count the answers still in flight when a run stops: a few per connection
@@ -93,10 +100,11 @@ def one_run(mode: str, db: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def table(results: list[dict[str, Any]]) -> str:
     head = (
-        "| async mode | database | workers | conns | tickets/s | p50 ms | p90 ms | p99 ms | max ms "
+        "| async mode | database | sync | workers | conns | tickets/s | p50 ms | p90 ms | p99 ms "
+        "| max ms "
         "| non-2xx | socket errors | server CPU ms/ticket | server CPU busy "
         "| machine busy before | target |"
-        "\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = []
     for r in results:
@@ -104,7 +112,8 @@ def table(results: list[dict[str, Any]]) -> str:
         errors = sum(r["socket_errors"].values())
         ok = r["rps"] >= TARGET_RPS and lat["p99"] / 1000 < TARGET_P99_MS and r["non2xx"] == 0
         rows.append(
-            f"| {r['mode']} | {r['db']} | {r.get('workers', 1)} | {r['connections']} "
+            f"| {r['mode']} | {r['db']} | {r.get('sync', 'full')} | {r.get('workers', 1)} "
+            f"| {r['connections']} "
             f"| {r['rps']:.0f} "
             f"| {lat['p50'] / 1000:.1f} | {lat['p90'] / 1000:.1f} | {lat['p99'] / 1000:.1f} "
             f"| {lat['max'] / 1000:.1f} | {r['non2xx']} | {errors} "
@@ -124,6 +133,10 @@ def main() -> int:
     parser.add_argument(
         "--workers", type=int, default=1, help="server processes (>1 also starts a Redis)"
     )
+    parser.add_argument(
+        "--sync", default="", help="SQLite commit modes to compare: full, normal or full,normal"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of every combination")
     parser.add_argument("--profile", help="folder for py-spy folded stacks of each run")
     parser.add_argument("--json", help="write every result to this file")
     parser.add_argument(
@@ -143,18 +156,23 @@ def main() -> int:
         parser.error("wrk is not installed (apt-get install wrk)")
     modes = [m for m in args.modes.split(",") if m]
     dbs = [d for d in args.db.split(",") if d]
-    check_hall_open(len(modes) * len(dbs) * (args.duration + args.warmup + 30))
+    syncs = [s for s in args.sync.split(",") if s] or [""]
+    if not set(syncs) <= {"full", "normal"} or not 1 <= args.repeat <= 5:
+        parser.error("--sync takes full and/or normal; --repeat 1-5")
+    runs = len(modes) * len(dbs) * len(syncs) * args.repeat
+    check_hall_open(runs * (args.duration + args.warmup + 30))
     print(json.dumps(machine()))
     results = []
-    for db in dbs:
-        for mode in modes:
-            started = time.monotonic()
-            result = one_run(mode, db, args)
-            result["wall_s"] = round(time.monotonic() - started, 1)
-            results.append(result)
-            print(json.dumps(result), flush=True)
-            if args.profile:
-                print_profile(Path(args.profile) / f"issue-{mode}-{db}.folded")
+    # Rounds interleave the combinations, so that a noisy minute hurts them alike.
+    for db, mode, sync in [(d, m, s) for _ in range(args.repeat) for d in dbs for m in modes
+                           for s in syncs]:  # fmt: skip
+        started = time.monotonic()
+        result = one_run(mode, db, args, sync)
+        result["wall_s"] = round(time.monotonic() - started, 1)
+        results.append(result)
+        print(json.dumps(result), flush=True)
+        if args.profile:
+            print_profile(Path(args.profile) / f"issue-{mode}-{db}.folded")
     print()
     print(table(results))
     if args.json:
