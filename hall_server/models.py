@@ -218,6 +218,7 @@ class Ticket(Base):
         Index("ix_tickets_queue", "hall_id", "state", "service_id", "queued_at"),
         Index("ix_tickets_day", "hall_id", "business_day", "state"),
         Index("ix_tickets_window", "hall_id", "window_no", "state"),
+        Index("ix_tickets_kiosk", "hall_id", "kiosk_id", "issued_at"),  # the kiosk rate check
         # Call-next's candidates, each the first entry of one of these (services/windows.py):
         # the heads of each service's green-channel and normal queue, the tickets reserved
         # for a window, the checked-in appointments. Partial: only waiting tickets are in them.
