@@ -63,12 +63,9 @@ def act(hall: LiveHall, window: int, action: str) -> dict[str, Any]:
 def run(calls: int, folder: Path) -> dict[str, list[float]]:
     from playwright.sync_api import sync_playwright
 
-    opened = [os.openpty(), os.openpty()]
-    readers = [WireReader(master) for master, _ in opened]
+    readers = [WireReader(), WireReader()]
     strip = readers[0]  # the board pty is read too, so its writes never block
-    config = display_hall(
-        folder, BENCH_DISPLAY, led_agent(os.ttyname(opened[0][1]), os.ttyname(opened[1][1]))
-    )
+    config = display_hall(folder, BENCH_DISPLAY, led_agent(readers[0].path, readers[1].path))
     hall = start_live_hall(folder, config=config)
     agent = DisplayAgent(hall.base_url, hall.tokens["led-agent"], status_interval_s=600)
     tv: list[float] = []
@@ -106,9 +103,6 @@ def run(calls: int, folder: Path) -> dict[str, list[float]]:
         hall.stop()
         for reader in readers:
             reader.close()
-        for master, slave in opened:
-            os.close(master)
-            os.close(slave)
     return {"tv": tv, "led": led}
 
 

@@ -13,7 +13,6 @@ import platform
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,9 +27,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the tests' live helpers are shared (a throwaway Redis)
+sys.path.insert(0, str(ROOT))  # tests/support is shared: ports, `hall serve`, a throwaway Redis
 
-from tests.live import redis_server  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.redis import redis_server  # noqa: E402
+from tests.support.serve import start_hall_serve  # noqa: E402
 
 BENCH_TOML = Path(__file__).resolve().parent / "bench_hall.toml"
 HALL_TZ = ZoneInfo("Asia/Shanghai")
@@ -41,12 +42,6 @@ def hall_command() -> str:
     """The ``hall`` console script of this virtualenv."""
     beside = Path(sys.executable).parent / "hall"
     return str(beside if beside.exists() else ROOT / ".venv" / "bin" / "hall")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def raise_open_files_limit() -> int:
@@ -195,25 +190,6 @@ def http_json(
         return error.code, json.loads(error.read() or b"null")
 
 
-def _wait_ready(hall: LiveHall) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if hall.process.poll() is not None:
-            raise RuntimeError(
-                f"hall serve exited with {hall.process.returncode}:\n{hall.log_tail()}"
-            )
-        try:
-            status, _ = http_json("GET", f"{hall.base_url}/api/v1/openapi.json", timeout_s=2.0)
-            if status == 200:
-                return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.2)  # polling a starting server, bounded by the deadline
-    raise RuntimeError(
-        f"hall serve did not answer within {START_TIMEOUT_S:.0f} s:\n{hall.log_tail()}"
-    )
-
-
 @contextlib.contextmanager
 def live_hall(
     *,
@@ -259,20 +235,10 @@ def live_hall(
         for login, password in (staff or {}).items():
             run_hall(env, "user", "add", login, "--role", "staff", "--password-stdin",
                      stdin=password + "\n")  # fmt: skip
-        port = free_port()
         log_path = workdir / "server.log"
-        log = stack.enter_context(log_path.open("wb"))
-        process = subprocess.Popen(
-            [hall_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        stack.callback(terminate_group, process)
-        hall = LiveHall(f"http://127.0.0.1:{port}", env, process, log_path, tokens)
-        _wait_ready(hall)
-        yield hall
+        server = start_hall_serve(env, log_path, own_session=True, ready_s=START_TIMEOUT_S)
+        stack.callback(terminate_group, server.process)
+        yield LiveHall(server.base_url, env, server.process, log_path, tokens)
 
 
 def cpu_seconds(pid: int) -> float:

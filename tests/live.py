@@ -9,12 +9,8 @@ Every server is killed at the end of its test, even when the test fails.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +20,9 @@ import pytest
 import requests
 
 from tests.needs import missing, need_program
+from tests.support.ports import free_port
+from tests.support.redis import redis_server as redis_server  # importable from here too
+from tests.support.serve import start_hall_serve
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_HALL = ROOT / "tests" / "hall_server" / "small_hall.toml"
@@ -33,42 +32,6 @@ STAFF = (("staff1", "staff"), ("staff2", "staff"), ("boss", "supervisor"), ("roo
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--autoplay-policy=no-user-gesture-required"]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def redis_server(workdir: Path, program: str = "redis-server") -> Iterator[str]:
-    """A throwaway Redis on 127.0.0.1 (the queue between server processes); yields its URL.
-
-    Shared with the benchmarks (benchmarks/live_hall.py).
-    """
-    port = free_port()
-    server = subprocess.Popen(
-        [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
-                    probe.sendall(b"PING\r\n")
-                    if probe.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)  # polling the server's readiness, bounded by the deadline
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @dataclass
@@ -106,38 +69,18 @@ class LiveHall:
     def another_process(self, log_path: Path) -> LiveHall:
         """Start a second server process on the same database (and message queue)."""
         env = {**self.env, "HALL_PORT": str(free_port())}
-        other = LiveHall(f"http://127.0.0.1:{env['HALL_PORT']}", env, _spawn(env, log_path),
-                         log_path, dict(self.tokens))  # fmt: skip
-        _wait_ready(other)
-        return other
+        return LiveHall(f"http://127.0.0.1:{env['HALL_PORT']}", env, _serve(env, log_path),
+                        log_path, dict(self.tokens))  # fmt: skip
 
     def restart(self) -> None:
         """Stop the server and start it again on the same database and port."""
         self.stop()
-        self.process = _spawn(self.env, self.log_path)
-        _wait_ready(self)
+        self.process = _serve(self.env, self.log_path)
 
 
-def _spawn(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "hall_server", "serve", "--host", "127.0.0.1",
-               "--port", env["HALL_PORT"]]  # fmt: skip
-    with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def _wait_ready(hall: LiveHall, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if hall.process.poll() is not None:
-            raise RuntimeError(f"hall server exited:\n{hall.log()}")
-        try:
-            if requests.get(hall.url("/api/v1/openapi.json"), timeout=1).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)  # polling the server's readiness, bounded by the deadline
-    hall.stop()
-    raise RuntimeError(f"hall server not ready after {timeout_s}s:\n{hall.log()}")
+def _serve(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """``hall serve`` on ``HALL_PORT``, answering HTTP (tests/support/serve.py)."""
+    return start_hall_serve(env, log_path, port=int(env["HALL_PORT"])).process
 
 
 def start_live_hall(tmp_path: Path, *, config: Path = SMALL_HALL, async_mode: str = "gevent",
@@ -164,9 +107,8 @@ def start_live_hall(tmp_path: Path, *, config: Path = SMALL_HALL, async_mode: st
         add_user(db, hall_id, login, role=role, password=PASSWORD, name=login, now=now)
     tokens = {name: token for name, (_, token) in rotate_device_tokens(db, hall_id).items()}
     db.dispose()
-    hall = LiveHall(f"http://127.0.0.1:{port}", env, _spawn(env, tmp_path / "server.log"),
+    hall = LiveHall(f"http://127.0.0.1:{port}", env, _serve(env, tmp_path / "server.log"),
                     tmp_path / "server.log", tokens)  # fmt: skip
-    _wait_ready(hall)
     for login, _ in STAFF:
         response = hall.api(None, "POST", "/auth/login", {"login": login, "password": PASSWORD})
         response.raise_for_status()

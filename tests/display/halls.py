@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import select
 import threading
 import time
 from pathlib import Path
 
 from devices.led import generic
 from tests.live import SMALL_HALL
+from tests.support.pty import PtyPeer
 
 # One reading per call, no chime: an announcement lasts about 5 s instead of 12 s.
 QUIET_VOICE = """
@@ -66,34 +65,24 @@ def display_hall(folder: Path, *extra: str) -> Path:
     return path
 
 
-class WireReader:
-    """Read generic LED frames from a pty master in the background, with arrival times."""
+class WireReader(PtyPeer):
+    """Read generic LED frames from a pty in the background, with arrival times; the agent
+    under test writes to ``path``."""
 
-    def __init__(self, master: int) -> None:
-        self.master = master
+    def __init__(self) -> None:
         self.frames: list[tuple[float, generic.Frame]] = []
         self._cond = threading.Condition()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__(self._frames_in, poll_s=0.1)
 
-    def _run(self) -> None:
-        buffer = b""
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.master], [], [], 0.1)
-            if not ready:
-                continue
-            try:
-                buffer += os.read(self.master, 4096)
-            except OSError:
-                return
-            now = time.monotonic()
-            while generic.ETX in buffer:  # STX and ETX never occur inside a stuffed frame
-                raw, _, buffer = buffer.partition(bytes([generic.ETX]))
-                frame = generic.decode_frame(raw + bytes([generic.ETX]))
-                with self._cond:
-                    self.frames.append((now, frame))
-                    self._cond.notify_all()
+    def _frames_in(self, buffer: bytes) -> bytes:
+        now = time.monotonic()
+        while generic.ETX in buffer:  # STX and ETX never occur inside a stuffed frame
+            raw, _, buffer = buffer.partition(bytes([generic.ETX]))
+            frame = generic.decode_frame(raw + bytes([generic.ETX]))
+            with self._cond:
+                self.frames.append((now, frame))
+                self._cond.notify_all()
+        return buffer
 
     def texts(self) -> list[str]:
         """Every text frame's text so far, in order."""
@@ -117,7 +106,3 @@ class WireReader:
     def count(self) -> int:
         with self._cond:
             return len(self.frames)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)

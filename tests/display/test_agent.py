@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,16 +22,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def ptys() -> Iterator[tuple[WireReader, str, WireReader, str]]:
     """Two pty pairs (strip, board); the tests read what the agent writes on the masters."""
-    opened = [os.openpty(), os.openpty()]
-    readers = [WireReader(master) for master, _ in opened]
+    readers = [WireReader(), WireReader()]
     try:
-        yield readers[0], os.ttyname(opened[0][1]), readers[1], os.ttyname(opened[1][1])
+        yield readers[0], readers[0].path, readers[1], readers[1].path
     finally:
         for reader in readers:
             reader.close()
-        for master, slave in opened:
-            os.close(master)
-            os.close(slave)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,6 +24,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
+
+from tests.support.ports import free_port
 
 ENV_URL = "HALL_TEST_POSTGRES_URL"
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
@@ -58,13 +59,6 @@ def find_bin_dir() -> Path | None:
     if initdb and server and Path(initdb).parent == Path(server).parent:
         return Path(initdb).parent
     return None
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _die_with_parent() -> None:

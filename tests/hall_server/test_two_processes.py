@@ -20,8 +20,11 @@ import requests
 
 from hall_server.client.hall import HallClient
 from tests.hall_server.hall import SMALL_HALL
-from tests.live import LiveHall, free_port, redis_server, start_live_hall
+from tests.live import LiveHall, start_live_hall
 from tests.needs import need_program
+from tests.support.polling import until
+from tests.support.ports import free_port
+from tests.support.redis import redis_server
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -129,11 +132,8 @@ def test_hall_serve_with_two_workers_one_port_one_counter_and_a_dead_worker_come
     finally:
         screen.stop()
         hall.stop()
-    for pid in workers.values():  # the supervisor took its workers with it
-        deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)  # polling the process table, bounded by the deadline
-        assert not _alive(pid), f"worker {pid} outlived the server"
+    for pid in workers.values():  # the process manager took its workers with it
+        until(lambda pid=pid: not _alive(pid), 10, what=f"worker {pid} ending with the server")
 
 
 def _alive(pid: int) -> bool:

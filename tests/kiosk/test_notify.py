@@ -134,7 +134,7 @@ def test_the_http_sms_adapter_posts_phone_and_message_with_its_token(
 
 
 def test_an_unreachable_gateway_is_a_notify_error_not_a_crash() -> None:
-    from tests.live import free_port
+    from tests.support.ports import free_port
 
     notifier = HttpSmsNotifier(f"http://127.0.0.1:{free_port()}/sms", timeout_s=2)
     with pytest.raises(NotifyError, match="unreachable"):

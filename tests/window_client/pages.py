@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from playwright.sync_api import expect
 
 from tests.live import PASSWORD, LiveHall
+from tests.support.polling import until as until  # the pages' tests poll with it
 
 WAIT_MS = 10_000
-T = TypeVar("T")
 
 
 def log_in(page: Any, hall: LiveHall, login: str, window: int) -> None:
@@ -74,13 +71,3 @@ def alarms(hall: LiveHall) -> list[dict[str, Any]]:
     response.raise_for_status()
     found: list[dict[str, Any]] = response.json()["alarms"]
     return found
-
-
-def until(check: Callable[[], T], timeout_s: float = 30.0) -> T:
-    """Poll ``check`` until it returns something truthy, failing after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    pause = threading.Event()
-    while not (result := check()):
-        assert time.monotonic() < deadline, f"nothing after {timeout_s} s"
-        pause.wait(0.2)  # the server's background task works meanwhile
-    return result

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import select
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +11,7 @@ import pytest
 
 from devices.base import DeviceError, Health
 from devices.idcard import FakeIdCardReader, IdCard, SerialIdCardReader, build_id_reader, sam
+from tests.support.pty import PtyPeer
 
 CARD = IdCard(name="李四", id_number="11010519491231002X", birth_date=date(1949, 12, 31), sex="女")
 
@@ -62,40 +61,23 @@ def test_factory_refuses_bad_options_naming_them(options: dict, named: str) -> N
 Answer = Callable[[bytes], bytes | None]
 
 
-class SimulatedReader:
+class SimulatedReader(PtyPeer):
     """A SAM reader on the master side of a pty: answers each command with ``answer``."""
 
     def __init__(self, answer: Answer) -> None:
-        self.master, self.slave = os.openpty()
-        self.url = os.ttyname(self.slave)
         self.answer = answer
         self.commands: list[bytes] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__(self._commands_in)
+        self.url = self.path
 
-    def _run(self) -> None:
-        buffer = b""
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.master], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                buffer += os.read(self.master, 4096)
-            except OSError:
-                return
-            while len(buffer) >= 10:  # every command the adapter sends is 10 bytes
-                command, buffer = buffer[:10], buffer[10:]
-                self.commands.append(command)
-                reply = self.answer(command)
-                if reply is not None:
-                    os.write(self.master, reply)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        os.close(self.master)
-        os.close(self.slave)
+    def _commands_in(self, buffer: bytes) -> bytes:
+        while len(buffer) >= 10:  # every command the adapter sends is 10 bytes
+            command, buffer = buffer[:10], buffer[10:]
+            self.commands.append(command)
+            reply = self.answer(command)
+            if reply is not None:
+                self.write(reply)
+        return buffer
 
 
 def card_answer() -> bytes:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +12,10 @@ import requests
 from hall_server.app import database_url
 from hall_server.services.auth import add_user
 from hall_server.services.setup import init_database, rotate_device_tokens
+from tests.support.ports import free_port
+from tests.support.serve import start_hall_serve
 
 from ..hall import MONDAY_10AM, PASSWORD, SMALL_HALL, hall_settings
-
-HALL = Path(sys.executable).with_name("hall")
-READY_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def prepare(folder: Path) -> tuple[str, dict[str, str]]:
@@ -42,7 +31,8 @@ def prepare(folder: Path) -> tuple[str, dict[str, str]]:
 
 
 class LiveServer:
-    """``hall serve`` in a subprocess; ``start`` waits until it answers HTTP."""
+    """``hall serve`` in a subprocess on one port across restarts; ``start`` waits until it
+    answers HTTP (tests/support/serve.py)."""
 
     def __init__(self, folder: Path, url: str, *, async_mode: str) -> None:
         self.folder, self.port = folder, free_port()
@@ -59,27 +49,9 @@ class LiveServer:
         self.starts = 0
 
     def start(self) -> None:
-        assert HALL.exists(), f"the hall console script is missing: {HALL}"
         self.starts += 1
-        log = (self.folder / f"server-{self.starts}.log").open("wb")
-        self.process = subprocess.Popen(
-            [str(HALL), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        deadline = time.monotonic() + READY_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"hall serve exited {self.process.returncode}:\n{self.log()}")
-            try:
-                requests.get(f"{self.base}/api/v1/openapi.json", timeout=1).raise_for_status()
-                return
-            except requests.RequestException:
-                time.sleep(0.1)  # poll interval of the readiness loop, bounded by its deadline
-        self.kill()
-        raise AssertionError(f"hall serve not ready in {READY_S} s:\n{self.log()}")
+        log_path = self.folder / f"server-{self.starts}.log"
+        self.process = start_hall_serve(self.env, log_path, port=self.port).process
 
     def kill(self) -> None:
         """Stop the server at once, as a crash or a power cut would."""
