@@ -68,10 +68,7 @@ def desk_actions(facts: DeskFacts) -> dict[str, str]:
     state = WindowState(facts.window_state)
     number = facts.ticket_number
     busy = _why(f"请先办结、过号或转移 {number}", f"finish, no-show or transfer {number} first")
-    why: dict[str, str] = {}
-    for move in WindowAction:
-        legal = (state, move) in WINDOW_TRANSITIONS
-        why[move.value] = "" if legal else _WINDOW_WHY[(move, state)]
+    why = {move.value: _window_move(state, move) for move in WindowAction}
     if number and state is not WindowState.CLOSED:
         why[WindowAction.CLOSE.value] = busy
     if state is WindowState.CLOSED:
@@ -81,9 +78,20 @@ def desk_actions(facts: DeskFacts) -> dict[str, str]:
     why |= {name: busy if number else not_open for name in CALLS}
     if facts.ticket_state is None:
         return why | {name: NO_TICKET for name in TICKET_BUTTONS}
-    ticket = TicketState(facts.ticket_state)
-    for name, action in TICKET_BUTTONS.items():
-        why[name] = "" if (ticket, action) in TRANSITIONS else _TICKET_WHY[ticket]
+    return why | _ticket_moves(facts, TicketState(facts.ticket_state))
+
+
+def _window_move(state: WindowState, move: WindowAction) -> str:
+    return "" if (state, move) in WINDOW_TRANSITIONS else _WINDOW_WHY[(move, state)]
+
+
+def _ticket_moves(facts: DeskFacts, ticket: TicketState) -> dict[str, str]:
+    """The ticket buttons for the ticket at the window: its transitions, then the hall's
+    recall limit and whether it finishes straight from a call."""
+    why = {
+        name: "" if (ticket, action) in TRANSITIONS else _TICKET_WHY[ticket]
+        for name, action in TICKET_BUTTONS.items()
+    }
     if ticket is TicketState.CALLED:
         if facts.max_recalls and facts.recalls >= facts.max_recalls:
             why["recall"] = _why(
