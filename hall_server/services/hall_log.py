@@ -158,3 +158,6 @@ def hall_write(ctx: HallContext, actor: Actor, now: datetime | None = None) -> I
                     write._session.close()
         if write.events:
             ctx.publish(write.events)
+    # On disk before the answer (a printed number must survive a power cut), waited for
+    # outside the hall's lock so that the commits of many requests share one fsync (db.py).
+    ctx.db.wait_durable()
