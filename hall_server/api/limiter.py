@@ -22,6 +22,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ..services.auth import dummy_password_hash
 from ..services.login_limits import LoginLimits
 from ..settings import Settings
 
@@ -58,6 +59,7 @@ def init_login_limits(app: Flask, settings: Settings) -> LoginLimits:
         window_min=settings.login.window_min,
     )
     app.extensions[EXTENSION] = limits
+    dummy_password_hash()  # made now (once a process), not during the first unknown login
     return limits
 
 

@@ -107,8 +107,12 @@ def dummy_password_hash() -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Login:
+    """What a login attempt reads of a staff row, before the (slow) password check."""
+
     id: int
     login: str
+    name: str
+    role: str
     password_hash: str
     active: bool
     locked_until: datetime | None
@@ -138,7 +142,7 @@ def login(
     with ctx.db.read() as session:
         row = session.scalar(select(Staff).where(Staff.hall_id == ctx.hall_id, Staff.login == name))
         staff = None if row is None else _Login(
-            row.id, row.login, row.password_hash, row.active, row.locked_until
+            row.id, row.login, row.name, row.role, row.password_hash, row.active, row.locked_until
         )  # fmt: skip
     if staff is not None and staff.locked_until is not None and staff.locked_until > now:
         raise TooManyAttempts(math.ceil((staff.locked_until - now).total_seconds()))
@@ -147,9 +151,10 @@ def login(
         staff.password_hash if staff is not None else dummy_password_hash(), password
     )
     if not right or staff is None or not staff.active:
-        lock_s = limits.failed(name, address) if limits is not None else 0
-        if lock_s and staff is not None:
-            _lock(ctx, staff.id, lock_s, address, failures=limits.per_login.amount if limits else 0)
+        if limits is not None:
+            lock_s = limits.failed(name, address)
+            if lock_s and staff is not None:
+                _lock(ctx, staff.id, lock_s, address, failures=limits.per_login.amount)
         raise Unauthorized("用户名或密码错误 (wrong login or password).")
     if limits is not None:
         limits.forget(name)
@@ -165,19 +170,17 @@ def login(
                 expires_at=expires,
             )
         )
-        found = session.scalar(select(Staff).where(Staff.id == staff.id))
-        assert found is not None
         window = session.scalar(
             select(Window.number).where(Window.hall_id == ctx.hall_id, Window.staff_id == staff.id)
         )
-        return {
-            "token": token,
-            "role": found.role,
-            "name": found.name,
-            "login": found.login,
-            "expires_at": expires.isoformat(),
-            "window": window,
-        }
+    return {
+        "token": token,
+        "role": staff.role,
+        "name": staff.name,
+        "login": staff.login,
+        "expires_at": expires.isoformat(),
+        "window": window,
+    }
 
 
 def _lock(ctx: HallContext, staff_id: int, seconds: int, address: str, *, failures: int) -> None:

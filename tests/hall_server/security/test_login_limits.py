@@ -297,7 +297,7 @@ def test_unknown_login_inactive_login_and_wrong_password_do_the_same_password_wo
 
 def test_unknown_login_and_wrong_password_take_about_as_long(open_limited: Opener) -> None:
     hall = open_limited(fails_per_login=100, fails_per_address=100)
-    try_login(hall, "nobody", "warm-up")  # the dummy hash is made once, on first use
+    try_login(hall, "nobody", "warm-up")  # the first request of an app warms its caches
     times: dict[str, list[float]] = {"nobody": [], "staff1": []}
     for _ in range(5):
         for login, spent in times.items():  # interleaved: a busy moment hits both
