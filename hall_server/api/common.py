@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from flask import current_app, request
+from pydantic import BaseModel
 
 from ..db import Database
 from ..domain.errors import InvalidInput
@@ -14,9 +15,8 @@ from ..services.auth import authenticate, require
 from ..services.context import HallContext
 from ..settings import Settings
 from .errors import BadRequest
-from .schemas import Body
 
-B = TypeVar("B", bound=Body)
+B = TypeVar("B", bound=BaseModel)
 
 
 @dataclass

@@ -140,10 +140,10 @@ class NewStaffBody(Body):
 
 
 class StaffEditBody(Body):
-    name: str = Field(default=None, max_length=100)  # type: ignore[assignment]
-    password: str = Field(default=None, min_length=8, max_length=200)  # type: ignore[assignment]
-    role: Literal["staff", "supervisor", "admin"] = Field(default=None)  # type: ignore[assignment]
-    active: bool = Field(default=None)  # type: ignore[assignment]
+    name: str | None = Field(default=None, max_length=100)
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    role: Literal["staff", "supervisor", "admin"] | None = None
+    active: bool | None = None
 
 
 class NewWebhookBody(Body):

@@ -108,7 +108,8 @@ def test_window_calls_by_its_service_weights(hall: HallRig) -> None:
 
 def test_green_channel_goes_first_and_gives_way_after_the_swap_ratio(hall: HallRig) -> None:
     for priority in (False, False, True, True, True):  # A001 A002 normal, A003-A005 priority
-        hall.issue("a", priority=priority, priority_kind="老年人" if priority else "")
+        body = {"service": "a", "priority": priority, "priority_kind": "老年人" if priority else ""}
+        assert hall.post("staff2", "/tickets", body).status_code == 201  # staff grant priority
     hall.act("staff1", 1, "open")
     # priority_swap_ratio = 2: two green-channel calls in a row, then one normal
     assert calls(hall, "staff1", 1, 6) == ["A003", "A004", "A001", "A005", "A002", None]
