@@ -82,7 +82,8 @@ def run(calls: int, folder: Path) -> dict[str, list[float]]:
             )
             page = browser.new_page(locale="zh-CN", viewport={"width": 1920, "height": 1080})
             page.goto(hall.url(f"/display/tv-bench?token={hall.tokens['tv-bench']}"))
-            page.wait_for_function("window.hallDisplay && window.hallDisplay.connected")
+            # A function, not a string: the page's CSP refuses eval of a string.
+            page.wait_for_function("() => window.hallDisplay && window.hallDisplay.connected")
             strip.wait_for_text("3号窗口 欢迎您")
             for index in range(calls):
                 if index:
@@ -94,7 +95,7 @@ def run(calls: int, folder: Path) -> dict[str, list[float]]:
                 arrived = strip.wait_for_text(f"{number} 请到3号窗口", after=frames_before)
                 led.append((arrived - sent_mono) * 1000)
                 shown = page.wait_for_function(
-                    f"window.hallDisplay.shownAt[{number!r}] || false", timeout=10_000
+                    f"() => window.hallDisplay.shownAt[{number!r}] || false", timeout=10_000
                 ).json_value()
                 tv.append(float(shown) - sent_wall * 1000)
             browser.close()

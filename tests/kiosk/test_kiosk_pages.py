@@ -118,7 +118,7 @@ def test_take_a_ticket_and_see_the_number_the_way_and_the_printed_ticket(
     expect(kiosk.locator("#number")).to_have_text("B001", timeout=TIMEOUT_MS)
     expect(kiosk.locator("#issued")).to_contain_text("请到 2楼 B区 等候叫号")
     expect(kiosk.locator("#print-state")).to_have_class(re.compile("printed"), timeout=TIMEOUT_MS)
-    kiosk.wait_for_function("document.getElementById('qr').naturalWidth > 0")
+    kiosk.wait_for_function("() => document.getElementById('qr').naturalWidth > 0")
     shot(kiosk, "issued")
     assert [t.number for t, _ in printer.printed] == ["B001"]
     if os.environ.get("HALL_DOC_SCREENSHOTS"):
@@ -221,7 +221,7 @@ def test_the_mobile_ticket_follows_the_queue_and_shows_the_window_when_called(
     live_hall.api("staff2", "POST", "/windows/3/finish")
     live_hall.api("staff2", "POST", "/windows/3/call-next")
     expect(phone.locator("#called")).to_contain_text("请到 3 号窗口办理", timeout=TIMEOUT_MS)
-    phone.wait_for_function("Array.isArray(window.__vibrated)", timeout=TIMEOUT_MS)
+    phone.wait_for_function("() => Array.isArray(window.__vibrated)", timeout=TIMEOUT_MS)
     shot(phone, "mobile-called")
 
 
