@@ -25,8 +25,10 @@ from hall_server.services import auth
 from hall_server.settings import ConfigError, load_settings
 from tests.hall_server.hall import PASSWORD, SMALL_HALL, HallRig, open_hall
 from tests.hall_server.web.test_dashboard import log_in
-from tests.live import LiveHall, free_port, redis_server
+from tests.live import LiveHall
 from tests.needs import need_program
+from tests.support.ports import free_port
+from tests.support.redis import redis_server
 
 LOCKED = re.compile(
     r"登录尝试过多，请(\d+)分钟后再试 \(too many login attempts: try again in (\d+) minutes?\)\."
