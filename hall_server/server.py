@@ -47,6 +47,7 @@ DRAIN_BYTES = 1024 * 1024
 its answer (a 413, say) on a connection that stays open; more closes the connection unread
 (gevent alone would read any amount to throw it away)."""
 MESSAGE_TOO_BIG = 1009  # RFC 6455 close code
+ENGINEIO_METHODS = ("GET", "POST", "OPTIONS")
 
 _OWN_CODE = tuple(
     str(Path(__file__).resolve().parents[1] / part)
@@ -218,43 +219,57 @@ def _gevent_server(app: Flask, where: Any) -> Any:
             return result
 
         def run_application(self) -> Any:
-            if self._polling_post_too_large():
+            if self._refused_before_engineio():
                 return None
             try:
                 return super().run_application()
             finally:
                 self._leave_unread_body()
 
-        def _polling_post_too_large(self) -> bool:
-            """Answer 413 at once to an Engine.IO long-polling POST announced over the limit.
+        def _refused_before_engineio(self) -> bool:
+            """Answer at once what python-engineio would answer badly on /socket.io/.
 
-            python-engineio refuses it too, but only after closing the session, which waits
-            for the session's next poll: the refused client hung for the ping timeout.
+            A long-polling POST announced over MAX_MESSAGE_BYTES: 413, unread (engine.io
+            refuses it only after closing the session, which waits for the session's next
+            poll: the client hung for the ping timeout). A method it does not take: 405 with
+            ``Allow`` (engine.io sent none).
             """
             environ = self.environ
-            if environ.get("REQUEST_METHOD") != "POST" or not environ.get(
-                "PATH_INFO", ""
-            ).startswith("/socket.io"):
+            if not environ.get("PATH_INFO", "").startswith("/socket.io"):
                 return False
-            if (self.content_length or 0) <= MAX_MESSAGE_BYTES:
+            method = environ.get("REQUEST_METHOD", "")
+            if method not in ENGINEIO_METHODS:
+                self._answer(
+                    "405 Method Not Allowed", "method_not_allowed",
+                    f"此地址不支持 {method[:20]} 方法，可用 GET, POST, OPTIONS "
+                    f"(method {method[:20]} is not allowed here; use GET, POST, OPTIONS).",
+                    ("Allow", ", ".join(ENGINEIO_METHODS)),
+                )  # fmt: skip
+                return True
+            if method != "POST" or (self.content_length or 0) <= MAX_MESSAGE_BYTES:
                 return False
             log.warning(
                 "refused a long-polling POST of %s bytes from %s (over %d)",
                 self.content_length, environ.get("REMOTE_ADDR", "?"), MAX_MESSAGE_BYTES,
             )  # fmt: skip
             kb = MAX_MESSAGE_BYTES // 1024
-            message = f"消息过大，最多 {kb} KB (the message is too large: at most {kb} KB)."
-            answer = json.dumps(
-                {"error": {"code": "request_entity_too_large", "message": message}},
-                ensure_ascii=False,
+            self._answer(
+                "413 Request Entity Too Large", "request_entity_too_large",
+                f"消息过大，最多 {kb} KB (the message is too large: at most {kb} KB).",
+            )  # fmt: skip
+            return True
+
+        def _answer(self, status: str, code: str, message: str, *headers: Any) -> None:
+            body = json.dumps(
+                {"error": {"code": code, "message": message}}, ensure_ascii=False
             ).encode()
             self.start_response(
-                "413 Request Entity Too Large",
-                [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))],
-            )
-            self.write(answer)
+                status,
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                 *headers],
+            )  # fmt: skip
+            self.write(body)
             self._leave_unread_body()
-            return True
 
         def _leave_unread_body(self) -> None:
             """Close rather than read (to throw away) a large body the app did not want."""
