@@ -104,8 +104,11 @@ def main() -> int:
                  name="Boss", now=datetime.now(UTC))  # fmt: skip
         db.dispose()
         app = create_app(settings=settings)
-        environ = EnvironBuilder(path="/api/v1/auth/login", method="POST",
-                                 json={"login": "boss", "password": "bench-password"}).get_environ()
+        environ = EnvironBuilder(
+            path="/api/v1/auth/login",
+            method="POST",
+            json={"login": "boss", "password": "bench-password"},
+        ).get_environ()
         answer = b"".join(app.wsgi_app(environ, lambda *_: None))
         bench = Bench(app, kiosk, json.loads(answer)["token"])
         bench.record = False

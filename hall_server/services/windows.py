@@ -129,6 +129,20 @@ _AT_WINDOW = Prepared(
         _t.state.in_([literal_column(f"'{s.value}'") for s in sorted(rules.AT_WINDOW)]),
     )
 )
+# SQLite is told which index to use: with the statistics ANALYZE gathers on a day of
+# synthetic or unusual data its planner was seen scanning the whole table for this.
+_AT_WINDOW_SQLITE = Prepared(
+    text(
+        f"SELECT {', '.join(f'tickets.{c.name}' for c in _TICKETS.c)}"
+        " FROM tickets INDEXED BY ix_tickets_window"
+        " WHERE tickets.hall_id = :b_hall AND tickets.window_no = :b_window"
+        " AND tickets.state IN ('called', 'serving')"
+    )
+    .bindparams(
+        bindparam("b_hall", type_=_t.hall_id.type), bindparam("b_window", type_=_t.window_no.type)
+    )
+    .columns(*_TICKETS.c)
+)
 _BY_ID = Prepared(select(_TICKETS).where(_t.id == bindparam("b_id")))
 _BY_NUMBER = Prepared(
     select(_TICKETS).where(
@@ -202,7 +216,8 @@ def _one_window_each(write: HallWrite, window: Any) -> None:
 
 
 def _current(write: HallWrite, number: int) -> Any | None:
-    return _one(write, _AT_WINDOW, _TICKET_ROWS, b_hall=write.hall.id, b_window=number)
+    statement = _AT_WINDOW_SQLITE if write.connection.dialect.name == "sqlite" else _AT_WINDOW
+    return _one(write, statement, _TICKET_ROWS, b_hall=write.hall.id, b_window=number)
 
 
 def _require_current(write: HallWrite, number: int) -> Any:
@@ -343,32 +358,66 @@ _CANDIDATE_ROWS = RowReader(_CANDIDATE_COLUMNS)
 _candidate_statements: dict[tuple[int, int, int, str], Prepared] = {}
 
 
-def _booked_on_sqlite(served: list[int]) -> TextualSelect:
-    """The in-slot appointment step on SQLite, told to use the index of booked tickets.
+_SQLITE_HEAD = (
+    "SELECT tickets.id, tickets.service_id, tickets.queued_at, tickets.priority,"
+    " tickets.target_window, appointments.slot_start, appointments.slot_end"
+    " FROM tickets INDEXED BY {index}"
+    " {join} appointments ON appointments.id = tickets.appointment_id"
+    " WHERE tickets.hall_id = :b_hall AND tickets.state = 'waiting' AND {where}"
+    " ORDER BY {order}tickets.queued_at, tickets.id LIMIT 1"
+)
 
-    Without statistics SQLite's planner took the queue index (three equal columns against
-    two) and read every waiting ticket of the window's services.
+
+def _sqlite_heads(served: list[int]) -> list[TextualSelect]:
+    """The index heads on SQLite, each told which partial index to walk.
+
+    With the statistics ANALYZE gathers, SQLite's planner took the queue index (hall, state,
+    service) for a head and then walked it until the first green-channel ticket: every
+    waiting ticket of the service when none had priority. Without statistics it did the
+    same for the appointments.
     """
     ids = ", ".join(str(int(service_id)) for service_id in served)
-    return (
-        text(
-            "SELECT tickets.id, tickets.service_id, tickets.queued_at, tickets.priority,"
-            " tickets.target_window, appointments.slot_start, appointments.slot_end"
-            " FROM tickets INDEXED BY ix_tickets_booked"
-            " JOIN appointments ON appointments.id = tickets.appointment_id"
-            " WHERE tickets.hall_id = :b_hall AND tickets.state = 'waiting'"
-            " AND tickets.appointment_id IS NOT NULL AND tickets.target_window IS NULL"
-            f" AND tickets.service_id IN ({ids})"
-            " AND appointments.slot_start <= :b_latest_start AND appointments.slot_end >= :b_now"
-            " ORDER BY appointments.slot_start, tickets.queued_at, tickets.id LIMIT 1"
+    parts = [
+        _SQLITE_HEAD.format(
+            index="ix_tickets_targeted", join="LEFT OUTER JOIN", order="",
+            where="tickets.target_window = :b_window",
         )
+    ]  # fmt: skip
+    if served:
+        parts.append(
+            _SQLITE_HEAD.format(
+                index="ix_tickets_booked", join="JOIN", order="appointments.slot_start, ",
+                where="tickets.appointment_id IS NOT NULL AND tickets.target_window IS NULL"
+                f" AND tickets.service_id IN ({ids})"
+                " AND appointments.slot_start <= :b_latest_start"
+                " AND appointments.slot_end >= :b_now",
+            )
+        )  # fmt: skip
+    for service_id in served:
+        for priority in (1, 0):
+            parts.append(
+                _SQLITE_HEAD.format(
+                    index="ix_tickets_heads", join="LEFT OUTER JOIN", order="",
+                    where="tickets.target_window IS NULL"
+                    f" AND tickets.service_id = {int(service_id)}"
+                    f" AND tickets.priority = {priority}",
+                )
+            )  # fmt: skip
+    return [
+        text(sql)
         .bindparams(
-            bindparam("b_hall", type_=_t.hall_id.type),
-            bindparam("b_latest_start", type_=_a.slot_start.type),
-            bindparam("b_now", type_=_a.slot_end.type),
+            *(
+                bindparam(name, type_=column.type)
+                for name, column in (
+                    ("b_hall", _t.hall_id), ("b_window", _t.target_window),
+                    ("b_latest_start", _a.slot_start), ("b_now", _a.slot_end),
+                )
+                if f":{name}" in sql
+            )
         )
         .columns(*_CANDIDATE_COLUMNS)
-    )
+        for sql in parts
+    ]  # fmt: skip
 
 
 def _candidate_statement(layout: Layout, number: int, dialect: str) -> Prepared:
@@ -387,7 +436,9 @@ def _candidate_statement(layout: Layout, number: int, dialect: str) -> Prepared:
     parts: list[Select[Any] | TextualSelect] = [
         base.where(_t.target_window == bindparam("b_window")).order_by(*fifo)
     ]
-    if served:
+    if dialect == "sqlite":
+        parts = list(_sqlite_heads(served))
+    elif served:
         ids: list[Any] = [literal_column(str(int(service_id))) for service_id in served]
         parts.append(
             base.where(
@@ -397,8 +448,6 @@ def _candidate_statement(layout: Layout, number: int, dialect: str) -> Prepared:
                 _a.slot_start <= bindparam("b_latest_start"),
                 _a.slot_end >= bindparam("b_now"),
             ).order_by(_a.slot_start, *fifo)
-            if dialect != "sqlite"
-            else _booked_on_sqlite(served)
         )
         for service_id in ids:
             for priority in (true(), false()):
