@@ -182,6 +182,81 @@ RAW_BODIES: dict[str, dict[str, Any]] = {
         },
     },
 }
+# What the main answers hold (the fuzzer checks every answer against these).
+_INT, _STR, _BOOL = {"type": "integer"}, {"type": "string"}, {"type": "boolean"}
+_TICKET_FIELDS = {
+    "id": _INT, "number": _STR, "service": _STR, "status": {"type": "string", "enum": [
+        "waiting", "called", "serving", "held", "no_show", "done", "cancelled", "expired"]},
+    "priority": _BOOL, "window": {"type": ["integer", "null"]},
+}  # fmt: skip
+ANSWERS: dict[str, dict[str, Any]] = {
+    "Health": {
+        "type": "object",
+        "required": ["status", "hall", "seq", "process", "worker"],
+        "properties": {"status": {"const": "ok"}, "hall": _STR, "seq": _INT},
+    },
+    "Ticket": {"type": "object", "required": list(_TICKET_FIELDS), "properties": _TICKET_FIELDS},
+    "PublicTicket": {
+        "description": "A visitor's view: never a phone or ID number, staff or case number.",
+        "type": "object",
+        "required": list(_TICKET_FIELDS),
+        "properties": _TICKET_FIELDS,
+        "not": {
+            "anyOf": [
+                {"required": [name]}
+                for name in ("phone", "id_number", "staff_id", "case_no", "actor")
+            ]
+        },
+    },
+    "WindowResult": {
+        "type": "object",
+        "required": ["window", "ticket"],
+        "properties": {
+            "window": {"type": "object", "required": ["number", "state"]},
+            "ticket": {"anyOf": [{"$ref": "#/components/schemas/Ticket"}, {"type": "null"}]},
+        },
+    },
+    "Evaluation": {
+        "type": "object",
+        "required": ["id", "ticket_id", "number", "window", "score", "score_name", "reasons"],
+        "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5}},
+    },
+    "Snapshot": {
+        "type": "object",
+        "required": ["seq", "windows", "queues", "recent_calls", "alarms", "notices"],
+        "properties": {"seq": _INT, "windows": {"type": "array"}, "queues": {"type": "array"}},
+    },
+    "Events": {
+        "type": "object",
+        "required": ["events", "last_seq", "snapshot_required"],
+        "properties": {
+            "events": {"type": "array"},
+            "last_seq": _INT,
+            "snapshot_required": _BOOL,
+        },
+    },
+    "Services": {
+        "type": "object",
+        "required": ["services"],
+        "properties": {"services": {"type": "array"}},
+    },
+}
+ANSWER_OF: dict[tuple[str, str], str] = {
+    ("get", "/health"): "Health",
+    ("get", "/services"): "Services",
+    ("post", "/tickets"): "Ticket",
+    ("post", "/kiosk/tickets"): "Ticket",
+    ("get", "/tickets/{ticket_id}"): "Ticket",
+    ("post", "/tickets/{ticket_id}/requeue"): "Ticket",
+    ("post", "/tickets/{ticket_id}/cancel"): "Ticket",
+    ("post", "/tickets/{ticket_id}/evaluation"): "Evaluation",
+    ("get", "/public/tickets/{token}"): "PublicTicket",
+    ("post", "/public/tickets/{token}/cancel"): "PublicTicket",
+    ("post", "/public/tickets/{token}/evaluation"): "Evaluation",
+    ("post", "/windows/{number}/{action}"): "WindowResult",
+    ("get", "/snapshot"): "Snapshot",
+    ("get", "/events"): "Events",
+}
 ERRORS = (
     (400, "malformed request"),
     (401, "missing or invalid token"),
@@ -207,10 +282,13 @@ def openapi_document() -> dict[str, Any]:
 
 def _operation(route: Route) -> dict[str, Any]:
     key = (route.method, route.path)
+    answer = (
+        {"schema": {"$ref": f"#/components/schemas/{ANSWER_OF[key]}"}} if key in ANSWER_OF else {}
+    )
     success = {
         str(route.status): {
             "description": "OK",
-            "content": {kind: {} for kind in CONTENT.get(key, ["application/json"])},
+            "content": {kind: answer for kind in CONTENT.get(key, ["application/json"])},
         }
     }
     for code, text in ALSO.get(key, {}).items():
@@ -268,6 +346,7 @@ def _document() -> dict[str, Any]:
             },
         }
     }
+    components.update(copy.deepcopy(ANSWERS))
     for model in schemas.SCHEMAS:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(schema.pop("$defs", {}))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema_rs  # schemathesis's JSON Schema validator
 import pytest
 
 from hall_server.api.openapi import CALLERS, openapi_document, openapi_path
@@ -17,6 +18,7 @@ from hall_server.api.openapi import CALLERS, openapi_document, openapi_path
 from ..hall import PASSWORD, HallRig
 
 DOCUMENT = openapi_document()
+COMPONENTS = {"components": DOCUMENT["components"]}
 OPERATIONS = [(method, path) for path, ops in DOCUMENT["paths"].items() for method in ops]
 TOKEN_OF = {"kiosk": "kiosk-1", "display": "tv-1", "agent": "keypad-2", "evaluator": "eval-3",
             "staff": "staff1", "supervisor": "boss", "admin": "root"}  # fmt: skip
@@ -91,8 +93,14 @@ def test_each_caller_gets_what_the_matrix_says(hall: HallRig, method: str, path:
     for caller in CALLERS:
         if path == "/public/tickets/{token}/cancel":  # a cancelled ticket answers 403 after
             ticket["waiting_token"] = hall.issue("b")["token"]
-        status = request_as(hall, caller, method, path, ticket).status_code
+        response = request_as(hall, caller, method, path, ticket)
+        status = response.status_code
         expected = "allowed" if caller in allowed else 401 if caller in NO_TOKEN else 403
+        declared = DOCUMENT["paths"][path][method]["responses"].get(str(status))
+        assert declared, f"{method.upper()} {path}: {caller} got undeclared {status}"
+        answer = declared.get("content", {}).get("application/json", {}).get("schema")
+        if answer and response.is_json:  # the answer is what the document says it is
+            jsonschema_rs.validate({**answer, **COMPONENTS}, response.get_json())
         if (expected == "allowed" and status in (401, 403)) or (
             expected != "allowed" and status != expected
         ):
