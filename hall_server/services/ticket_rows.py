@@ -183,8 +183,11 @@ class RowReader:
         converters = self._converters.get(connection.dialect.name)
         if converters is None:
             dialect = connection.dialect
+            # The driver's type codes (PostgreSQL's OIDs; None on SQLite) pick a conversion.
+            codes = [d[1] for d in cursor.description or ()] or [None] * len(self.columns)
             converters = self._converters[dialect.name] = [
-                (c.name, c.type._cached_result_processor(dialect, None)) for c in self.columns
+                (c.name, c.type._cached_result_processor(dialect, code))
+                for c, code in zip(self.columns, codes, strict=True)
             ]
         return [
             SimpleNamespace(**{

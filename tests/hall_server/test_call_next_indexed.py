@@ -14,6 +14,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -104,26 +105,41 @@ steps = st.lists(
 )
 
 
-def test_indexed_call_next_equals_the_policy_over_all_waiting_tickets(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("database", "examples", "least"),
+    [
+        pytest.param("sqlite", 120, 600, id="sqlite"),
+        # The same on PostgreSQL (its own statements: FOR UPDATE SKIP LOCKED, no index hints).
+        pytest.param("postgres", 30, 100, id="postgres", marks=pytest.mark.postgres),
+    ],
+)
+def test_indexed_call_next_equals_the_policy_over_all_waiting_tickets(
+    tmp_path: Path, request: pytest.FixtureRequest, database: str, examples: int, least: int
+) -> None:
     config = tmp_path / "prop_hall.toml"
     services = "".join(SERVICE_TOML.format(code=c, prefix=c.upper()) for c in SERVICES)
     config.write_text(HALL_TOML.format(services=services), encoding="utf-8")
-    hall = build_hall(f"sqlite:///{tmp_path / 'hall.db'}", tmp_path / "var", config_path=config)
+    url = (
+        f"sqlite:///{tmp_path / 'hall.db'}"
+        if database == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    hall = build_hall(url, tmp_path / "var", config_path=config)
     hall.clock.now = START
     try:
         drive = _Drive(hall)
         for number in WINDOWS:
             drive.act(number, "open")
-        _run_examples(drive)
-        assert drive.compared >= 600, drive.compared
+        _run_examples(drive, examples)
+        assert drive.compared >= least, drive.compared
         assert drive.seen_reasons >= {"targeted", "appointment", "priority", "weighted"}
     finally:
         hall.ctx.db.dispose()
 
 
-def _run_examples(drive: _Drive) -> None:
+def _run_examples(drive: _Drive, examples: int) -> None:
     @settings(
-        max_examples=120,
+        max_examples=examples,
         deadline=None,
         database=None,
         derandomize=True,
