@@ -66,6 +66,29 @@ def add_user(
         return staff
 
 
+# A password hash no password matches (werkzeug reads it as malformed and answers False).
+NO_LOGIN = "!"
+
+
+def add_staff_without_login(
+    db: Database, hall_id: int, people: list[tuple[str, str]], *, now: datetime
+) -> list[Staff]:
+    """Create staff rows that cannot log in, ``(login, name)`` each, in one write.
+
+    For the simulator's window staff: a scrypt hash per person cost more than a small
+    simulated day.
+    """
+    with db.write() as session:
+        rows = [
+            Staff(hall_id=hall_id, login=login, name=name, role="staff", active=True,
+                  password_hash=NO_LOGIN, created_at=now)
+            for login, name in people
+        ]  # fmt: skip
+        session.add_all(rows)
+        session.flush()
+        return rows
+
+
 def issue_device_token(db: Database, hall_id: int, name: str, *, kind: str | None = None) -> str:
     """Give a device a new token (creating the device if needed); the old token stops working."""
     with db.write() as session:

@@ -28,7 +28,7 @@ from typing import Any
 
 from ..domain.errors import DomainError
 from ..services.actors import Actor
-from ..services.auth import add_user
+from ..services.auth import add_staff_without_login
 from ..services.context import HallContext, Layout, ServiceInfo
 from ..services.reports import today_figures
 from ..services.setup import init_database
@@ -68,6 +68,7 @@ class WindowState:
     closing: bool = False
     pending_pause: tuple[float, str] | None = None
     visitor: Visitor | None = None
+    drain: bool = False  # closing: serve the waiting visitors of its services first
 
 
 @dataclass
@@ -278,6 +279,9 @@ class Simulation:
         return True
 
     def open(self, w: WindowState) -> None:
+        if w.open:  # a shift starts while the last one's visitor is still at the window
+            w.closing = w.drain = False
+            return
         self._press(w, "open")
         w.open = True
         self._next(w)
@@ -306,8 +310,10 @@ class Simulation:
             w.pending_pause = None
             self._pause_now(w, minutes, reason)
         elif w.closing:
+            if w.drain and not w.paused and self._call(w):
+                return
             self._press(w, "close")
-            w.open = w.closing = False
+            w.open = w.closing = w.drain = False
         elif self._can_call(w):
             self._call(w)
 
@@ -330,11 +336,14 @@ class Simulation:
             w.paused = False
             self._next(w)
 
-    def close(self, w: WindowState) -> None:
+    def close(self, w: WindowState, drain: bool = False) -> None:
         if not w.open:
             return
         if w.visitor is not None or w.pending_pause is not None:
-            w.closing = True  # after the visitor at the window
+            w.closing, w.drain = True, drain  # after the visitor at the window
+            return
+        if drain and not w.paused and self._call(w):
+            w.closing = w.drain = True
             return
         self._press(w, "close")
         w.open = w.paused = False
@@ -346,6 +355,12 @@ class Simulation:
         self._rng = random.Random(f"{seed}:{day}:windows")
         calls_before = self.calls
         for w in self.windows.values():
+            shifts = self.scenario.shifts.get(w.number)
+            if shifts is not None:
+                for shift in shifts:
+                    self.at(plan.at(shift.opens), self.open, w)
+                    self.at(plan.at(shift.closes), self.close, w, shift.drain)
+                continue
             opens, closes = plan.window_hours(w.number)
             self.at(opens, self.open, w)
             self.at(closes, self.close, w)
@@ -420,13 +435,12 @@ def simulated_hall(scenario: Scenario) -> Iterator[Simulation]:
             ctx = HallContext(db, settings.hall.code, secret="simulation")
             first = datetime.combine(scenario.day, time(0), tzinfo=ctx.layout.tz)
 
-            def staff(login: str, name: str) -> Actor:
-                row = add_user(db, hall_id, login, role="staff", password="simulated-staff",
-                               name=name, now=first)  # fmt: skip
-                return Actor(kind="staff", id=row.id, name=row.name, role="staff")
-
-            windows = {n: staff(f"sim{n:03d}", f"{n}号窗口") for n in ctx.layout.windows}
-            yield Simulation(scenario, ctx, windows, guide=staff("sim-guide", "导办"))
+            numbers = sorted(ctx.layout.windows)
+            people = [(f"sim{n:03d}", f"{n}号窗口") for n in numbers] + [("sim-guide", "导办")]
+            rows = add_staff_without_login(db, hall_id, people, now=first)
+            actors = [Actor(kind="staff", id=r.id, name=r.name, role="staff") for r in rows]
+            windows = dict(zip(numbers, actors, strict=False))
+            yield Simulation(scenario, ctx, windows, guide=actors[-1])
         finally:
             db.dispose()
 
