@@ -267,19 +267,25 @@ def requeue_ticket(
             changed = rules.return_from_hold(ticket, write.now)
             source = "hold"
         else:
+            after_n = int(policy.get("requeue_after_n", 3))
+            # requeue_position reads only the first after_n + 1 queue times: the head of the
+            # queue index, not the whole queue.
             waiting = write.session.scalars(
-                select(TicketRow.queued_at).where(
+                select(TicketRow.queued_at)
+                .where(
                     TicketRow.hall_id == write.hall.id,
                     TicketRow.state == TicketState.WAITING.value,
                     TicketRow.service_id == row.service_id,
                 )
+                .order_by(TicketRow.queued_at)
+                .limit(max(after_n, 0) + 1)
             ).all()
             position = requeue_position(
                 str(policy.get("no_show_requeue", "after_n")),
                 row.issued_at,
                 write.now,
                 waiting,
-                int(policy.get("requeue_after_n", 3)),
+                after_n,
             )
             changed = rules.requeue(
                 ticket,
