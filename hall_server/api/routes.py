@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from ..contract import API_PREFIX, sees_staff_view
+from ..domain.errors import Forbidden
 from ..services import auth, devices, tickets, visits, windows
 from ..services.actors import Actor
 from ..services.hall_views import list_services
@@ -128,6 +129,13 @@ def public_evaluation(token: str) -> Any:
 @api.post("/tickets/<int:ticket_id>/requeue")
 def requeue(ticket_id: int) -> Any:
     who = actor(STAFF, "device:agent")
+    if who.kind == "device":  # a keypad brings back only the visitors of its own windows
+        seen = tickets.get_ticket(hall().ctx, ticket_id, staff=False)
+        if not {seen["window"], seen["target_window"]} & set(who.windows):
+            raise Forbidden(
+                f"{seen['number']} 不在此叫号器的窗口 (this keypad's windows did not serve "
+                f"{seen['number']})."
+            )
     return jsonify(tickets.requeue_ticket(hall().ctx, who, ticket_id))
 
 

@@ -82,3 +82,20 @@ def test_a_kiosk_cannot_grant_its_own_ticket_priority(hall: HallRig) -> None:
     # The hall's own rule still gives an elderly ID holder the green channel at a kiosk.
     elderly = hall.issue("a", id_number="11010519491231002X")
     assert (elderly["priority"], elderly["priority_kind"]) == (True, "老年人")
+
+
+def test_a_keypad_brings_back_only_the_visitors_of_its_own_window(hall: HallRig) -> None:
+    held = hall.issue("b")
+    hall.act("staff1", 3, "open")
+    hall.act("staff1", 3, "call-next")
+    hall.act("staff1", 3, "start")
+    hall.act("staff1", 3, "hold")  # 补件 at window 3
+    refused = hall.post("keypad-2", f"/tickets/{held['id']}/requeue")
+    assert refused.status_code == 403, refused.get_json()
+    assert "叫号器" in refused.get_json()["error"]["message"]
+    missed = hall.issue("a")
+    hall.act("keypad-2", 2, "open")
+    hall.act("keypad-2", 2, "call-next")
+    hall.act("keypad-2", 2, "no-show")
+    back = hall.post("keypad-2", f"/tickets/{missed['id']}/requeue")
+    assert back.status_code == 200 and back.get_json()["status"] == "waiting"

@@ -59,14 +59,19 @@ def served_at_window_3(hall: HallRig) -> dict[str, Any]:
     hall.act("staff1", 3, "open")
     hall.act("staff1", 3, "call-next")
     hall.act("staff1", 3, "finish")
-    return ticket | {"waiting_token": waiting["token"]}
+    at_2 = hall.issue("a")  # and one the keypad of window 2 served
+    hall.act("keypad-2", 2, "open")
+    hall.act("keypad-2", 2, "call-next")
+    hall.act("keypad-2", 2, "finish")
+    return ticket | {"waiting_token": waiting["token"], "agent_ticket_id": at_2["id"]}
 
 
 def request_as(hall: HallRig, caller: str, method: str, path: str, ticket: dict[str, Any]) -> Any:
     """Call one operation as ``caller`` with path values that are the caller's own."""
     operation = DOCUMENT["paths"][path][method]
     token = ticket["waiting_token"] if path.endswith("/cancel") else ticket["token"]
-    values = {"ticket_id": ticket["id"], "token": token, "alarm_id": 1,
+    ticket_id = ticket["agent_ticket_id"] if caller == "agent" else ticket["id"]
+    values = {"ticket_id": ticket_id, "token": token, "alarm_id": 1,
               "subscription_id": 1, "number": 2 if caller == "agent" else 3, "action": "recall",
               "code": "b", "name": "tv-1", "login": "staff2"}  # fmt: skip
     url = "/api/v1" + path.format(**{k: v for k, v in values.items() if "{" + k + "}" in path})
