@@ -68,6 +68,15 @@ class Pause:
 
 
 @dataclass(frozen=True, slots=True)
+class Shift:
+    """One period a window is staffed (a staffing plan's hours)."""
+
+    opens: time
+    closes: time
+    drain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Visitors:
     no_show: float = 0.0
     no_show_after_s: float = 120.0
@@ -92,6 +101,10 @@ class Scenario:
     close_at: time | None = None
     only_windows: tuple[int, ...] = ()
     pauses: tuple[Pause, ...] = ()
+    # A staffing plan: window -> the periods it is staffed (open, close, drain). With drain,
+    # the window serves the visitors already waiting for its services before it closes (the
+    # end of a morning or a day); without, it closes after its current visitor (a shift ends).
+    shifts: dict[int, tuple[Shift, ...]] = field(default_factory=dict)
 
 
 def _next_monday(today: date) -> date:
