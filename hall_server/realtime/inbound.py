@@ -81,8 +81,10 @@ class CheckedNamespace(Namespace):  # type: ignore[misc]
         sid = args[0] if args else None
         if event in ("connect", "disconnect") and not self._sent_by_client(sid):
             return super().trigger_event(event, *args)  # the server's own connect/disconnect
-        if not isinstance(event, str) or event in ("connect", "disconnect") or not hasattr(
-            self, f"on_{event}"
+        if (
+            not isinstance(event, str)
+            or event in ("connect", "disconnect")
+            or not hasattr(self, f"on_{event}")
         ):
             unknown = InvalidInput(f"未知的消息 {_kind(event)} (unknown event {_kind(event)}).")
             return self.refuse_event(sid, str(event)[:40], unknown)
