@@ -17,8 +17,15 @@
 
   const API = "/api/v1";
   const unauthorized = [];
+  const ended = new Set(); // tokens this page ended (logout): never sent again
 
   async function hallFetch(path, { method = "GET", token, body, idempotencyKey, type, as = "auto" } = {}) {
+    if (token && ended.has(token)) {
+      const error = new Error("已退出登录 (logged out)");
+      error.status = 401;
+      error.code = "unauthorized";
+      throw error;
+    }
     const headers = {};
     if (token) headers.Authorization = "Bearer " + token;
     if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
@@ -45,6 +52,8 @@
 
   /* Call fn(error, token) whenever a call made with a token answers 401. */
   hallFetch.onUnauthorized = (fn) => unauthorized.push(fn);
+  /* Send no more calls with `token` (it is being ended): they fail at once with status 401. */
+  hallFetch.end = (token) => ended.add(token);
 
   function hallNewKey() {
     return (global.crypto && global.crypto.randomUUID) ? global.crypto.randomUUID() : String(Date.now()) + Math.random();

@@ -35,7 +35,10 @@ def test_every_page_works_with_no_csp_violation_and_no_script_error(
     violations = watch_csp(page)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    # Script errors and failed loads, except the 401 a call already in flight when a login ends
+    # may meet (the browser logs it; the page handles it).
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
+            and "status of 401" not in m.text else None)  # fmt: skip
     tokens = live_hall.tokens
     try:
         ticket = live_hall.api("kiosk-1", "POST", "/tickets", {"service": "b"}).json()
