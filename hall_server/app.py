@@ -98,6 +98,9 @@ def create_app(
     init_browser_defences(app)
 
     app.register_blueprint(reports_api)
+    from .api.staffing import staffing_api
+
+    app.register_blueprint(staffing_api)
     from .web.supervisor import supervisor_pages
 
     app.register_blueprint(supervisor_pages)

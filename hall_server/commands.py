@@ -283,3 +283,75 @@ def simulate_cmd(scenario: str, days: int | None, seed: int | None, policies: tu
     if len(runs) > 1:
         click.echo("\n== 各设置对比 call-next settings compared (same visitors)")
         click.echo(comparison_table([(name, result) for name, _, result in runs]))
+
+
+def plan_table(plan: dict[str, Any]) -> str:
+    """A staffing plan as a printed table: hour × group, Erlang's figures and the check."""
+    from .simulation.report import _cell, _table
+
+    header = ["时 hour", "组 group", "到达/h arrivals", "办理 handling (s)", "目标 target (min)",
+              "窗口 windows", "Erlang 达标 share", "Erlang 平均等候 wait (s)",
+              "模拟 达标 sim share", "模拟 平均等候 sim wait (s)", "模型 model"]  # fmt: skip
+    rows = []
+    for c in plan["cells"]:
+        windows = str(c["windows"]) + (f" (+{c['added_after_simulation']})"
+                                       if c["added_after_simulation"] else "")  # fmt: skip
+        if c["short"]:
+            windows += f" ⚠{c['windows_available']}"
+        rows.append([f"{c['hour']:02d}", c["group"], _cell(float(c["arrivals_per_h"])),
+                     _cell(float(c["handle_mean_s"])), str(c["target_min"]), windows,
+                     _cell(c["erlang_share"]), _cell(c["erlang_wait_mean_s"]),
+                     _cell(c["sim_share"]), _cell(c["sim_wait_mean_s"]),
+                     "Erlang " + c["model"][-1].upper()])  # fmt: skip
+    days = ", ".join(plan["history_days"])
+    head = (f"== 排班建议 staffing plan for {plan['day']}: {plan['sla_share']:.0%} called within "
+            f"the target; from {days}; simulated {plan['simulated_days']} day(s)")  # fmt: skip
+    notes = "\n".join(f"- {n}" for n in plan["notes"])
+    return "\n".join(filter(None, [head, _table(header, rows), notes]))
+
+
+@cli.command("advise", help="Tomorrow's staffing plan (排班建议) from the last weeks' records.")
+@click.option("--day", "day_text", default=None, metavar="YYYY-MM-DD",
+              help="the day to plan (default: tomorrow in the hall's time zone)")  # fmt: skip
+@click.option("--weeks", type=click.IntRange(1, 52), default=4, show_default=True,
+              help="weeks of the same weekday to learn from")  # fmt: skip
+@click.option("--check-days", type=click.IntRange(0, 20), default=3, show_default=True,
+              help="simulated days that check the plan (0: Erlang only)")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def advise_cmd(day_text: str | None, weeks: int, check_days: int, as_json: bool) -> None:
+    import json
+    from datetime import date, timedelta
+
+    from .app import secret_key
+    from .db import Database
+    from .services.context import HallContext
+    from .simulation.staffing import advise
+
+    settings = _settings()
+    db = Database(database_url(settings))
+    try:
+        ctx = HallContext(db, settings.hall.code, secret=secret_key(settings))
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    if day_text is None:
+        day = datetime.now(ctx.layout.tz).date() + timedelta(days=1)
+    else:
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise click.BadParameter(f"{day_text!r} 不是日期 (not a date; use YYYY-MM-DD)",
+                                     param_hint="--day") from None  # fmt: skip
+    try:
+        plan = advise(ctx, day, weeks=weeks, check_days=check_days).json()
+    except (DomainError, ConfigError) as error:
+        raise click.ClickException(getattr(error, "message", str(error))) from None
+    finally:
+        db.dispose()
+    if as_json:
+        click.echo(json.dumps(plan, ensure_ascii=False, indent=2))
+    elif not plan["cells"]:
+        click.echo(f"{day} 之前{weeks}周的同一星期几还没有取号记录，无法给出排班建议 "
+                   f"(no tickets on the same weekday in the {weeks} weeks before {day} yet: "
+                   "no staffing advice)")  # fmt: skip
+    else:
+        click.echo(plan_table(plan))

@@ -77,6 +77,7 @@ ROUTES: list[Route] = [Route(*row) for row in [
     ("post", "/alarms/{alarm_id}/ack", "Acknowledge an alarm", None, 200, SUPERVISOR),
     ("get", "/reports", "Report of a period as JSON, CSV or XLSX", None, 200, SUPERVISOR),
     ("get", "/reports/today", "Today's figures (KPIs, by hour)", None, 200, SUPERVISOR),
+    ("get", "/staffing/plan", "Staffing advice (排班建议) for a day (default tomorrow): windows per service group and hour, Erlang's figures, the simulated check with ?check_days=", None, 200, SUPERVISOR),
     ("get", "/admin/config", "The hall's layout and settings", None, 200, ADMIN),
     ("get", "/admin/config.toml", "The layout as a hall TOML file", None, 200, ADMIN),
     ("post", "/admin/config.toml", "Replace the layout by a TOML hall file", "toml", 200, ADMIN),
@@ -138,6 +139,11 @@ QUERIES: dict[tuple[str, str], list[dict[str, Any]]] = {
         _query("format", {"type": "string", "enum": ["json", "csv", "xlsx"]}),
     ],
     ("get", "/alarms"): [_query("all", {"type": "string", "enum": ["1", "true", "yes", "0"]})],
+    ("get", "/staffing/plan"): [
+        _query("day", DAY),
+        _query("weeks", {"type": "integer", "minimum": 1, "maximum": 52}),
+        _query("check_days", {"type": "integer", "minimum": 0, "maximum": 3}),
+    ],
     ("get", "/admin/audit"): [_query("after", ID)],
     ("get", "/admin/webhooks/deliveries"): [
         _query("subscription", ID),

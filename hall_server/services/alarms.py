@@ -32,12 +32,14 @@ from ..models import Window as WindowRow
 from .actors import SYSTEM, Actor
 from .context import HallContext, Layout
 from .hall_log import HallWrite, hall_write
+from .staffing import open_window_causes
 from .ticket_rows import iso
 
 log = logging.getLogger(__name__)
 
 LONG_WAIT, LONG_HANDLE, IDLE_WINDOW = "long_wait", "long_handle", "idle_window"
 LONG_PAUSE, DEVICE_FAULT, BAD_RATING = "long_pause", "device_fault", "bad_rating"
+OPEN_WINDOW = "open_window"
 KIND_NAMES = {
     LONG_WAIT: ("等候超时", "long wait"),
     LONG_HANDLE: ("办理超时", "long handling"),
@@ -45,6 +47,7 @@ KIND_NAMES = {
     LONG_PAUSE: ("暂停超时", "long pause"),
     DEVICE_FAULT: ("设备故障", "device fault"),
     BAD_RATING: ("差评", "bad rating"),
+    OPEN_WINDOW: ("请加开窗口", "open another window"),
 }
 YELLOW, RED = "yellow", "red"
 RANK = {YELLOW: 1, RED: 2}
@@ -140,6 +143,7 @@ def find_causes(
     _windows(session, layout, hall_id, now, oldest, targeted, add)
     _devices(session, hall_id, add)
     _bad_ratings(session, layout, hall_id, now, add)
+    open_window_causes(session, layout, hall_id, now, add, OPEN_WINDOW)
     return causes
 
 

@@ -153,6 +153,10 @@ class AlarmConfig(_Model):
     idle_with_queue_min: Minutes = 5
     pause_yellow_min: Minutes = 15
     pause_red_min: Minutes = 30
+    # Staffing (排班建议) and the "open another window" alarm: this share of visitors is to be
+    # called within their service's sla_wait_min; arrivals of the last sla_recent_min count.
+    sla_share: float = Field(default=0.8, gt=0, lt=1)
+    sla_recent_min: Minutes = 45
 
     @model_validator(mode="after")
     def _yellow_before_red(self) -> "AlarmConfig":

@@ -10,7 +10,7 @@
   };
   const KIND_NAMES = {
     long_wait: "等候超时", long_handle: "办理超时", idle_window: "窗口空闲", long_pause: "暂停超时",
-    device_fault: "设备故障", bad_rating: "差评",
+    device_fault: "设备故障", bad_rating: "差评", open_window: "请加开窗口",
   };
 
   let session = null;
@@ -164,6 +164,38 @@
 
   function global_echarts() { return window.echarts; }
 
+  function pct(x) { return x == null ? "—" : Math.round(x * 100) + "%"; }
+
+  function renderPlan(plan) {
+    $("#staffing-day").textContent = plan.day;
+    const box = $("#staffing-plan");
+    if (!plan.cells.length) {
+      box.innerHTML = '<p class="none">近' + plan.weeks + '周同一星期几还没有取号记录，暂无建议 <span class="en">No tickets on this weekday in the last ' + plan.weeks + " weeks yet: no advice</span></p>";
+      $("#staffing-notes").innerHTML = "";
+      return;
+    }
+    const hours = [...new Set(plan.cells.map((c) => c.hour))].sort((a, b) => a - b);
+    const groups = [...new Set(plan.cells.map((c) => c.group))];
+    const byKey = new Map(plan.cells.map((c) => [c.group + "@" + c.hour, c]));
+    const head = "<tr><th>组 <span class=\"en\">Group</span></th>" + hours.map((h) => `<th class="num">${h}时</th>`).join("") + "</tr>";
+    const rows = groups.map((g) => "<tr><td>" + esc(g) + "</td>" + hours.map((h) => {
+      const c = byKey.get(g + "@" + h);
+      if (!c) return '<td class="num">—</td>';
+      const tip = `到达 ${c.arrivals_per_h}/时 · 办理 ${Math.round(c.handle_mean_s / 60)}分 · Erlang达标 ${pct(c.erlang_share)}` +
+        (c.sim_share == null ? "" : ` · 模拟达标 ${pct(c.sim_share)}`) + ` (arrivals/h, handling, share within ${c.target_min} min)`;
+      const cls = c.short ? "num short" : "num";
+      return `<td class="${cls}" data-group="${esc(g)}" data-hour="${h}" data-windows="${c.windows}" title="${esc(tip)}">${c.windows}${c.added_after_simulation ? "+" : ""}</td>`;
+    }).join("") + "</tr>").join("");
+    box.innerHTML = `<table class="grid plan"><thead>${head}</thead><tbody>${rows}</tbody></table>`;
+    $("#staffing-notes").innerHTML = plan.notes.map((n) => "<li>" + esc(n) + "</li>").join("");
+  }
+
+  function loadPlan(checkDays) {
+    hallFetch("/staffing/plan" + (checkDays ? "?check_days=" + checkDays : ""), { token: session.token })
+      .then(renderPlan)
+      .catch((err) => { $("#staffing-plan").innerHTML = '<p class="none">' + esc(err.message) + "</p>"; });
+  }
+
   const refreshToday = throttle(() => {
     hallFetch("/reports/today", { token: session.token }).then(renderToday).catch(() => {});
   }, 3000);
@@ -222,6 +254,8 @@
       },
     });
     client.connect();
+    loadPlan(0);
+    $("#staffing-check").addEventListener("click", () => loadPlan(1));
     document.getElementById("alarms").addEventListener("click", async (e) => {
       const button = e.target.closest("button[data-ack]");
       if (!button) return;

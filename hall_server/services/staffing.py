@@ -1,0 +1,402 @@
+"""Staffing advice (排班建议): how many windows each service group needs, hour by hour.
+
+A service group is the services' ``category`` (社保医保, 公安服务 …): halls staff by
+category — a category's services sit in one zone and share its windows — and a group's
+windows are those whose main (highest-weight) service is one of its services (综合窗口
+that serve every service are the hall's reserve and not counted). The advice for a day
+comes from the records of the same weekday in the weeks before it: arrivals per service
+and hour, mean time at a window per service, and — where visitors are recorded as 过号
+(no-show) — their patience. The fewest windows that call ``sla_share`` of visitors within
+the group's target wait is Erlang C's answer, or Erlang A's where no-shows are measured.
+``hall_server/simulation/staffing.py`` checks a plan by simulating it through the services.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain import erlang
+from ..domain.numbering import business_day
+from ..domain.tickets import TicketState
+from ..models import Ticket as TicketRow
+from ..models import Window as WindowRow
+from .context import HallContext, Layout
+
+DEFAULT_SHARE = 0.8  # [hall.alarms] sla_share
+DEFAULT_RECENT_MIN = 45  # [hall.alarms] sla_recent_min
+MIN_NO_SHOWS = 5  # fewer 过号 than this in the history: patience unknown, Erlang C
+
+
+def sla_share(layout: Layout) -> float:
+    return float(layout.alarms.get("sla_share") or DEFAULT_SHARE)
+
+
+def groups_of(layout: Layout) -> dict[str, list[str]]:
+    """Service codes by group (category), in the hall's order."""
+    groups: dict[str, list[str]] = {}
+    for code, service in layout.services.items():
+        groups.setdefault(service.category or service.code, []).append(code)
+    return groups
+
+
+def group_windows(layout: Layout, codes: list[str]) -> list[int]:
+    """The group's own windows, strongest first: not general, their main service in the group.
+
+    A window's main service is the one it weighs most (ties: the first listed); a window
+    that also serves another group's service with a lower weight is still this group's.
+    """
+    own = []
+    for w in layout.windows.values():
+        if w.general or not w.weights:
+            continue
+        main = max(w.weights, key=lambda code: w.weights[code])
+        if main in codes:
+            own.append(w)
+    own.sort(key=lambda w: (-sum(w.weights[c] for c in codes if c in w.weights), w.number))
+    return [w.number for w in own]
+
+
+def target_min(layout: Layout, codes: list[str]) -> int:
+    """A group's target wait: the strictest ``sla_wait_min`` of its services."""
+    return min(layout.services[c].sla_wait_min for c in codes)
+
+
+# ---------------------------------------------------------------- the records
+
+
+@dataclass
+class History:
+    """What the records of the same weekday say, per service (code)."""
+
+    days: list[date]  # the business days that had tickets
+    weeks: int
+    arrivals: dict[str, dict[int, int]] = field(default_factory=dict)  # service -> hour -> count
+    handle_s: dict[str, list[float]] = field(default_factory=dict)  # window time per call
+    waits_s: dict[str, list[float]] = field(default_factory=dict)  # waits until first call
+    no_shows: dict[str, int] = field(default_factory=dict)
+    no_show_window_s: list[float] = field(default_factory=list)
+    priority: int = 0
+    transferred: int = 0
+    tickets: int = 0
+
+    def per_hour(self, code: str, hour: int) -> float:
+        """Mean arrivals per hour of a service at a local hour, over the days with records."""
+        return self.arrivals.get(code, {}).get(hour, 0) / len(self.days) if self.days else 0.0
+
+    def mean_handle_s(self, code: str, prior_s: float) -> float:
+        values = self.handle_s.get(code, [])
+        return sum(values) / len(values) if values else prior_s
+
+    def handle_cv(self, code: str) -> float:
+        values = self.handle_s.get(code, [])
+        if len(values) < 10:
+            return 1.0
+        mean = sum(values) / len(values)
+        var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+        return math.sqrt(var) / mean if mean > 0 else 1.0
+
+
+def history_days(day: date, weeks: int) -> list[date]:
+    """The same weekday in each of the ``weeks`` weeks before ``day``."""
+    return [day - timedelta(weeks=k) for k in range(1, weeks + 1)]
+
+
+def read_history(ctx: HallContext, day: date, weeks: int = 4) -> History:
+    """Read the tickets of the same weekday in the ``weeks`` weeks before ``day``."""
+    layout = ctx.layout
+    wanted = history_days(day, weeks)
+    history = History(days=[], weeks=weeks)
+    seen: set[date] = set()
+    with ctx.db.read() as session:
+        rows = session.execute(
+            select(
+                TicketRow.service_id, TicketRow.business_day, TicketRow.issued_at,
+                TicketRow.state, TicketRow.called_at, TicketRow.ended_at, TicketRow.wait_s,
+                TicketRow.handle_s, TicketRow.priority, TicketRow.transfer_count,
+            ).where(TicketRow.hall_id == ctx.hall_id, TicketRow.business_day.in_(wanted))
+        )  # fmt: skip
+        for service_id, bday, issued, state, called, ended, wait_s, handle_s, prio, moved in rows:
+            service = layout.services_by_id.get(service_id)
+            if service is None:
+                continue
+            code = service.code
+            seen.add(bday)
+            history.tickets += 1
+            history.priority += bool(prio)
+            history.transferred += moved > 0
+            hour = layout.local(_aware(issued)).hour
+            by_hour = history.arrivals.setdefault(code, {})
+            by_hour[hour] = by_hour.get(hour, 0) + 1
+            if wait_s is not None:
+                history.waits_s.setdefault(code, []).append(wait_s)
+            if state == TicketState.DONE.value and handle_s:
+                history.handle_s.setdefault(code, []).append(handle_s)
+            elif state == TicketState.NO_SHOW.value:
+                history.no_shows[code] = history.no_shows.get(code, 0) + 1
+                if called is not None and ended is not None:
+                    at_window = (_aware(ended) - _aware(called)).total_seconds()
+                    history.no_show_window_s.append(at_window)
+                    history.handle_s.setdefault(code, []).append(at_window)
+    history.days = sorted(seen)
+    return history
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- Erlang's advice
+
+
+@dataclass
+class Cell:
+    """One group in one hour of the plan."""
+
+    group: str
+    hour: int
+    arrivals_per_h: float
+    handle_s: float
+    target_min: int
+    model: str  # "erlang_c" | "erlang_a"
+    windows: int  # advised
+    share: float  # Erlang's predicted share called within the target
+    wait_mean_s: float  # Erlang's predicted mean wait
+    available: int  # the group's own windows in the hall
+    sim_share: float | None = None  # the simulated check
+    sim_wait_mean_s: float | None = None
+    sim_visitors: int = 0
+    added: int = 0  # windows added because the simulation missed the target
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "hour": self.hour,
+            "arrivals_per_h": round(self.arrivals_per_h, 2),
+            "handle_mean_s": round(self.handle_s, 1),
+            "target_min": self.target_min,
+            "model": self.model,
+            "windows": self.windows,
+            "erlang_share": round(self.share, 3),
+            "erlang_wait_mean_s": None if math.isinf(self.wait_mean_s)
+            else round(self.wait_mean_s, 1),
+            "windows_available": self.available,
+            "short": max(0, self.windows - self.available),
+            "sim_share": None if self.sim_share is None else round(self.sim_share, 3),
+            "sim_wait_mean_s": None if self.sim_wait_mean_s is None
+            else round(self.sim_wait_mean_s, 1),
+            "sim_visitors": self.sim_visitors,
+            "added_after_simulation": self.added,
+        }  # fmt: skip
+
+
+@dataclass
+class Plan:
+    """Advice for one day: a cell per group and hour with arrivals."""
+
+    day: date
+    weeks: int
+    share: float
+    history_days: list[date]
+    patience_s: dict[str, float]  # group -> estimated mean patience (Erlang A groups)
+    cells: list[Cell]
+    checked_days: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "day": self.day.isoformat(),
+            "weeks": self.weeks,
+            "sla_share": self.share,
+            "history_days": [d.isoformat() for d in self.history_days],
+            "patience_s": {g: round(p, 1) for g, p in self.patience_s.items()},
+            "simulated_days": self.checked_days,
+            "notes": self.notes,
+            "cells": [c.json() for c in self.cells],
+        }
+
+
+def fewest_windows_a(
+    load: float, handle_s: float, patience_s: float, target_s: float, share: float
+) -> int:
+    """The fewest windows whose Erlang A share called within ``target_s`` reaches ``share``."""
+    if load <= 0:
+        return 0
+    for windows in range(1, math.ceil(load) + 200):
+        if erlang.erlang_a(windows, load, handle_s, patience_s, target_s).service_level >= share:
+            return windows
+    raise ValueError("no number of windows meets the target")
+
+
+def predict(
+    windows: int, load: float, handle_s: float, target_s: float, patience_s: float | None
+) -> tuple[float, float]:
+    """Erlang's share called within ``target_s`` and mean wait with ``windows`` open."""
+    if patience_s is not None and windows > 0:
+        a = erlang.erlang_a(windows, load, handle_s, patience_s, target_s)
+        return a.service_level, a.mean_wait_s
+    return (
+        erlang.service_level(windows, load, handle_s, target_s),
+        erlang.mean_wait_s(windows, load, handle_s),
+    )
+
+
+def patience_of(history: History, codes: list[str]) -> float | None:
+    """A group's mean patience: its 过号 over the time its visitors spent waiting.
+
+    In M/M/c+M each waiting visitor leaves at rate θ, so θ is estimated by the number who
+    left (recorded as 过号 when called) over the total time visitors waited — the standard
+    estimator for exponential patience. None when fewer than MIN_NO_SHOWS were recorded.
+    """
+    left = sum(history.no_shows.get(c, 0) for c in codes)
+    waited = sum(sum(history.waits_s.get(c, [])) for c in codes)
+    if left < MIN_NO_SHOWS or waited <= 0:
+        return None
+    return waited / left
+
+
+def erlang_plan(layout: Layout, history: History, day: date, share: float | None = None) -> Plan:
+    """Erlang's advice per group and hour from ``history`` (no simulation)."""
+    share = sla_share(layout) if share is None else share
+    cells: list[Cell] = []
+    patience: dict[str, float] = {}
+    for group, codes in groups_of(layout).items():
+        p = patience_of(history, codes)
+        if p is not None:
+            patience[group] = p
+        target = target_min(layout, codes)
+        available = len(group_windows(layout, codes))
+        hours = sorted({h for c in codes for h in history.arrivals.get(c, {})})
+        for hour in hours:
+            rates = {c: history.per_hour(c, hour) for c in codes}
+            lam_h = sum(rates.values())
+            if lam_h <= 0:
+                continue
+            handle = (
+                sum(
+                    r * history.mean_handle_s(c, layout.services[c].avg_handle_s)
+                    for c, r in rates.items()
+                )
+                / lam_h
+            )
+            load = lam_h / 3600 * handle
+            if p is not None:
+                windows = fewest_windows_a(load, handle, p, target * 60, share)
+            else:
+                windows = erlang.fewest_windows(load, handle, target * 60, share)
+            predicted, wait = predict(windows, load, handle, target * 60, p)
+            cells.append(Cell(group, hour, lam_h, handle, target,
+                              "erlang_a" if p is not None else "erlang_c", windows, predicted,
+                              wait, available))  # fmt: skip
+    return Plan(day, history.weeks, share, history.days, patience, cells)
+
+
+def repredict(cell: Cell, patience_s: float | None) -> None:
+    """Erlang's figures again after the advised windows changed."""
+    load = cell.arrivals_per_h / 3600 * cell.handle_s
+    cell.share, cell.wait_mean_s = predict(
+        cell.windows, load, cell.handle_s, cell.target_min * 60, patience_s
+    )
+
+
+# ---------------------------------------------------------------- the live alarm
+
+
+@dataclass(frozen=True, slots=True)
+class GroupLoad:
+    group: str
+    open_windows: int
+    arrivals_per_h: float
+    handle_s: float
+    target_min: int
+    predicted_wait_s: float  # the wait within which ``share`` of arrivals are called
+    share_within: float
+
+
+def live_group_loads(
+    session: Session, layout: Layout, hall_id: int, now: datetime
+) -> list[GroupLoad]:
+    """Each group with its own windows: windows open now, arrivals of the last minutes."""
+    recent_min = float(layout.alarms.get("sla_recent_min") or DEFAULT_RECENT_MIN)
+    share = sla_share(layout)
+    since = now - timedelta(minutes=recent_min)
+    counts: dict[int, int] = defaultdict(int)
+    for service_id, count in session.execute(
+        select(TicketRow.service_id, func.count())
+        .where(
+            TicketRow.hall_id == hall_id,
+            TicketRow.business_day == business_day(now, layout.tz),
+            TicketRow.issued_at >= since,
+        )
+        .group_by(TicketRow.service_id)
+    ):
+        counts[service_id] = count
+    open_numbers = set(
+        session.scalars(
+            select(WindowRow.number).where(
+                WindowRow.hall_id == hall_id, WindowRow.active, WindowRow.state == "open"
+            )
+        )
+    )
+    loads: list[GroupLoad] = []
+    for group, codes in groups_of(layout).items():
+        own = group_windows(layout, codes)
+        if not own:
+            continue
+        per_h = {c: counts.get(layout.services[c].id, 0) * 60 / recent_min for c in codes}
+        lam_h = sum(per_h.values())
+        if lam_h <= 0:
+            continue
+        handle = sum(r * layout.services[c].avg_handle_s for c, r in per_h.items()) / lam_h
+        load = lam_h / 3600 * handle
+        c_open = len(open_numbers.intersection(own))
+        if c_open == 0:
+            continue  # none open yet: "another window" means nothing; long waits still alarm
+        target_s = target_min(layout, codes) * 60
+        loads.append(GroupLoad(
+            group, c_open, lam_h, handle, target_min(layout, codes),
+            erlang.wait_quantile_s(c_open, load, handle, share),
+            erlang.service_level(c_open, load, handle, target_s),
+        ))  # fmt: skip
+    return loads
+
+
+def open_window_causes(
+    session: Session,
+    layout: Layout,
+    hall_id: int,
+    now: datetime,
+    add: Callable[[str, str, str | None, str, str], None],
+    kind: str,
+) -> None:
+    """Add an "open another window" cause for each group whose predicted wait breaks the SLA.
+
+    Yellow when Erlang C predicts fewer than ``sla_share`` called within the target with the
+    windows open now and the arrival rate of the last ``sla_recent_min`` minutes; red when
+    the predicted wait is twice the target or the windows cannot keep up at all.
+    """
+    for g in live_group_loads(session, layout, hall_id, now):
+        target_s = g.target_min * 60
+        if g.predicted_wait_s <= target_s:
+            continue
+        level = "red" if g.predicted_wait_s >= 2 * target_s else "yellow"
+        if math.isinf(g.predicted_wait_s):
+            zh_wait, en_wait = "将持续增长", "keeps growing"
+        else:
+            minutes = round(g.predicted_wait_s / 60)
+            zh_wait, en_wait = f"约{minutes}分钟", f"{minutes} min"
+        add(
+            kind,
+            f"group:{g.group}"[:64],
+            level,
+            f"请为{g.group}加开窗口：预计等候{zh_wait}，超过{g.target_min}分钟目标",
+            f"open another window for {g.group}: predicted wait {en_wait} over the "
+            f"{g.target_min}-min target",
+        )
