@@ -5,9 +5,10 @@ category — a category's services sit in one zone and share its windows — and
 windows are those whose main (highest-weight) service is one of its services (综合窗口
 that serve every service are the hall's reserve and not counted). The advice for a day
 comes from the records of the same weekday in the weeks before it: arrivals per service
-and hour, mean time at a window per service, and — where visitors are recorded as 过号
-(no-show) — their patience. The fewest windows that call ``sla_share`` of visitors within
-the group's target wait is Erlang C's answer, or Erlang A's where no-shows are measured.
+and hour, mean time at a window per service (过号 included: staff wait for them), and —
+where visitors are recorded leaving the queue (取消 before a call) — their patience. The
+fewest windows that call ``sla_share`` of visitors within the group's target wait is
+Erlang C's answer, or Erlang A's where such walk-aways are measured.
 ``hall_server/simulation/staffing.py`` checks a plan by simulating it through the services.
 """
 
@@ -32,7 +33,7 @@ from .context import HallContext, Layout
 
 DEFAULT_SHARE = 0.8  # [hall.alarms] sla_share
 DEFAULT_RECENT_MIN = 45  # [hall.alarms] sla_recent_min
-MIN_NO_SHOWS = 5  # fewer 过号 than this in the history: patience unknown, Erlang C
+MIN_WALKAWAYS = 5  # fewer who left the queue than this: patience unknown, Erlang C
 
 
 def sla_share(layout: Layout) -> float:
@@ -81,7 +82,8 @@ class History:
     arrivals: dict[str, dict[int, int]] = field(default_factory=dict)  # service -> hour -> count
     handle_s: dict[str, list[float]] = field(default_factory=dict)  # window time per call
     waits_s: dict[str, list[float]] = field(default_factory=dict)  # waits until first call
-    no_shows: dict[str, int] = field(default_factory=dict)
+    no_shows: dict[str, int] = field(default_factory=dict)  # 过号: called, nobody came
+    walkaways: dict[str, int] = field(default_factory=dict)  # cancelled before any call
     no_show_window_s: list[float] = field(default_factory=list)
     priority: int = 0
     transferred: int = 0
@@ -121,9 +123,11 @@ def read_history(ctx: HallContext, day: date, weeks: int = 4) -> History:
                 TicketRow.service_id, TicketRow.business_day, TicketRow.issued_at,
                 TicketRow.state, TicketRow.called_at, TicketRow.ended_at, TicketRow.wait_s,
                 TicketRow.handle_s, TicketRow.priority, TicketRow.transfer_count,
+                TicketRow.queued_at, TicketRow.first_called_at,
             ).where(TicketRow.hall_id == ctx.hall_id, TicketRow.business_day.in_(wanted))
         )  # fmt: skip
-        for service_id, bday, issued, state, called, ended, wait_s, handle_s, prio, moved in rows:
+        for (service_id, bday, issued, state, called, ended, wait_s, handle_s, prio, moved,
+             queued, first_called) in rows:  # fmt: skip
             service = layout.services_by_id.get(service_id)
             if service is None:
                 continue
@@ -137,7 +141,12 @@ def read_history(ctx: HallContext, day: date, weeks: int = 4) -> History:
             by_hour[hour] = by_hour.get(hour, 0) + 1
             if wait_s is not None:
                 history.waits_s.setdefault(code, []).append(wait_s)
-            if state == TicketState.DONE.value and handle_s:
+            if state == TicketState.CANCELLED.value and first_called is None and ended:
+                # Left the queue before being called: its time there counts as waiting.
+                history.walkaways[code] = history.walkaways.get(code, 0) + 1
+                waited = (_aware(ended) - _aware(queued)).total_seconds()
+                history.waits_s.setdefault(code, []).append(waited)
+            elif state == TicketState.DONE.value and handle_s:
                 history.handle_s.setdefault(code, []).append(handle_s)
             elif state == TicketState.NO_SHOW.value:
                 history.no_shows[code] = history.no_shows.get(code, 0) + 1
@@ -249,15 +258,19 @@ def predict(
 
 
 def patience_of(history: History, codes: list[str]) -> float | None:
-    """A group's mean patience: its 过号 over the time its visitors spent waiting.
+    """A group's mean patience: visitors who left the queue over the time visitors waited.
 
     In M/M/c+M each waiting visitor leaves at rate θ, so θ is estimated by the number who
-    left (recorded as 过号 when called) over the total time visitors waited — the standard
-    estimator for exponential patience. None when fewer than MIN_NO_SHOWS were recorded.
+    left over the total time visitors spent waiting (the maximum-likelihood estimator for
+    exponential patience). Who left: tickets cancelled before any call (取消 on the phone
+    page or at the desk). A 过号 (no-show) is not counted: the ticket keeps its place until
+    it is called and then holds the window while staff wait, so it shortens nobody's wait —
+    it is a short visit, and its time at the window is in the handling mean. None when
+    fewer than MIN_WALKAWAYS left: Erlang C.
     """
-    left = sum(history.no_shows.get(c, 0) for c in codes)
+    left = sum(history.walkaways.get(c, 0) for c in codes)
     waited = sum(sum(history.waits_s.get(c, [])) for c in codes)
-    if left < MIN_NO_SHOWS or waited <= 0:
+    if left < MIN_WALKAWAYS or waited <= 0:
         return None
     return waited / left
 

@@ -54,13 +54,42 @@ def test_erlang_advice_on_known_rates_is_the_fewest_windows(hall: HallRig) -> No
     assert cells[("社保", 9)].available == 1  # window 2 (a=3, b=1); window 1 is general
 
 
-def test_patience_from_the_no_shows_over_the_time_spent_waiting() -> None:
+def test_patience_from_who_left_the_queue_over_the_time_spent_waiting() -> None:
     history = History(days=[date(2026, 11, 23)], weeks=4)
     history.waits_s = {"a": [600.0] * 10}
-    history.no_shows = {"a": 4}
+    history.no_shows = {"a": 9}  # 过号 hold their place in the queue: not walk-aways
+    history.walkaways = {"a": 4}
     assert patience_of(history, ["a"]) is None  # too few to estimate: Erlang C
-    history.no_shows = {"a": 5}
+    history.walkaways = {"a": 5}
     assert patience_of(history, ["a"]) == 1200.0  # 6000 s waited, 5 left: θ = 1/1200 s
+
+
+def test_visitors_who_cancel_before_a_call_make_the_advice_erlang_a(hall: HallRig) -> None:
+    day = date(2026, 11, 16)
+    hall.clock.now = at(day, 10)
+    tickets = []
+    for _ in range(6):
+        tickets.append(hall.issue("a"))
+        hall.clock.advance(minutes=2)
+    hall.clock.advance(minutes=10)
+    for ticket in tickets[:5]:  # five leave after waiting, one stays
+        assert (
+            hall.client.post(f"/api/v1/public/tickets/{ticket['token']}/cancel").status_code == 200
+        )
+    history = read_history(hall.ctx, NEXT_MONDAY, weeks=4)
+    assert history.walkaways == {"a": 5}
+    waited = sum(history.waits_s["a"])
+    assert waited == (22 + 20 + 18 + 16 + 14) * 60  # the one still waiting is not counted
+    plan = erlang_plan(hall.ctx.layout, history, NEXT_MONDAY)
+    assert plan.patience_s == {"社保": waited / 5}
+    [cell] = plan.cells
+    assert cell.model == "erlang_a"
+    load = 6 / 3600 * cell.handle_s
+    a = erlang.erlang_a(cell.windows, load, cell.handle_s, waited / 5, 30 * 60)
+    assert cell.share == pytest.approx(a.service_level) and cell.share >= 0.8
+    assert (
+        erlang.erlang_a(cell.windows - 1, load, cell.handle_s, waited / 5, 1800).service_level < 0.8
+    )
 
 
 def serve_morning(hall: HallRig, day: date, handles_min: list[int]) -> None:
