@@ -1,0 +1,606 @@
+"""Position and ETA of tickets from the live hall (the replay is domain/forecast.py).
+
+This module reads what the forecast needs, cheaply:
+
+- **Handling times learned per service** (``HandlingBook``): the configured mean
+  (``avg_handle_min``) is a prior worth ``PRIOR_VISITS`` visits; past days add their
+  figures from ``daily_stats`` (the reports' per-service rows: count and sum, at most
+  ``HISTORY_DAYS`` days, weighed as at most ``HISTORY_VISITS`` visits so today soon
+  dominates); today adds its finished visits (call to finish), each clipped at
+  ``CLIP`` × the prior so one visit left open over lunch cannot drag the mean. The estimate
+  is a cached per-service figure refreshed when the day's finished count moves (read from
+  the day counters, which every finish already updates) and at most once a minute of hall
+  time — never a scan per request.
+- **The hall now**: the windows (state, priority streak, the visitor at each and how long
+  the visit has lasted, a paused window's expected resume, a closed window's opening time
+  from the hours of what it serves when none that serve the service is open), and the
+  waiting tickets — at most ``QUEUE_READ`` per service and pool, read from the queue heads'
+  index, so the cost stays bounded at any queue length; a ticket further back gets the
+  forecast of the last one read plus the rest at the service's rate.
+
+Answers are cached per hall seq (the phone page, the services list and the TV read the same
+state many times between two changes).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import (
+    Connection,
+    Table,
+    bindparam,
+    case,
+    false,
+    func,
+    literal_column,
+    select,
+    text,
+    true,
+    union_all,
+)
+
+from ..db import Prepared
+from ..domain.forecast import Eta, Handling, WindowNow, forecast
+from ..domain.numbering import business_day
+from ..domain.queueing import Candidate
+from ..models import Appointment, DailyStat, Hall
+from ..models import Counter as CounterRow
+from ..models import Ticket as TicketRow
+from ..models import Window as WindowRow
+from .context import HallContext, Layout
+from .ticket_rows import RowReader
+
+PRIOR_VISITS = 10  # the exponential's spread (cv² = 1) counts as this many visits
+MIN_VISITS = 3  # fewer finished visits than this: the configured mean as it is
+FLOOR = 0.05  # the configured mean is never trusted closer than 5 %
+HISTORY_DAYS = 28
+HISTORY_VISITS = 100  # past days weigh at most this many visits against today's
+CLIP = 8.0  # a visit counts at most CLIP × the configured mean
+REFRESH_S = 60.0  # hall seconds between two refreshes of today's figures
+EXPECTED_PAUSE_S = 15 * 60  # a pause (暂停) is expected to last this long
+QUEUE_READ = 400  # waiting tickets read per service and pool
+NEW_TICKET_ID = -1  # the id of a hypothetical new ticket
+
+_t = cast(Table, TicketRow.__table__).c
+_w = cast(Table, WindowRow.__table__).c
+_a = cast(Table, Appointment.__table__).c
+_c = cast(Table, CounterRow.__table__).c
+
+
+# ---------------------------------------------------------------- handling times
+
+
+@dataclass
+class _Figures:
+    count: int = 0
+    total: float = 0.0
+    squares: float = 0.0
+
+
+@dataclass
+class HandlingBook:
+    """Per-service handling estimates of one hall, refreshed as visits finish."""
+
+    day: Any = None
+    served: int = -1
+    refreshed_at: datetime | None = None
+    history: dict[int, _Figures] = field(default_factory=dict)
+    today: dict[int, _Figures] = field(default_factory=dict)
+    estimates: dict[str, Handling] = field(default_factory=dict)
+    rates: dict[tuple[str, bool], float] = field(default_factory=dict)  # per s, last hour
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(
+        self, ctx: HallContext, connection: Connection, now: datetime, served: int
+    ) -> dict[str, Handling]:
+        """The estimates now, refreshed first when visits finished since the last refresh.
+
+        ``served``: the day's finished count (the day counters), the refresh's trigger.
+        """
+        layout = ctx.layout
+        day = business_day(now, layout.tz)
+        with self.lock:
+            if day != self.day:
+                self.day, self.served, self.refreshed_at = day, -1, None
+                self.history = _history(connection, ctx.hall_id, day)
+                self.today = {}
+            stale = served != self.served and (
+                self.refreshed_at is None
+                or served < 50
+                or (now - self.refreshed_at).total_seconds() >= REFRESH_S
+            )
+            if stale or not self.estimates or layout_changed(self.estimates, layout):
+                self.today = _today(connection, ctx.hall_id, day, layout)
+                self.rates = _arrival_rates(connection, ctx.hall_id, day, layout, now)
+                self.served, self.refreshed_at = served, now
+                self.estimates = estimate(layout, self.history, self.today)
+            return self.estimates
+
+
+def layout_changed(estimates: dict[str, Handling], layout: Layout) -> bool:
+    return set(estimates) != set(layout.services)
+
+
+def _history(connection: Connection, hall_id: int, day: Any) -> dict[int, _Figures]:
+    """Past days' handled count and time per service, from the reports' daily rows."""
+    rows = connection.execute(
+        select(DailyStat.key, func.sum(DailyStat.handled), func.sum(DailyStat.handle_sum_ms))
+        .where(
+            DailyStat.hall_id == hall_id,
+            DailyStat.dim == "service",
+            DailyStat.business_day < day,
+            DailyStat.business_day >= day - timedelta(days=HISTORY_DAYS),
+        )
+        .group_by(DailyStat.key)
+    )
+    found: dict[int, _Figures] = {}
+    for key, handled, total_ms in rows:
+        if str(key).isdigit() and handled:
+            found[int(key)] = _Figures(int(handled), float(total_ms or 0) / 1000, 0.0)
+    return found
+
+
+_today_statements: dict[tuple[tuple[int, float], ...], Prepared] = {}
+
+
+def _today_statement(layout: Layout) -> Prepared:
+    caps = {s.id: CLIP * max(s.avg_handle_s, 60.0) for s in layout.services.values()}
+    key = tuple(sorted(caps.items()))
+    found = _today_statements.get(key)
+    if found is not None:
+        return found
+    cap = case(
+        {sid: literal_column(repr(float(v))) for sid, v in caps.items()},
+        value=_t.service_id,
+        else_=literal_column("3600.0"),
+    )
+    clipped = case((_t.handle_s > cap, cap), else_=_t.handle_s)
+    statement = (
+        select(_t.service_id, func.count(), func.sum(clipped), func.sum(clipped * clipped))
+        .where(
+            _t.hall_id == bindparam("b_hall"),
+            _t.business_day == bindparam("b_day"),
+            _t.state == literal_column("'done'"),
+            _t.handle_s > 0,
+        )
+        .group_by(_t.service_id)
+    )
+    prepared = _today_statements[key] = Prepared(statement)
+    return prepared
+
+
+def _today(connection: Connection, hall_id: int, day: Any, layout: Layout) -> dict[int, _Figures]:
+    """Today's finished visits per service: count, clipped sum and sum of squares."""
+    if not layout.services:
+        return {}
+    rows = _today_statement(layout).run(connection, {"b_hall": hall_id, "b_day": day}).fetchall()
+    return {
+        int(sid): _Figures(int(n), float(total or 0), float(squares or 0))
+        for sid, n, total, squares in rows
+    }
+
+
+_GREEN_COLUMNS = [
+    _t.service_id,
+    func.count().label("issued"),
+    func.sum(case((_t.priority == true(), 1), else_=0)).label("green"),
+    func.min(_t.issued_at).label("first"),
+]
+_GREEN_ROWS = RowReader(_GREEN_COLUMNS)
+_GREEN = Prepared(
+    select(*_GREEN_COLUMNS)
+    .where(
+        _t.hall_id == bindparam("b_hall"),
+        _t.business_day == bindparam("b_day"),
+        _t.issued_at >= bindparam("b_since"),
+    )
+    .group_by(_t.service_id)
+)
+GREEN_WINDOW_S = 3600.0  # green-channel arrivals are counted over the last hour
+
+
+def _arrival_rates(
+    connection: Connection, hall_id: int, day: Any, layout: Layout, now: datetime
+) -> dict[tuple[str, bool], float]:
+    """Tickets per second per (service, green channel or appointment), over the last hour."""
+    since = now - timedelta(seconds=GREEN_WINDOW_S)
+    rows = _GREEN_ROWS(
+        connection, _GREEN.run(connection, {"b_hall": hall_id, "b_day": day, "b_since": since})
+    )
+    if not rows:
+        return {}
+    first = min(r.first for r in rows)
+    span = min(max((now - first).total_seconds(), 600.0), GREEN_WINDOW_S)
+    rates: dict[tuple[str, bool], float] = {}
+    for r in rows:
+        if r.service_id in layout.services_by_id:
+            code = layout.services_by_id[r.service_id].code
+            green = int(r.green or 0)
+            rates[(code, True)] = green / span
+            rates[(code, False)] = (int(r.issued or 0) - green) / span
+    return rates
+
+
+def estimate(
+    layout: Layout, history: dict[int, _Figures], today: dict[int, _Figures]
+) -> dict[str, Handling]:
+    """Each service's mean handling: the observed mean shrunk towards the configured one.
+
+    Empirical Bayes: the configured mean is trusted as far as the data agree with it. With
+    d the observed mean's distance from it and SE² the observed mean's variance, the
+    configured mean's own error is estimated as τ² = max(d² − SE², (FLOOR·prior)²), and the
+    estimate moves from the prior by τ²/(τ² + SE²) of d. A right prior stays (a day's noise
+    does not move it); a prior 40 % off is left within a few dozen visits. With fewer than
+    ``MIN_VISITS`` visits the prior is kept as it is.
+    """
+    out: dict[str, Handling] = {}
+    for service in layout.services.values():
+        prior = max(service.avg_handle_s, 1.0)
+        count, total = 0.0, 0.0
+        past = history.get(service.id)
+        if past is not None and past.count:
+            w = min(float(past.count), HISTORY_VISITS)
+            count += w
+            total += w * past.total / past.count
+        cv2 = 1.0
+        seen = today.get(service.id)
+        if seen is not None and seen.count:
+            count += seen.count
+            total += seen.total
+            if seen.count >= 2:
+                mean = seen.total / seen.count
+                var = max(seen.squares / seen.count - mean * mean, 0.0)
+                seen_cv2 = var / (mean * mean) if mean > 0 else 1.0
+                # spread: shrunk towards the exponential's 1, worth PRIOR_VISITS visits
+                cv2 = (PRIOR_VISITS + seen.count * seen_cv2) / (PRIOR_VISITS + seen.count)
+        if count < MIN_VISITS:
+            out[service.code] = Handling(mean_s=prior, cv2=cv2)
+            continue
+        observed = total / count
+        se2 = max(cv2, 0.09) * observed * observed / count
+        d = observed - prior
+        tau2 = max(d * d - se2, (FLOOR * prior) ** 2)
+        out[service.code] = Handling(mean_s=prior + tau2 / (tau2 + se2) * d, cv2=cv2)
+    return out
+
+
+_books: weakref.WeakKeyDictionary[HallContext, HandlingBook] = weakref.WeakKeyDictionary()
+_books_lock = threading.Lock()
+
+
+def handling_book(ctx: HallContext) -> HandlingBook:
+    with _books_lock:
+        book = _books.get(ctx)
+        if book is None:
+            book = _books[ctx] = HandlingBook()
+        return book
+
+
+# ---------------------------------------------------------------- the hall now
+
+
+@dataclass
+class HallNow:
+    """What the replay starts from, read at one moment."""
+
+    now: datetime
+    windows: list[WindowNow]
+    waiting: list[Candidate]
+    handling: dict[str, Handling]
+    truncated: set[tuple[str, bool]]  # (service, green channel) pools read only in part
+    counts: dict[str, int]  # waiting per service (the day counters)
+    rates: dict[tuple[str, bool], float] = field(default_factory=dict)  # arrivals per s
+
+
+_WAITING_COLUMNS = [_t.id, _t.service_id, _t.queued_at, _t.priority, _t.target_window,
+                    _a.slot_start, _a.slot_end]  # fmt: skip
+_WAITING_ROWS = RowReader(_WAITING_COLUMNS)
+_WINDOW_COLUMNS = [_w.number, _w.state, _w.state_since, _w.priority_streak]
+_WINDOW_ROWS = RowReader(_WINDOW_COLUMNS)
+_WINDOWS = Prepared(
+    select(*_WINDOW_COLUMNS).where(_w.hall_id == bindparam("b_hall"), _w.active == true())
+)
+_BUSY_COLUMNS = [_t.window_no, _t.service_id, _t.called_at, _t.started_at]
+_BUSY_ROWS = RowReader(_BUSY_COLUMNS)
+_BUSY = Prepared(
+    select(*_BUSY_COLUMNS).where(
+        _t.hall_id == bindparam("b_hall"),
+        _t.state.in_([literal_column("'called'"), literal_column("'serving'")]),
+    )
+)
+_COUNTS = Prepared(
+    select(_c.service_id, _c.waiting, _c.served).where(
+        _c.hall_id == bindparam("b_hall"), _c.business_day == bindparam("b_day")
+    )
+)
+_SEQ = Prepared(select(cast(Table, Hall.__table__).c.last_seq).where(
+    cast(Table, Hall.__table__).c.id == bindparam("b_hall")))  # fmt: skip
+_SQLITE_POOL = (
+    "SELECT * FROM (SELECT tickets.id, tickets.service_id, tickets.queued_at, tickets.priority,"
+    " tickets.target_window, appointments.slot_start, appointments.slot_end"
+    " FROM tickets INDEXED BY {index}"
+    " LEFT OUTER JOIN appointments ON appointments.id = tickets.appointment_id"
+    " WHERE tickets.hall_id = :b_hall AND tickets.state = 'waiting' AND {where}"
+    " ORDER BY tickets.queued_at, tickets.id LIMIT {limit})"
+)
+_waiting_statements: dict[tuple[str, tuple[int, ...]], Prepared] = {}
+
+
+def _waiting_statement(layout: Layout, dialect: str) -> Prepared:
+    """The first QUEUE_READ waiting tickets of each service's two pools and the targeted ones:
+    one UNION ALL of index walks, built once per layout."""
+    ids = sorted(s.id for s in layout.services.values())
+    key = (dialect, tuple(ids))  # by content: simulated halls share ids and versions
+    found = _waiting_statements.get(key)
+    if found is not None:
+        return found
+    statement: Any
+    if dialect == "sqlite":
+        parts = [_SQLITE_POOL.format(index="ix_tickets_targeted", limit=QUEUE_READ,
+                                     where="tickets.target_window IS NOT NULL")]  # fmt: skip
+        for sid in ids:
+            for priority in (1, 0):
+                parts.append(_SQLITE_POOL.format(
+                    index="ix_tickets_heads", limit=QUEUE_READ,
+                    where=f"tickets.target_window IS NULL AND tickets.service_id = {int(sid)}"
+                    f" AND tickets.priority = {priority}",
+                ))  # fmt: skip
+        statement = (
+            text(" UNION ALL ".join(parts))
+            .bindparams(bindparam("b_hall", type_=_t.hall_id.type))
+            .columns(*_WAITING_COLUMNS)
+        )
+    else:
+        base = (
+            select(*_WAITING_COLUMNS)
+            .select_from(_t.id.table.outerjoin(_a.id.table, _a.id == _t.appointment_id))
+            .where(_t.hall_id == bindparam("b_hall"), _t.state == literal_column("'waiting'"))
+        )
+        pools = [base.where(_t.target_window.is_not(None))]
+        for sid in ids:
+            for flag in (true(), false()):
+                pools.append(base.where(_t.target_window.is_(None),
+                                        _t.service_id == literal_column(str(int(sid))),
+                                        _t.priority == flag))  # fmt: skip
+        statement = union_all(*[
+            select(p.order_by(_t.queued_at, _t.id).limit(QUEUE_READ).subquery()) for p in pools
+        ])  # fmt: skip
+    prepared = _waiting_statements[key] = Prepared(statement)
+    return prepared
+
+
+def read_hall(ctx: HallContext, connection: Connection, now: datetime) -> HallNow:
+    """Read the windows, the waiting tickets (bounded) and the handling estimates."""
+    layout = ctx.layout
+    hall = {"b_hall": ctx.hall_id}
+    day = business_day(now, layout.tz)
+    count_rows = _COUNTS.run(connection, hall | {"b_day": day}).fetchall()
+    served = sum(int(r[2] or 0) for r in count_rows)
+    book = handling_book(ctx)
+    handling = book.get(ctx, connection, now, served)
+    at_window: dict[int, tuple[str, float]] = {}
+    for r in _BUSY_ROWS(connection, _BUSY.run(connection, hall)):
+        begun = r.called_at or r.started_at or now
+        service = layout.services_by_id.get(r.service_id)
+        if r.window_no is not None and service is not None:
+            at_window[r.window_no] = (service.code, max(0.0, (now - begun).total_seconds()))
+    windows = []
+    for r in _WINDOW_ROWS(connection, _WINDOWS.run(connection, hall)):
+        info = layout.windows.get(r.number)
+        if info is None:
+            continue
+        busy = at_window.get(r.number)
+        resume = None
+        if r.state == "paused":
+            resume = max((r.state_since or now) + timedelta(seconds=EXPECTED_PAUSE_S),
+                         now + timedelta(seconds=60))  # fmt: skip
+        windows.append(
+            WindowNow(
+                number=r.number,
+                weights=info.weights,
+                state=r.state,
+                priority_streak=r.priority_streak or 0,
+                busy_service=busy[0] if busy else None,
+                elapsed_s=busy[1] if busy else 0.0,
+                resume_at=resume,
+            )
+        )
+    windows = _openings(layout, windows, now)
+    statement = _waiting_statement(layout, connection.dialect.name)
+    waiting = []
+    pools: dict[tuple[str, bool], int] = {}
+    for r in _WAITING_ROWS(connection, statement.run(connection, hall)):
+        service = layout.services_by_id.get(r.service_id)
+        if service is None:
+            continue
+        waiting.append(
+            Candidate(
+                id=r.id, service=service.code, queued_at=r.queued_at, priority=bool(r.priority),
+                target_window=r.target_window, slot_start=r.slot_start, slot_end=r.slot_end,
+            )
+        )  # fmt: skip
+        if r.target_window is None:
+            key = (service.code, bool(r.priority))
+            pools[key] = pools.get(key, 0) + 1
+    counts = {
+        layout.services_by_id[r[0]].code: int(r[1] or 0)
+        for r in count_rows
+        if r[0] in layout.services_by_id
+    }
+    truncated = {key for key, n in pools.items() if n >= QUEUE_READ}
+    return HallNow(now, windows, waiting, handling, truncated, counts, dict(book.rates))
+
+
+def _openings(layout: Layout, windows: list[WindowNow], now: datetime) -> list[WindowNow]:
+    """Closed windows open at their services' next opening, for services none open serves."""
+    live = {code for w in windows if w.state != "closed" for code in w.weights}
+    local = now.astimezone(layout.tz)
+    out = []
+    for w in windows:
+        if w.state != "closed" or not set(w.weights) - live:
+            out.append(w)
+            continue
+        opens = _next_opening(layout, w, local)
+        out.append(
+            WindowNow(w.number, w.weights, "closed", w.priority_streak, opens_at=opens)
+            if opens is not None
+            else w
+        )
+    return out
+
+
+def _next_opening(layout: Layout, w: WindowNow, local: datetime) -> datetime | None:
+    """The first moment today, from ``local`` on, that a service of ``w`` is open."""
+    best: datetime | None = None
+    clock = local.time()
+    for code in w.weights:
+        service = layout.services.get(code)
+        if service is None:
+            continue
+        for start, end in service.hours.on(local.isoweekday()):
+            if start <= clock < end:
+                at = local
+            elif clock < start:
+                at = datetime.combine(local.date(), start, tzinfo=local.tzinfo)
+            else:
+                continue
+            if best is None or at < best:
+                best = at
+    return best
+
+
+# ---------------------------------------------------------------- answers
+
+
+def eta_fields(eta: Eta | None, fallback_ahead: int) -> dict[str, Any]:
+    """The API's fields: ``people_ahead``, ``eta_s`` (median) and ``eta_range_s``."""
+    if eta is None:
+        return {"people_ahead": fallback_ahead, "eta_s": None, "eta_range_s": None}
+    return {
+        "people_ahead": eta.position,
+        "eta_s": round(eta.median_s),
+        "eta_range_s": [round(eta.low_s), round(eta.high_s)],
+    }
+
+
+def forecast_ticket(hall: HallNow, ticket: Candidate, ctx: HallContext) -> Eta | None:
+    """Position and ETA of one waiting ticket (or a new one with ``NEW_TICKET_ID``)."""
+    known = any(c.id == ticket.id for c in hall.waiting)
+    pool = (ticket.service, ticket.priority)
+    if ticket.target_window is None and pool in hall.truncated and not known:
+        return _beyond_read(hall, ticket, ctx)
+    return forecast(ticket, hall.windows, hall.waiting, hall.handling, ctx.layout.call_policy,
+                    hall.now, arrival_rates=hall.rates)  # fmt: skip
+
+
+def _beyond_read(hall: HallNow, ticket: Candidate, ctx: HallContext) -> Eta | None:
+    """A ticket past the tickets read: the last one read, plus the rest at the service's rate."""
+    same = [c for c in hall.waiting if (c.service, c.priority) == (ticket.service, ticket.priority)
+            and c.target_window is None]  # fmt: skip
+    last = max(same, key=lambda c: (c.queued_at, c.id))
+    base = forecast(last, hall.windows, hall.waiting, hall.handling, ctx.layout.call_policy,
+                    hall.now, arrival_rates=hall.rates)  # fmt: skip
+    if base is None:
+        return None
+    serving = sum(1 for w in hall.windows if ticket.service in w.weights and w.state != "closed")
+    extra = max(hall.counts.get(ticket.service, 0) - len(same), 0) + 1
+    mean = hall.handling.get(ticket.service, Handling(300.0)).mean_s
+    more = extra * mean / max(serving, 1)
+    return Eta(base.position + extra, base.median_s + more, base.low_s + more * 0.9,
+               base.high_s + more * 1.1)  # fmt: skip
+
+
+def new_ticket(service: str, now: datetime, *, priority: bool = False) -> Candidate:
+    return Candidate(id=NEW_TICKET_ID, service=service, queued_at=now, priority=priority)
+
+
+def as_candidate(
+    row: Any, layout: Layout, slot: tuple[datetime, datetime] | None = None
+) -> Candidate:
+    """A ticket row as the forecast sees it."""
+    return Candidate(
+        id=row.id, service=layout.services_by_id[row.service_id].code, queued_at=row.queued_at,
+        priority=bool(row.priority), target_window=row.target_window,
+        slot_start=slot[0] if slot else None, slot_end=slot[1] if slot else None,
+    )  # fmt: skip
+
+
+@dataclass
+class _SeqCache:
+    seq: int = -1
+    minute: int = -1
+    hall: HallNow | None = None
+    answers: dict[tuple[Any, ...], Eta | None] = field(default_factory=dict)
+
+
+_caches: weakref.WeakKeyDictionary[HallContext, _SeqCache] = weakref.WeakKeyDictionary()
+
+
+def _cached(ctx: HallContext, connection: Connection, now: datetime) -> _SeqCache:
+    """The hall read at this seq (and this minute: the clock moves waits and aging on)."""
+    found = _SEQ.run(connection, {"b_hall": ctx.hall_id}).fetchall()
+    seq = int(found[0][0] or 0) if found else 0
+    minute = int(now.timestamp() // 60)
+    with _books_lock:
+        cache = _caches.get(ctx)
+        if cache is None:
+            cache = _caches[ctx] = _SeqCache()
+    if cache.seq != seq or cache.minute != minute or cache.hall is None:
+        fresh = _SeqCache(seq, minute, read_hall(ctx, connection, now))
+        with _books_lock:
+            _caches[ctx] = fresh
+        return fresh
+    return cache
+
+
+def ticket_eta(
+    ctx: HallContext, connection: Connection, row: Any, now: datetime, fallback_ahead: int
+) -> dict[str, Any]:
+    """The ETA fields of a waiting ticket row, from the hall at its current seq."""
+    if row.state != "waiting":
+        return {"people_ahead": 0, "eta_s": None, "eta_range_s": None}
+    cache = _cached(ctx, connection, now)
+    assert cache.hall is not None
+    key = ("ticket", row.id)
+    if key not in cache.answers:
+        candidate = next((c for c in cache.hall.waiting if c.id == row.id), None)
+        if candidate is None:
+            candidate = as_candidate(row, ctx.layout)
+        cache.answers[key] = forecast_ticket(cache.hall, candidate, ctx)
+    return eta_fields(cache.answers[key], fallback_ahead)
+
+
+def new_ticket_etas(
+    ctx: HallContext, connection: Connection, now: datetime
+) -> dict[str, Eta | None]:
+    """Per service, the position and ETA a visitor taking a normal ticket now would get."""
+    cache = _cached(ctx, connection, now)
+    assert cache.hall is not None
+    out: dict[str, Eta | None] = {}
+    for code in ctx.layout.services:
+        key = ("new", code)
+        if key not in cache.answers:
+            cache.answers[key] = forecast_ticket(cache.hall, new_ticket(code, now), ctx)
+        out[code] = cache.answers[key]
+    return out
+
+
+def issued_ticket_eta(
+    ctx: HallContext,
+    connection: Connection,
+    row: Any,
+    now: datetime,
+    fallback_ahead: int,
+    slot: tuple[datetime, datetime] | None = None,
+) -> dict[str, Any]:
+    """The ETA fields of a ticket just issued, read inside the issuing transaction."""
+    hall = read_hall(ctx, connection, now)
+    candidate = next((c for c in hall.waiting if c.id == row.id), None)
+    if candidate is None:
+        candidate = as_candidate(row, ctx.layout, slot)
+    return eta_fields(forecast_ticket(hall, candidate, ctx), fallback_ahead)
