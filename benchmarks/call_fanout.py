@@ -317,7 +317,7 @@ class Issuer:
     that falls behind sends at once, so a slow server shows as fewer tickets a second.
     """
 
-    THREADS = 4
+    THREADS = 64  # enough that a slow answer does not hold the schedule back
 
     def __init__(self, base_url: str, token: str, rate: float) -> None:
         self.host, self.port = base_url.removeprefix("http://").split(":")
