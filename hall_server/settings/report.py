@@ -44,37 +44,43 @@ def _field_names(model: type[BaseModel], loc: Loc) -> list[str]:
 def describe(
     exc: ValidationError, model: type[BaseModel], layers: Layers, site: str
 ) -> ConfigError:
+    """One ConfigError listing every problem once, each as "source: dotted.key: message"."""
     lines: list[str] = []
     errors = exc.errors()
     for error in errors:
-        loc: Loc = tuple(error["loc"])
-        if error["type"] == "too_short" and any(
-            len(other["loc"]) > len(loc) and tuple(other["loc"][: len(loc)]) == loc
-            for other in errors
-        ):
-            continue  # a list "too short" only because its items failed: the items say why
-        cause = error.get("ctx", {}).get("error")
-        if isinstance(cause, Problems):
-            found = [((*loc, *relative), message) for relative, message in cause.problems]
-        else:
-            found = [(loc, _message(error, model))]
-        for where, message in found:
+        if _items_say_why(error, errors):
+            continue
+        for where, message in _problems_of(error, model):
             source = layers.source_of(where)
             if error["type"] == "missing" and source == label(DEFAULTS_FILE):
                 source = site  # the defaults are complete; a missing key belongs to the site
-            line = f"{source}: {_dotted(where)}: {message}"
-            if line not in lines:
-                lines.append(line)
+            lines.append(f"{source}: {_dotted(where)}: {message}")
     hall = layers.data.get("hall")
-    if isinstance(hall, Mapping) and not any(_is_links(error) for error in exc.errors()):
-        # The hall-wide check did not run (items failed first); run it on the raw data.
+    if isinstance(hall, Mapping) and not any(_is_links(error) for error in errors):
+        # The hall-wide checks did not run (items failed first); run them on the raw data.
         for relative, message in hall_links(hall):
             where = ("hall", *relative)
-            line = f"{layers.source_of(where)}: {_dotted(where)}: {message}"
-            if line not in lines:
-                lines.append(line)
+            lines.append(f"{layers.source_of(where)}: {_dotted(where)}: {message}")
+    lines = list(dict.fromkeys(lines))  # each line once, in order
     count = f"{len(lines)} problem" + ("s" if len(lines) != 1 else "")
     return ConfigError(f"invalid configuration ({count}):\n" + "\n".join(lines))
+
+
+def _items_say_why(error: Any, errors: list[Any]) -> bool:
+    """A list "too short" only because its items failed: the items say why."""
+    loc = tuple(error["loc"])
+    return error["type"] == "too_short" and any(
+        len(other["loc"]) > len(loc) and tuple(other["loc"][: len(loc)]) == loc for other in errors
+    )
+
+
+def _problems_of(error: Any, model: type[BaseModel]) -> list[tuple[Loc, str]]:
+    """(key, message) of one pydantic error; a validator's Problems may hold several."""
+    loc: Loc = tuple(error["loc"])
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, Problems):
+        return [((*loc, *relative), message) for relative, message in cause.problems]
+    return [(loc, _message(error, model))]
 
 
 def _is_links(error: Any) -> bool:
