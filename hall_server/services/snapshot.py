@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ..contract import CALL_EVENTS, RECENT_CALLS, public_view
 from ..domain.numbering import business_day, is_open
@@ -32,15 +32,7 @@ def snapshot(ctx: HallContext, *, staff: bool, now: datetime | None = None) -> d
         layout = ctx.refresh(session, hall.config_version)
         day = business_day(now, layout.tz)
         names = {i: n for i, n in session.execute(select(Staff.id, Staff.name))}
-        at_window = {
-            t.window_no: t
-            for t in session.scalars(
-                select(TicketRow).where(
-                    TicketRow.hall_id == ctx.hall_id,
-                    TicketRow.state.in_([s.value for s in AT_WINDOW]),
-                )
-            )
-        }
+        at_window = {t.window_no: t for t in _at_windows(session, ctx.hall_id, layout.windows)}
         windows = []
         open_windows = []
         for row in session.scalars(
@@ -115,6 +107,33 @@ def snapshot(ctx: HallContext, *, staff: bool, now: datetime | None = None) -> d
             "notices": notices,
             "devices": devices,
         }
+
+
+def _at_windows(session: Any, hall_id: int, numbers: Any) -> Any:
+    """The tickets called to or served at the hall's windows: one index entry per window.
+
+    On SQLite the index is named: with statistics of a day of 200,000 waiting tickets the
+    planner scanned the whole table for ``state IN ('called', 'serving')``.
+    """
+    windows = sorted(int(n) for n in numbers)
+    if not windows:
+        return []
+    states = sorted(s.value for s in AT_WINDOW)
+    if session.get_bind().dialect.name != "sqlite":
+        return session.scalars(
+            select(TicketRow).where(
+                TicketRow.hall_id == hall_id,
+                TicketRow.window_no.in_(windows),
+                TicketRow.state.in_(states),
+            )
+        )
+    listed = ", ".join(str(n) for n in windows)
+    quoted = ", ".join(f"'{state}'" for state in states)
+    statement = text(
+        "SELECT * FROM tickets INDEXED BY ix_tickets_window WHERE hall_id = :hall"
+        f" AND window_no IN ({listed}) AND state IN ({quoted})"
+    )
+    return session.scalars(select(TicketRow).from_statement(statement), {"hall": hall_id})
 
 
 def queue_table(ctx: HallContext, now: datetime | None = None) -> list[dict[str, Any]]:
