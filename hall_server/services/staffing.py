@@ -25,8 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain import erlang
-from ..domain.numbering import business_day
 from ..domain.tickets import TicketState
+from ..models import Device
 from ..models import Ticket as TicketRow
 from ..models import Window as WindowRow
 from .context import HallContext, Layout
@@ -341,16 +341,20 @@ def live_group_loads(
     share = sla_share(layout)
     since = now - timedelta(minutes=recent_min)
     counts: dict[int, int] = defaultdict(int)
-    for service_id, count in session.execute(
-        select(TicketRow.service_id, func.count())
-        .where(
-            TicketRow.hall_id == hall_id,
-            TicketRow.business_day == business_day(now, layout.tz),
-            TicketRow.issued_at >= since,
-        )
-        .group_by(TicketRow.service_id)
-    ):
-        counts[service_id] = count
+    # By the kiosk index (hall, kiosk, issued_at): a range per kiosk (and one for tickets
+    # issued by staff, kiosk NULL) reads only the recent tickets; by the day index, every
+    # ticket of the day was read (14 ms of each check at 10,000 tickets a day).
+    # Grouped by ``service_id + 0``: by the bare column, SQLite walks the hall's every ticket
+    # of every day through the (hall, service, day, number) index to skip a sort.
+    kiosks = list(session.scalars(select(Device.id).where(Device.hall_id == hall_id)))
+    service = (TicketRow.service_id + 0).label("service")
+    for issuer in (TicketRow.kiosk_id.is_(None), TicketRow.kiosk_id.in_(kiosks)):
+        for service_id, count in session.execute(
+            select(service, func.count())
+            .where(TicketRow.hall_id == hall_id, issuer, TicketRow.issued_at >= since)
+            .group_by(service)
+        ):
+            counts[service_id] += count
     open_numbers = set(
         session.scalars(
             select(WindowRow.number).where(
