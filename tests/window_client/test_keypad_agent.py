@@ -127,7 +127,7 @@ def test_transfer_by_window_number_and_score_keys_rate_the_last_visit(
     assert hall.act("staff2", 3, "call-next")["ticket"]["number"] == "B001"
     agent.press("call-next")
     agent.press("finish")
-    assert agent.press("score-5") == "此评价器不属于2号窗口"  # eval-3 sits at window 3
+    assert agent.press("score-5") == "此评价器不属于办理此号的窗口"  # eval-3 sits at window 3
     hall.act("staff2", 3, "finish")
     agent.last_finished = (1, "B001")
     assert agent.press("score-1") == "B001 非常不满意"
