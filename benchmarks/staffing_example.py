@@ -28,8 +28,8 @@ DEMO = Path(__file__).resolve().parents[1] / "config" / "halls" / "demo.toml"
 FIRST = date(2026, 11, 2)  # a Monday
 # Visitors per hour by local hour, as a weekday at a busy city hall: peaks at 9-10 and 14-15.
 SHAPE = {8: 0.6, 9: 1.4, 10: 1.3, 11: 1.0, 13: 0.7, 14: 1.2, 15: 1.0, 16: 0.8, 17: 0.3}
-BASE = {"shebao": 14, "yibao": 18, "huji": 10, "churujing": 8, "gongjijin": 9,
-        "budongchan": 5, "shuiwu": 8, "qiye": 4, "jiaoguan": 8}  # fmt: skip
+BASE = {"shebao": 6, "yibao": 8, "huji": 7, "churujing": 6, "gongjijin": 5,
+        "budongchan": 3, "shuiwu": 4, "qiye": 1.5, "jiaoguan": 6}  # fmt: skip
 HANDLING = {"shebao": 600, "yibao": 420, "huji": 540, "churujing": 480, "gongjijin": 660,
             "budongchan": 1200, "shuiwu": 720, "qiye": 1500, "jiaoguan": 420}  # fmt: skip
 
