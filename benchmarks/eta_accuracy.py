@@ -206,6 +206,9 @@ def summary(records: list[Record]) -> dict[str, Any]:
         for r, a in zip(done, actual, strict=True)
         if r.low_s is not None and r.high_s is not None and r.low_s <= a <= r.high_s
     )
+    # visitors who found every window that may call them busy (told a wait above 0)
+    busy = [(r, a) for r, a in zip(done, actual, strict=True) if (r.high_s or 0) > 0]
+    inside_busy = sum(1 for r, a in busy if (r.low_s or 0) <= a <= (r.high_s or 0))
     late_point = sum(1 for r, a in zip(done, actual, strict=True) if a > (r.ours_s or 0) + 300)
     late_high = sum(1 for r, a in zip(done, actual, strict=True) if a > (r.high_s or 0) + 300)
     late_best = sum(1 for r, a in zip(done, actual, strict=True)
@@ -221,6 +224,14 @@ def summary(records: list[Record]) -> dict[str, Any]:
         "mae_ours_min": mae([r.ours_s for r in done]),
         "mae_best_min": mae([r.best_s for r in done]),
         "inside_80": inside / n if n else 0.0,
+        "told_wait": len(busy),
+        "inside_80_told_wait": inside_busy / len(busy) if busy else 0.0,
+        "mae_ours_told_wait_min": statistics.mean(abs((r.ours_s or 0) - a) for r, a in busy) / 60
+        if busy
+        else None,
+        "mae_naive_told_wait_min": statistics.mean(abs((r.naive_s or 0) - a) for r, a in busy) / 60
+        if busy
+        else None,
         "late5_point": late_point / n if n else 0.0,
         "late5_high": late_high / n if n else 0.0,
         "late5_naive": late_naive / n if n else 0.0,
@@ -250,7 +261,11 @@ def main() -> None:
             print(f"  ours / naive     {s['mae_ours_min'] / s['mae_naive_min']:.3f}")
         if s["mae_best_min"]:
             print(f"  ours / best      {s['mae_ours_min'] / s['mae_best_min']:.3f}")
-        print(f"  inside 80% range {s['inside_80']:.1%}")
+        print(
+            f"  inside 80% range {s['inside_80']:.1%} of all; {s['inside_80_told_wait']:.1%} of "
+            f"the {s['told_wait']} told a wait (MAE ours {s['mae_ours_told_wait_min']:.2f}, "
+            f"naive {s['mae_naive_told_wait_min']:.2f} min)"
+        )
         print(
             f"  >5 min after ETA {s['late5_point']:.1%} (point), {s['late5_high']:.1%} "
             f"(range's upper end); naive {s['late5_naive']:.1%}, best {s['late5_best']:.1%}"

@@ -183,21 +183,24 @@ def gamma_quantile(shape: float, q: float) -> float:
 
 
 def remaining_s(handling: Handling, elapsed_s: float) -> float:
-    """Expected handling still to come of a visit that has lasted ``elapsed_s`` (Gamma model)."""
+    """Expected handling still to come of a visit that has lasted ``elapsed_s``.
+
+    Exponential handling (cv² ≈ 1) is memoryless: the mean, whatever has gone. Otherwise a
+    log-normal of the same mean and cv² (visits at a counter are skewed: most are short, a
+    few take long, and one that has taken long tends to go on): E[X − e | X > e].
+    """
     mean = max(handling.mean_s, 1.0)
-    if elapsed_s <= 0:
-        return mean
     cv2 = handling.cv2
-    if 0.97 <= cv2 <= 1.03:  # exponential: memoryless
+    if elapsed_s <= 0 or 0.97 <= cv2 <= 1.03:
         return mean
-    shape = 1 / max(cv2, 0.01)
-    scale = mean / shape
-    x = elapsed_s / scale
-    survive = 1 - _lower_gamma_p(shape, x)
-    if survive < 1e-9:  # far past any usual visit: it ends soon
-        return min(mean, scale)
-    # E[X | X > e] = mean · Q(shape + 1, x) / Q(shape, x)
-    tail_mean = mean * (1 - _lower_gamma_p(shape + 1, x)) / survive
+    sigma2 = math.log(1 + max(cv2, 0.01))
+    sigma = math.sqrt(sigma2)
+    mu = math.log(mean) - sigma2 / 2
+    z = (math.log(elapsed_s) - mu) / sigma
+    survive = math.erfc(z / math.sqrt(2))
+    if survive < 1e-12:  # far in the tail: the Mills ratio's limit
+        return max(elapsed_s * sigma / z, 1.0)
+    tail_mean = mean * math.erfc((z - sigma) / math.sqrt(2)) / survive
     return max(tail_mean - elapsed_s, 1.0)
 
 
@@ -316,6 +319,7 @@ def forecast(
     now: datetime,
     *,
     arrival_rates: Mapping[tuple[str, bool], float] | None = None,
+    arrivals_until: Mapping[str, datetime] | None = None,
     max_steps: int = 20_000,
 ) -> Eta | None:
     """Position and ETA of ``target`` (a waiting ticket, or a new one not in ``waiting``).
@@ -325,7 +329,8 @@ def forecast(
     normal tickets, another service's tickets at a window that prefers that service — so
     the replay lets them arrive at their mean spacing (the k-th at (k − ½)/rate), and the
     spread of their count (Poisson) widens the range. (The target's own pool comes after
-    it.) None when no window that may call it is open or opens later today.
+    it.) ``arrivals_until``: per service, when it stops issuing (the end of its open period);
+    none come after. None when no window that may call it is open or opens later today.
     """
     default = handling.get(target.service, Handling(300.0))
     pool = _connected(windows, target)
@@ -348,7 +353,9 @@ def forecast(
         (now + timedelta(seconds=0.5 / rate), code, green, rate)
         for (code, green), rate in (arrival_rates or {}).items()
         if rate > 0 and code in served and (code, green) != (target.service, target.priority)
-    ]
+        and (arrivals_until is None or now + timedelta(seconds=0.5 / rate)
+             <= arrivals_until.get(code, now + timedelta(days=1)))
+    ]  # fmt: skip
     heapq.heapify(coming)
     injected = jumpers = 0
     ahead = 0
@@ -361,7 +368,13 @@ def forecast(
             injected += 1
             queues.add(Candidate(id=-1 - injected - 1_000_000, service=code, queued_at=when,
                                  priority=green))  # fmt: skip
-            heapq.heappush(coming, (when + timedelta(seconds=1 / rate), code, green, rate))
+            following = when + timedelta(seconds=1 / rate)
+            if (
+                arrivals_until is None
+                or code not in arrivals_until
+                or following <= arrivals_until[code]
+            ):
+                heapq.heappush(coming, (following, code, green, rate))
         track = tracks.get(number)
         if track is not None:
             track.frees.append(at)

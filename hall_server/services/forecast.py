@@ -295,6 +295,7 @@ class HallNow:
     truncated: set[tuple[str, bool]]  # (service, green channel) pools read only in part
     counts: dict[str, int]  # waiting per service (the day counters)
     rates: dict[tuple[str, bool], float] = field(default_factory=dict)  # arrivals per s
+    until: dict[str, datetime] = field(default_factory=dict)  # when each stops issuing
 
 
 _WAITING_COLUMNS = [_t.id, _t.service_id, _t.queued_at, _t.priority, _t.target_window,
@@ -433,7 +434,23 @@ def read_hall(ctx: HallContext, connection: Connection, now: datetime) -> HallNo
         if r[0] in layout.services_by_id
     }
     truncated = {key for key, n in pools.items() if n >= QUEUE_READ}
-    return HallNow(now, windows, waiting, handling, truncated, counts, dict(book.rates))
+    return HallNow(now, windows, waiting, handling, truncated, counts, dict(book.rates),
+                   _issuing_until(layout, now))  # fmt: skip
+
+
+def _issuing_until(layout: Layout, now: datetime) -> dict[str, datetime]:
+    """Per service, the end of the open period it is in (``now`` when it issues no tickets)."""
+    local = now.astimezone(layout.tz)
+    clock = local.time()
+    until: dict[str, datetime] = {}
+    for code, service in layout.services.items():
+        until[code] = now
+        if local.isoweekday() not in service.hours.weekdays:
+            continue
+        for start, end in service.hours.on(local.isoweekday()):
+            if start <= clock < end:
+                until[code] = datetime.combine(local.date(), end, tzinfo=local.tzinfo)
+    return until
 
 
 def _openings(layout: Layout, windows: list[WindowNow], now: datetime) -> list[WindowNow]:
@@ -463,8 +480,8 @@ def _next_opening(layout: Layout, w: WindowNow, local: datetime) -> datetime | N
         if service is None:
             continue
         for start, end in service.hours.on(local.isoweekday()):
-            if start <= clock < end:
-                at = local
+            if start <= clock < end:  # open hours, yet nobody at a window: as if paused
+                at = local + timedelta(seconds=EXPECTED_PAUSE_S)
             elif clock < start:
                 at = datetime.combine(local.date(), start, tzinfo=local.tzinfo)
             else:
@@ -488,14 +505,26 @@ def eta_fields(eta: Eta | None, fallback_ahead: int) -> dict[str, Any]:
     }
 
 
-def forecast_ticket(hall: HallNow, ticket: Candidate, ctx: HallContext) -> Eta | None:
-    """Position and ETA of one waiting ticket (or a new one with ``NEW_TICKET_ID``)."""
+def forecast_ticket(
+    hall: HallNow, ticket: Candidate, ctx: HallContext, now: datetime | None = None
+) -> Eta | None:
+    """Position and ETA of one waiting ticket (or a new one with ``NEW_TICKET_ID``).
+
+    ``now`` later than when ``hall`` was read (a cached read of the same seq): the waits are
+    shortened by the time gone since.
+    """
     known = any(c.id == ticket.id for c in hall.waiting)
     pool = (ticket.service, ticket.priority)
     if ticket.target_window is None and pool in hall.truncated and not known:
-        return _beyond_read(hall, ticket, ctx)
-    return forecast(ticket, hall.windows, hall.waiting, hall.handling, ctx.layout.call_policy,
-                    hall.now, arrival_rates=hall.rates)  # fmt: skip
+        eta = _beyond_read(hall, ticket, ctx)
+    else:
+        eta = forecast(ticket, hall.windows, hall.waiting, hall.handling, ctx.layout.call_policy,
+                       hall.now, arrival_rates=hall.rates, arrivals_until=hall.until)  # fmt: skip
+    gone = (now - hall.now).total_seconds() if now is not None else 0.0
+    if eta is None or gone <= 0:
+        return eta
+    return Eta(eta.position, max(eta.median_s - gone, 0.0), max(eta.low_s - gone, 0.0),
+               max(eta.high_s - gone, 0.0))  # fmt: skip
 
 
 def _beyond_read(hall: HallNow, ticket: Candidate, ctx: HallContext) -> Eta | None:
@@ -504,7 +533,7 @@ def _beyond_read(hall: HallNow, ticket: Candidate, ctx: HallContext) -> Eta | No
             and c.target_window is None]  # fmt: skip
     last = max(same, key=lambda c: (c.queued_at, c.id))
     base = forecast(last, hall.windows, hall.waiting, hall.handling, ctx.layout.call_policy,
-                    hall.now, arrival_rates=hall.rates)  # fmt: skip
+                    hall.now, arrival_rates=hall.rates, arrivals_until=hall.until)  # fmt: skip
     if base is None:
         return None
     serving = sum(1 for w in hall.windows if ticket.service in w.weights and w.state != "closed")
@@ -571,7 +600,7 @@ def ticket_eta(
         candidate = next((c for c in cache.hall.waiting if c.id == row.id), None)
         if candidate is None:
             candidate = as_candidate(row, ctx.layout)
-        cache.answers[key] = forecast_ticket(cache.hall, candidate, ctx)
+        cache.answers[key] = forecast_ticket(cache.hall, candidate, ctx, now)
     return eta_fields(cache.answers[key], fallback_ahead)
 
 
@@ -585,7 +614,9 @@ def new_ticket_etas(
     for code in ctx.layout.services:
         key = ("new", code)
         if key not in cache.answers:
-            cache.answers[key] = forecast_ticket(cache.hall, new_ticket(code, now), ctx)
+            cache.answers[key] = forecast_ticket(
+                cache.hall, new_ticket(code, cache.hall.now), ctx, now
+            )
         out[code] = cache.answers[key]
     return out
 
@@ -595,12 +626,33 @@ def issued_ticket_eta(
     connection: Connection,
     row: Any,
     now: datetime,
+    *,
+    seq_before: int,
     fallback_ahead: int,
     slot: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Any]:
-    """The ETA fields of a ticket just issued, read inside the issuing transaction."""
-    hall = read_hall(ctx, connection, now)
-    candidate = next((c for c in hall.waiting if c.id == row.id), None)
-    if candidate is None:
-        candidate = as_candidate(row, ctx.layout, slot)
-    return eta_fields(forecast_ticket(hall, candidate, ctx), fallback_ahead)
+    """The ETA fields of a ticket just issued, inside the issuing transaction.
+
+    When the hall was last read at the seq before this issue (issues in a row), that read
+    plus the new ticket is the hall now: nothing is read again. The result is kept as the
+    read of the seq this issue makes.
+    """
+    minute = int(now.timestamp() // 60)
+    cache = _caches.get(ctx)
+    candidate = as_candidate(row, ctx.layout, slot)
+    if (
+        cache is not None
+        and cache.hall is not None
+        and cache.seq == seq_before
+        and 0 <= (now - cache.hall.now).total_seconds() <= 60
+    ):
+        old = cache.hall
+        hall = HallNow(old.now, old.windows, [*old.waiting, candidate], old.handling,
+                       old.truncated, old.counts, old.rates, old.until)  # fmt: skip
+    else:
+        hall = read_hall(ctx, connection, now)
+        candidate = next((c for c in hall.waiting if c.id == row.id), candidate)
+    eta = forecast_ticket(hall, candidate, ctx, now)
+    with _books_lock:
+        _caches[ctx] = _SeqCache(seq_before + 1, minute, hall)
+    return eta_fields(eta, fallback_ahead)

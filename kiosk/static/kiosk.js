@@ -40,9 +40,15 @@
     const [a, b] = ui.lang === "en" ? [en, zh] : [zh, en];
     return `<span class="primary">${esc(a)}</span><span class="secondary">${esc(b)}</span>`;
   }
-  function minutes(etaS) {
+  /* The wait: its 80 % range in minutes when the hall gives one ("约5–9分钟"), else the median. */
+  function minutes(etaS, rangeS) {
     if (etaS == null) return ["暂无", "n/a"];
     const m = Math.max(1, Math.round(etaS / 60));
+    if (Array.isArray(rangeS) && rangeS.length === 2) {
+      const lo = Math.max(0, Math.round(rangeS[0] / 60));
+      const hi = Math.max(1, Math.round(rangeS[1] / 60));
+      if (hi > lo) return [`约${lo}–${hi}分钟`, `${lo}–${hi} min`];
+    }
     return [`约${m}分钟`, `about ${m} min`];
   }
   function place(service) {
@@ -123,7 +129,7 @@
       html += `<h2 class="category">${esc(category)}</h2><div class="services">`;
       for (const s of services) {
         const off = !s.available || !canPrint;
-        const [etaZh, etaEn] = minutes(s.eta_s);
+        const [etaZh, etaEn] = minutes(s.eta_s, s.eta_range_s);
         html += `<button class="service${off ? " off" : ""}" data-service="${esc(s.code)}" type="button">
           <div class="name">${bi(s.name, s.name_en)}</div>
           <div class="meta inline">${bi(`等候 ${s.waiting} 人 · ${etaZh}`, `${s.waiting} waiting · ${etaEn}`)}</div>
@@ -149,7 +155,7 @@
     const s = findService(code);
     if (!s) { go({ name: "home" }); return; }
     const guide = s.guide || {};
-    const [etaZh, etaEn] = minutes(s.eta_s);
+    const [etaZh, etaEn] = minutes(s.eta_s, s.eta_range_s);
     const [placeZh, placeEn] = place(s);
     const canPrint = !ui.printer || ui.printer.ready;
     const materials = (guide.materials || []).map((m) => `<li>${esc(m)}</li>`).join("") ||
@@ -272,7 +278,7 @@
   function showMessage(zh, en, fault) { go({ name: "message", zh, en, fault }); }
 
   function renderIssued(t) {
-    const [etaZh, etaEn] = minutes(t.eta_s);
+    const [etaZh, etaEn] = minutes(t.eta_s, t.eta_range_s);
     const job = t.print;
     let printLine = "";
     if (job) {

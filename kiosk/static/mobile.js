@@ -36,7 +36,13 @@
 
   function render() {
     const t = ticket;
-    const eta = t.eta_s == null ? "—" : `${Math.max(1, Math.round(t.eta_s / 60))}`;
+    // the 80 % range in minutes ("5–9") when the hall gives one, else the median
+    const range = Array.isArray(t.eta_range_s) && t.eta_range_s.length === 2
+      ? [Math.max(0, Math.round(t.eta_range_s[0] / 60)), Math.max(1, Math.round(t.eta_range_s[1] / 60))]
+      : null;
+    const eta = t.eta_s == null ? "—"
+      : range && range[1] > range[0] ? `${range[0]}–${range[1]}`
+      : `${Math.max(1, Math.round(t.eta_s / 60))}`;
     let middle = "";
     if (t.status === "waiting") {
       middle = `<div class="facts">
