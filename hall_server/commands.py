@@ -310,6 +310,39 @@ def plan_table(plan: dict[str, Any]) -> str:
     return "\n".join(filter(None, [head, _table(header, rows), notes]))
 
 
+@cli.command("replay", help="Replay a recorded day from the hall log and compare it (重放).")
+@click.option("--day", "day_text", required=True, metavar="YYYY-MM-DD",
+              help="the business day to replay (the hall's time zone)")  # fmt: skip
+@click.option("--database", "url", default=None, metavar="URL",
+              help="the recorded hall's database (default: the configured one)")  # fmt: skip
+def replay_cmd(day_text: str, url: str | None) -> None:
+    from datetime import date
+
+    from .db import Database
+    from .services.context import HallContext
+    from .simulation.replay import replay_day
+
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError:
+        raise click.BadParameter(f"{day_text!r} 不是日期 (not a date; use YYYY-MM-DD)",
+                                 param_hint="--day") from None  # fmt: skip
+    settings = _settings()
+    db = Database(url or database_url(settings))
+    try:
+        ctx = HallContext(db, settings.hall.code, secret="replay")
+        result = replay_day(ctx, day)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    finally:
+        db.dispose()
+    click.echo(result.summary())
+    if not result.exact:
+        sys.exit(1)
+
+
 @cli.command("advise", help="Tomorrow's staffing plan (排班建议) from the last weeks' records.")
 @click.option("--day", "day_text", default=None, metavar="YYYY-MM-DD",
               help="the day to plan (default: tomorrow in the hall's time zone)")  # fmt: skip

@@ -83,13 +83,20 @@ def issue_ticket(
     *,
     idempotency_key: str | None = None,
     now: datetime | None = None,
+    recorded: bool = False,
 ) -> dict[str, Any]:
-    """Issue a ticket: next number of the service's day counter, in one transaction."""
+    """Issue a ticket: next number of the service's day counter, in one transaction.
+
+    ``recorded``: the request is one the hall log recorded (exact replay, 重放), with what
+    the issuing rules decided then (a green channel from an ID number the log does not
+    keep); the rules are not run again. Never set from a request.
+    """
     scope = f"{actor.kind}:{actor.id}:POST /tickets"
     with hall_write(ctx, actor, now) as write:
         if (earlier := write.replay(scope, idempotency_key)) is not None:
             return earlier
-        request = apply_issuing_rules(write, actor, request)
+        if not recorded:
+            request = apply_issuing_rules(write, actor, request)
         layout = write.layout
         appointment = _check_in(write, request) if request.appointment_code else None
         service = layout.service(appointment_service(layout, appointment) or request.service)

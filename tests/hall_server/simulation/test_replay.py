@@ -1,0 +1,252 @@
+"""Exact replay (重放): a day recorded through the real services, replayed from its hall log
+through the same services on a fresh database, gives the same events, seq and ticket numbers
+byte for byte; a changed log is caught at its seq; a day whose layout was changed later is
+refused, saying why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import update
+
+from devices.idcard.card import check_character
+from hall_server.commands import cli
+from hall_server.models import LogEvent
+from hall_server.services.actors import SYSTEM, Actor
+from hall_server.services.admin import save_notices, save_settings
+from hall_server.services.alarms import acknowledge_alarm, check_alarms
+from hall_server.services.auth import Unauthorized, add_user, login, unlock
+from hall_server.services.devices import find_device, report_status
+from hall_server.services.login_limits import LoginLimits
+from hall_server.services.replay import ReplayRefused, read_events
+from hall_server.services.tickets import (
+    IssueRequest,
+    cancel_ticket,
+    expire_open_tickets,
+    issue_ticket,
+    requeue_ticket,
+)
+from hall_server.services.visits import create_appointment, record_evaluation
+from hall_server.services.windows import WindowCommand, window_action
+from hall_server.simulation.engine import Simulation, simulated_hall
+from hall_server.simulation.replay import replay_day
+from hall_server.simulation.scenario import scenario_from
+
+SMALL_HALL = Path(__file__).parents[1] / "small_hall.toml"
+MONDAY = date(2026, 11, 23)
+TUESDAY = MONDAY + timedelta(days=1)
+
+
+def elderly_id() -> str:
+    """A valid ID number of someone born in 1950 (the hall's green channel from age 65)."""
+    body = "11010119500101001"
+    return body + check_character(body)
+
+
+@dataclass
+class Recording:
+    sim: Simulation
+    url: str
+
+
+def _scenario() -> Any:
+    data = {"hall": str(SMALL_HALL), "day": MONDAY.isoformat(), "seed": 3,
+            "arrivals": {"a": {"09": 24, "10": 24}, "b": {"09": 12, "10": 12}},
+            "handling": {"a": {"mean_s": 240}, "b": {"mean_s": 300}},
+            "visitors": {"no_show": 0.1, "transfer": 0.15, "priority": 0.15,
+                         "no_show_after_s": 60},
+            "windows": {"open": "09:00", "close": "11:30", "only": [1, 2, 3]},
+            "pauses": [{"window": 2, "at": "10:00", "minutes": 15, "reason": "会议"}]}  # fmt: skip
+    return scenario_from(data, Path("."), MONDAY)
+
+
+def _staff_afternoon(sim: Simulation) -> None:
+    """What the simulator never does: 特呼, recall, hold and return, a requeued no-show, a
+    cancel, a rating, a notice, a device fault and its alarm on a moved clock."""
+    ctx = sim.ctx
+    local = ctx.layout.tz
+
+    def at(hh: int, mm: int) -> datetime:
+        sim.now = datetime.combine(MONDAY, time(hh, mm), tzinfo=local).astimezone(UTC)
+        return sim.now
+
+    staff = sim.windows[3].actor
+    info = find_device(ctx, "kiosk-1")
+    assert info is not None
+    kiosk = Actor(kind="device", id=info.id, name=info.name, role=info.kind)
+    visitor = Actor(kind="visitor", name="visitor")
+
+    def press(action: str, **kw: Any) -> dict[str, Any]:
+        return window_action(ctx, staff, 3, WindowCommand(action, **kw), now=sim.now)
+
+    def issue(request: IssueRequest, actor: Actor = kiosk) -> dict[str, Any]:
+        return issue_ticket(ctx, actor, request, now=sim.now)
+
+    create_appointment(ctx, sim.guide, service="b", code="Y0001",
+                       slot_start=at(12, 30), slot_end=at(13, 0))  # fmt: skip
+    at(12, 20)
+    press("open")
+    first = issue(IssueRequest("b"))
+    at(12, 21)
+    elderly = issue(IssueRequest("b", id_number=elderly_id()))  # green channel by the rules
+    assert elderly["priority"] is True
+    booked = issue(IssueRequest("b", appointment_code="Y0001"))
+    assert booked["priority"] is True
+    plain = issue(IssueRequest("b", phone="13800138000"))
+    at(12, 22)
+    press("call", number=first["number"])  # 特呼
+    at(12, 23)
+    press("recall")
+    at(12, 24)
+    press("start")
+    at(12, 26)
+    press("hold")
+    at(12, 27)
+    requeue_ticket(ctx, staff, first["id"], now=sim.now)  # back from 补件
+    at(12, 28)
+    assert press("call-next")["ticket"]["id"] == first["id"]
+    at(12, 35)
+    press("finish", case_no="BJ2026-0001")
+    record_evaluation(ctx, visitor, first["id"], score=2, reasons=["等候太久"],
+                      comment="排队太久", now=sim.now)  # fmt: skip
+    at(12, 36)
+    called = press("call-next")["ticket"]
+    at(12, 38)
+    press("no-show")
+    at(12, 40)
+    requeue_ticket(ctx, staff, called["id"], now=sim.now)  # the no-show came back
+    cancel_ticket(ctx, staff, ticket_id=plain["id"], now=sim.now)
+    at(12, 41)
+    press("call-next")
+    press("transfer", window=2, note="请到2号窗口")
+    at(12, 42)
+    press("pause", reason="暂离")
+    save_notices(ctx, sim.guide, ["今日14:00起系统升级"])
+    report_status(ctx, kiosk, part="printer",
+                  status={"health": "fault", "message": "缺纸"}, now=sim.now)  # fmt: skip
+    at(12, 45)  # three wrong passwords lock a login (锁定); the supervisor lifts the lock
+    limits = LoginLimits(MovingWindowRateLimiter(MemoryStorage()), hall="test", per_login=3,
+                         per_address=100, window_min=15)  # fmt: skip
+    for _ in range(3):
+        with pytest.raises(Unauthorized):
+            login(ctx, "sim003", "wrong", ttl_h=8, address="10.0.0.9", limits=limits)
+    row = add_user(ctx.db, ctx.hall_id, "boss", role="supervisor", password="boss-2026-x",
+                   name="值班长", now=sim.now)  # fmt: skip
+    boss = Actor(kind="staff", id=row.id, name=row.name, role="supervisor")
+    at(12, 46)
+    assert unlock(ctx, boss, "sim003")["lifted"] is True
+    at(12, 50)
+    raised = check_alarms(ctx)  # the clock moved: the check reads it
+    assert any(e["kind"] == "device_fault" for e in raised)
+    bad = next(e for e in raised if e["kind"] == "bad_rating")
+    at(12, 55)
+    acknowledge_alarm(ctx, sim.guide, bad["alarm_id"], now=sim.now)
+    report_status(ctx, kiosk, part="printer", status={"health": "ok"}, now=sim.now)
+    at(13, 5)
+    cleared = check_alarms(ctx)
+    assert any(e["type"] == "alarm.cleared" and e["kind"] == "device_fault" for e in cleared)
+    press("resume")
+    for _ in range(3):
+        if press("call-next")["ticket"] is None:
+            break
+        press("finish")
+    press("close")
+    issue(IssueRequest("b"))  # left waiting overnight: the next day's start ends it (过期)
+
+
+@pytest.fixture(scope="module")
+def recording() -> Iterator[Recording]:
+    with simulated_hall(_scenario()) as sim:
+        result = sim.run_day(MONDAY, 3)
+        assert result.visitors > 40 and result.classes["transferred"]["visitors"] > 0
+        _staff_afternoon(sim)
+        sim.now = datetime.combine(TUESDAY, time(0, 5), tzinfo=sim.ctx.layout.tz).astimezone(UTC)
+        assert expire_open_tickets(sim.ctx, SYSTEM, now=sim.now) >= 1
+        sim.now += timedelta(hours=8)
+        issue_ticket(sim.ctx, sim.guide, IssueRequest("b", priority=True, priority_kind="军人"),
+                     now=sim.now)  # fmt: skip
+        yield Recording(sim, str(sim.ctx.db.engine.url))
+
+
+def test_a_recorded_day_replays_to_the_same_events_byte_for_byte(recording: Recording) -> None:
+    ctx = recording.sim.ctx
+    result = replay_day(ctx, MONDAY)
+    assert result.difference is None, result.summary()
+    day = [e for e in read_events(ctx.db, ctx.hall_id, after=0)
+           if e.at < datetime.combine(TUESDAY, time(0), tzinfo=ctx.layout.tz)]  # fmt: skip
+    assert result.compared == result.events == len(day) > 300
+    assert (result.first_seq, result.last_seq) == (day[0].seq, day[-1].seq)
+    kinds = set(result.kinds)
+    assert {"ticket.issued", "ticket.called", "ticket.recalled", "ticket.held",
+            "ticket.requeued", "ticket.no_show", "ticket.transferred", "ticket.cancelled",
+            "ticket.finished", "window.paused", "evaluation.recorded", "notice.changed",
+            "device.status", "alarm.raised", "alarm.cleared", "login.locked",
+            "login.unlocked"} <= kinds  # fmt: skip
+    assert result.tickets > 40
+    assert "完全一致" in result.summary()
+
+
+def test_the_next_day_replays_with_the_tickets_it_ends(recording: Recording) -> None:
+    """Tuesday begins by ending Monday's open tickets (过期): they are rebuilt as they were."""
+    result = replay_day(recording.sim.ctx, TUESDAY)
+    assert result.difference is None, result.summary()
+    assert result.kinds.get("ticket.expired") == 1 and result.compared == result.events >= 2
+
+
+def test_a_changed_log_is_reported_at_its_seq(recording: Recording) -> None:
+    ctx = recording.sim.ctx
+    events = read_events(ctx.db, ctx.hall_id, after=0)
+    target = next(e for e in events[len(events) // 2 :] if e.type == "ticket.called")
+    forged = target.payload | {"window_name": "9号窗口"}
+    with ctx.db.write() as session:
+        session.execute(
+            update(LogEvent)
+            .where(LogEvent.hall_id == ctx.hall_id, LogEvent.seq == target.seq)
+            .values(payload=forged)
+        )
+    try:
+        result = replay_day(ctx, MONDAY)
+        assert result.difference is not None
+        assert (result.difference.seq, result.difference.field) == (target.seq, "payload")
+        assert "9号窗口" in result.difference.recorded
+        assert result.compared == target.seq - result.first_seq
+        out = CliRunner(env={"HALL_CONFIG": str(SMALL_HALL)}).invoke(
+            cli, ["replay", "--day", MONDAY.isoformat(), "--database", recording.url]
+        )
+        assert out.exit_code == 1, out.output
+        assert f"seq {target.seq} 不一致 (differs) — payload" in out.output
+    finally:
+        with ctx.db.write() as session:
+            session.execute(update(LogEvent).where(LogEvent.hall_id == ctx.hall_id,
+                                                   LogEvent.seq == target.seq)
+                            .values(payload=target.payload))  # fmt: skip
+    out = CliRunner(env={"HALL_CONFIG": str(SMALL_HALL)}).invoke(
+        cli, ["replay", "--day", MONDAY.isoformat(), "--database", recording.url]
+    )
+    assert out.exit_code == 0, out.output
+    assert "完全一致 (identical, byte for byte)" in out.output
+
+
+def test_a_day_before_a_layout_change_is_refused_with_the_reason() -> None:
+    scenario = _scenario()
+    with simulated_hall(scenario) as sim:
+        ctx = sim.ctx
+        nine = datetime.combine(MONDAY, time(9), tzinfo=ctx.layout.tz).astimezone(UTC)
+        window_action(ctx, sim.windows[3].actor, 3, WindowCommand("open"), now=nine)
+        issue_ticket(ctx, sim.guide, IssueRequest("b"), now=nine)
+        assert replay_day(ctx, MONDAY).exact
+        sim.now = nine + timedelta(days=1)
+        save_settings(ctx, sim.guide, {"policy": {"aging_min": 15}})
+        with pytest.raises(ReplayRefused) as refused:
+            replay_day(ctx, MONDAY)
+        assert "settings" in refused.value.message and "cannot be replayed" in str(refused.value)
+        with pytest.raises(ReplayRefused, match="no events"):
+            replay_day(ctx, MONDAY - timedelta(days=1))
