@@ -238,7 +238,8 @@ def _scratch() -> Path | None:
 def _run(replay: Replay, record: RecordedDay, numbers: dict[int, str]) -> ReplayResult:
     events = record.events
     result = ReplayResult(day=record.day, events=len(events), compared=0, commands=0,
-                          tickets=0, first_seq=events[0].seq, last_seq=events[-1].seq)  # fmt: skip
+                          tickets=len(numbers), first_seq=events[0].seq,
+                          last_seq=events[-1].seq)  # fmt: skip
     ctx, index = replay.ctx, 0
     while index < len(events):
         first = events[index]
@@ -271,7 +272,6 @@ def _run(replay: Replay, record: RecordedDay, numbers: dict[int, str]) -> Replay
             result.compared += 1
         index += len(written)
     recorded_numbers = (numbers, day_numbers(ctx.db, ctx.hall_id, record.day))
-    result.tickets = len(recorded_numbers[0])
     if recorded_numbers[0] != recorded_numbers[1]:
         ticket_id = min(
             t for t in set(recorded_numbers[0]) | set(recorded_numbers[1])
