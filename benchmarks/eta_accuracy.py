@@ -239,11 +239,37 @@ def summary(records: list[Record]) -> dict[str, Any]:
     }
 
 
+def forecast_cost(waiting: int, repeat: int = 200) -> float:
+    """Milliseconds for one forecast of the last of ``waiting`` normal tickets over the mixed
+    hall's six windows (three services, weights, every window busy), the replay alone."""
+    from datetime import UTC, datetime
+
+    from hall_server.domain.forecast import Handling, WindowNow, forecast
+    from hall_server.domain.queueing import CallPolicy, Candidate
+
+    now = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+    weights = [{"a": 3, "b": 1}, {"a": 3, "b": 1}, {"b": 3, "c": 1}, {"b": 3, "a": 1},
+               {"c": 3, "a": 1}, {"a": 1, "b": 1, "c": 2}]  # fmt: skip
+    windows = [WindowNow(n + 1, w, busy_service="a", elapsed_s=60.0 * n)
+               for n, w in enumerate(weights)]  # fmt: skip
+    codes = ("a", "b", "c")
+    tickets = [Candidate(i, codes[i % 3], now - timedelta(seconds=20 * (waiting - i)),
+                         priority=i % 13 == 0) for i in range(waiting)]  # fmt: skip
+    handling = {c: Handling(300.0 + 100 * i, 0.5) for i, c in enumerate(codes)}
+    rates = {(c, g): 0.003 for c in codes for g in (False, True)}
+    target = tickets[-1]
+    started = wallclock.perf_counter()
+    for _ in range(repeat):
+        forecast(target, windows, tickets, handling, CallPolicy(3, 20), now, arrival_rates=rates)
+    return (wallclock.perf_counter() - started) / repeat * 1e3
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), action="append")
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cost", action="store_true", help="also time the replay alone")
     args = parser.parse_args()
     for name in args.scenario or ["mmc", "mixed"]:
         started = wallclock.perf_counter()
@@ -275,6 +301,10 @@ def main() -> None:
         print(f"  cost per ETA: read {cost['read'] / n * 1e3:.2f} ms + forecast "
               f"{cost['forecast'] / n * 1e3:.2f} ms (mean {cost['waiting'] / n:.0f} waiting); "
               f"an issue {cost['issue'] / issues * 1e3:.2f} ms in the same run")  # fmt: skip
+
+    if args.cost:
+        for waiting in (10, 30, 100, 400):
+            print(f"  replay for the last of {waiting} waiting: {forecast_cost(waiting):.2f} ms")
 
 
 if __name__ == "__main__":

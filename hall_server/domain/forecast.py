@@ -275,6 +275,25 @@ def _may_call(window: WindowNow, ticket: Candidate) -> bool:
     return ticket.service in window.weights
 
 
+def _may_go_first(code: str, green: bool, target: Candidate, eligible: Sequence[WindowNow]) -> bool:
+    """Whether a newcomer of (``code``, ``green``) can be called before ``target``.
+
+    A reserved ticket or an appointment is called before any newcomer; a newcomer of the
+    target's own pool queues behind it. Otherwise a green-channel newcomer goes before a
+    normal target at any window serving it, and a newcomer of the same kind goes first only
+    where its service weighs more than the target's.
+    """
+    if target.target_window is not None or target.slot_start is not None:
+        return False
+    if (code, green) == (target.service, target.priority):
+        return False
+    if green and not target.priority:
+        return any(code in w.weights for w in eligible)
+    if green != target.priority:
+        return False  # a normal newcomer behind a green-channel target
+    return any(w.weights.get(code, 0) > w.weights.get(target.service, 0) for w in eligible)
+
+
 def _first_free(
     w: WindowNow, now: datetime, handling: Mapping[str, Handling], default: Handling
 ) -> tuple[datetime, bool] | None:
@@ -348,11 +367,11 @@ def forecast(
     if not tracks:
         return None
     streaks = {w.number: w.priority_streak for w in pool}
-    served = {code for w in pool for code in w.weights}
+    eligible = [w for w in pool if _may_call(w, target)]
     coming = [
         (now + timedelta(seconds=0.5 / rate), code, green, rate)
         for (code, green), rate in (arrival_rates or {}).items()
-        if rate > 0 and code in served and (code, green) != (target.service, target.priority)
+        if rate > 0 and _may_go_first(code, green, target, eligible)
         and (arrivals_until is None or now + timedelta(seconds=0.5 / rate)
              <= arrivals_until.get(code, now + timedelta(days=1)))
     ]  # fmt: skip

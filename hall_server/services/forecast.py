@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 
 from ..db import Prepared
-from ..domain.forecast import Eta, Handling, WindowNow, forecast
+from ..domain.forecast import HIGH_Q, LOW_Q, Eta, Handling, WindowNow, forecast, gamma_quantile
 from ..domain.numbering import business_day
 from ..domain.queueing import Candidate
 from ..models import Appointment, DailyStat, Hall
@@ -63,7 +63,7 @@ HISTORY_VISITS = 100  # past days weigh at most this many visits against today's
 CLIP = 8.0  # a visit counts at most CLIP × the configured mean
 REFRESH_S = 60.0  # hall seconds between two refreshes of today's figures
 EXPECTED_PAUSE_S = 15 * 60  # a pause (暂停) is expected to last this long
-QUEUE_READ = 400  # waiting tickets read per service and pool
+QUEUE_READ = 100  # waiting tickets read per service and pool (and the replay's bound)
 NEW_TICKET_ID = -1  # the id of a hypothetical new ticket
 
 _t = cast(Table, TicketRow.__table__).c
@@ -375,8 +375,11 @@ def _waiting_statement(layout: Layout, dialect: str) -> Prepared:
     return prepared
 
 
-def read_hall(ctx: HallContext, connection: Connection, now: datetime) -> HallNow:
-    """Read the windows, the waiting tickets (bounded) and the handling estimates."""
+def read_hall(
+    ctx: HallContext, connection: Connection, now: datetime, *, tickets: bool = True
+) -> HallNow:
+    """Read the windows, the waiting tickets (bounded; none when not ``tickets``) and the
+    handling estimates."""
     layout = ctx.layout
     hall = {"b_hall": ctx.hall_id}
     day = business_day(now, layout.tz)
@@ -415,7 +418,8 @@ def read_hall(ctx: HallContext, connection: Connection, now: datetime) -> HallNo
     statement = _waiting_statement(layout, connection.dialect.name)
     waiting = []
     pools: dict[tuple[str, bool], int] = {}
-    for r in _WAITING_ROWS(connection, statement.run(connection, hall)):
+    rows = _WAITING_ROWS(connection, statement.run(connection, hall)) if tickets else []
+    for r in rows:
         service = layout.services_by_id.get(r.service_id)
         if service is None:
             continue
@@ -544,6 +548,31 @@ def _beyond_read(hall: HallNow, ticket: Candidate, ctx: HallContext) -> Eta | No
                base.high_s + more * 1.1)  # fmt: skip
 
 
+def _long_queue(hall: HallNow, ticket: Candidate, ahead: int) -> Eta | None:
+    """A queue too long to replay: ``ahead`` calls at the windows serving the service, each
+    giving it the share of its weights the service has, on the Gamma clock of the replay."""
+    code = ticket.service
+    spec = hall.handling.get(code, Handling(300.0))
+    rate, start = 0.0, None
+    for w in hall.windows:
+        if code not in w.weights or (w.state == "closed" and w.opens_at is None):
+            continue
+        share = w.weights[code] / sum(w.weights.values())
+        rate += share / max(spec.mean_s, 1.0)
+        at = w.opens_at if w.state == "closed" else w.resume_at if w.state == "paused" else None
+        delay = max((at - hall.now).total_seconds(), 0.0) if at is not None else 0.0
+        start = delay if start is None else min(start, delay)
+    if rate <= 0 or start is None:
+        return None
+    kappa = min(max(spec.cv2, 0.05), 4.0)
+    shape = (ahead + 1) / kappa
+
+    def at_quantile(q: float) -> float:
+        return start + kappa * gamma_quantile(shape, q) / rate
+
+    return Eta(ahead, at_quantile(0.5), at_quantile(LOW_Q), at_quantile(HIGH_Q))
+
+
 def new_ticket(service: str, now: datetime, *, priority: bool = False) -> Candidate:
     return Candidate(id=NEW_TICKET_ID, service=service, queued_at=now, priority=priority)
 
@@ -649,6 +678,9 @@ def issued_ticket_eta(
         old = cache.hall
         hall = HallNow(old.now, old.windows, [*old.waiting, candidate], old.handling,
                        old.truncated, old.counts, old.rates, old.until)  # fmt: skip
+    elif fallback_ahead >= QUEUE_READ:  # a long queue: no replay, nothing of it read
+        hall = read_hall(ctx, connection, now, tickets=False)
+        return eta_fields(_long_queue(hall, candidate, fallback_ahead), fallback_ahead)
     else:
         hall = read_hall(ctx, connection, now)
         candidate = next((c for c in hall.waiting if c.id == row.id), candidate)
