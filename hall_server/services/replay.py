@@ -341,8 +341,14 @@ def next_ids(db: Database, hall_id: int, *, ticket: int | None = None,
     when the recorded hall's ids have gaps (other halls, refused requests on PostgreSQL).
     """
     placed: list[tuple[type[Any], int]] = []
+    with db.read() as session:
+        ticket = ticket if ticket is not None and _max_id(session, Ticket) < ticket - 1 else None
+        alarm = alarm if alarm is not None and _max_id(session, Alarm) < alarm - 1 else None
+    if ticket is None and alarm is None:  # the usual case: the ids follow on
+        yield
+        return
     with db.write() as session:
-        if ticket is not None and _max_id(session, Ticket) < ticket - 1:
+        if ticket is not None:
             service_id = session.scalar(select(Service.id).where(Service.hall_id == hall_id))
             session.execute(insert(_table(Ticket)).values(
                 id=ticket - 1, hall_id=hall_id, service_id=service_id, business_day=_GAP_DAY,
@@ -351,7 +357,7 @@ def next_ids(db: Database, hall_id: int, *, ticket: int | None = None,
                 queued_at=_GAP_AT,
             ))  # fmt: skip
             placed.append((Ticket, ticket - 1))
-        if alarm is not None and _max_id(session, Alarm) < alarm - 1:
+        if alarm is not None:
             at = _GAP_AT
             session.execute(insert(_table(Alarm)).values(
                 id=alarm - 1, hall_id=hall_id, kind="replay_gap", level="yellow",

@@ -19,14 +19,22 @@ from sqlalchemy import update
 
 from devices.idcard.card import check_character
 from hall_server.commands import cli
-from hall_server.models import LogEvent
+from hall_server.models import LogEvent, Ticket
 from hall_server.services.actors import SYSTEM, Actor
 from hall_server.services.admin import save_notices, save_settings
 from hall_server.services.alarms import acknowledge_alarm, check_alarms
-from hall_server.services.auth import Unauthorized, add_user, login, unlock
+from hall_server.services.auth import (
+    Unauthorized,
+    add_staff_without_login,
+    add_user,
+    login,
+    unlock,
+)
+from hall_server.services.context import HallContext
 from hall_server.services.devices import find_device, report_status
 from hall_server.services.login_limits import LoginLimits
 from hall_server.services.replay import ReplayRefused, read_events
+from hall_server.services.setup import init_database
 from hall_server.services.tickets import (
     IssueRequest,
     cancel_ticket,
@@ -36,6 +44,7 @@ from hall_server.services.tickets import (
 )
 from hall_server.services.visits import create_appointment, record_evaluation
 from hall_server.services.windows import WindowCommand, window_action
+from hall_server.settings import load_settings
 from hall_server.simulation.engine import Simulation, simulated_hall
 from hall_server.simulation.replay import replay_day
 from hall_server.simulation.scenario import scenario_from
@@ -250,3 +259,65 @@ def test_a_day_before_a_layout_change_is_refused_with_the_reason() -> None:
         assert "settings" in refused.value.message and "cannot be replayed" in str(refused.value)
         with pytest.raises(ReplayRefused, match="no events"):
             replay_day(ctx, MONDAY - timedelta(days=1))
+
+
+def _short_day(ctx: Any, staff: Actor, guide: Actor) -> None:
+    """A few visits at window 3, a 过号 and an alarm check: enough for every column."""
+    nine = datetime.combine(MONDAY, time(9), tzinfo=ctx.layout.tz).astimezone(UTC)
+
+    def press(action: str, minute: int) -> dict[str, Any]:
+        return window_action(
+            ctx, staff, 3, WindowCommand(action), now=nine + timedelta(minutes=minute)
+        )
+
+    press("open", 0)
+    for minute in range(1, 6):
+        issue_ticket(ctx, guide, IssueRequest("b", priority=minute == 3,
+                                               priority_kind="军人" if minute == 3 else ""),
+                     now=nine + timedelta(minutes=minute))  # fmt: skip
+    press("call-next", 6)
+    press("finish", 9)
+    press("call-next", 10)
+    press("no-show", 12)
+    press("call-next", 13)
+    assert check_alarms(ctx, nine + timedelta(minutes=55))  # long wait, long handling
+    press("finish", 56)
+
+
+def test_gaps_in_the_recorded_ids_are_kept() -> None:
+    """A ticket id taken by another day's row the replay does not copy: the day's next
+    ticket still gets its recorded id."""
+    with simulated_hall(_scenario()) as sim:
+        ctx = sim.ctx
+        long_ago = datetime.combine(MONDAY - timedelta(days=3), time(9), tzinfo=UTC)
+        issue_ticket(ctx, sim.guide, IssueRequest("b"), now=long_ago)
+        with ctx.db.write() as session:  # that ticket was ended, and its id is far ahead
+            session.execute(update(Ticket).values(id=40, state="done", ended_at=long_ago))
+        _short_day(ctx, sim.windows[3].actor, sim.guide)
+        first_id = min(e.ticket_id for e in read_events(ctx.db, ctx.hall_id, after=1)
+                       if e.type == "ticket.issued")  # fmt: skip
+        assert first_id == 41
+        result = replay_day(ctx, MONDAY)
+        assert result.exact, result.summary()
+        assert result.kinds["alarm.raised"] == 1 and result.tickets == 5
+
+
+def test_a_day_recorded_on_postgresql_replays_exactly(pg_url: str, tmp_path: Path) -> None:
+    settings = load_settings(
+        {"config_path": str(SMALL_HALL),
+         "server": {"database_url": pg_url, "var_dir": str(tmp_path), "secret_key": "t"}},
+        environ={},
+    )  # fmt: skip
+    db, hall_id, _ = init_database(settings, pg_url)
+    try:
+        ctx = HallContext(db, "test", secret="t")
+        start = datetime.combine(MONDAY, time(0), tzinfo=ctx.layout.tz)
+        rows = add_staff_without_login(db, hall_id, [("w3", "3号窗口"), ("guide", "导办")],
+                                       now=start)  # fmt: skip
+        staff, guide = (Actor(kind="staff", id=r.id, name=r.name, role="staff") for r in rows)
+        _short_day(ctx, staff, guide)
+        result = replay_day(ctx, MONDAY)
+        assert result.exact, result.summary()
+        assert result.compared == result.events >= 12
+    finally:
+        db.dispose()
