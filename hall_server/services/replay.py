@@ -237,9 +237,14 @@ def build_replay_hall(source: Database, record: RecordedDay, url: str) -> Databa
         windows = _rows(src, Window, Window.hall_id == hall_id)
         state = {w: ("closed", "", None, None) for w in (r["number"] for r in windows)}
         for e in _last_before(src, hall_id, first, LogEvent.type.like("window.%")):
-            now_state = e.payload.get("state", "closed")
-            by = e.actor_id if e.actor_kind == "staff" and now_state != "closed" else None
-            state[e.window_no] = (now_state, e.payload.get("reason", ""), e.at, by)
+            # as windows._window_state: staff who open a window hold it until it closes
+            by = state.get(e.window_no, ("", "", None, None))[3]
+            if e.type == "window.opened" and e.actor_kind == "staff":
+                by = e.actor_id
+            elif e.type == "window.closed":
+                by = None
+            state[e.window_no] = (e.payload.get("state", "closed"), e.payload.get("reason", ""),
+                                  e.at, by)  # fmt: skip
         _put(dst, Window, [w | dict(zip(("state", "pause_reason", "state_since", "staff_id"),
                                         state[w["number"]], strict=True), priority_streak=0)
                            for w in windows])  # fmt: skip

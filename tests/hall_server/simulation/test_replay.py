@@ -77,7 +77,7 @@ def _scenario() -> Any:
     return scenario_from(data, Path("."), MONDAY)
 
 
-def _staff_afternoon(sim: Simulation) -> None:
+def _staff_afternoon(sim: Simulation) -> Actor:
     """What the simulator never does: 特呼, recall, hold and return, a requeued no-show, a
     cancel, a rating, a notice, a device fault and its alarm on a moved clock."""
     ctx = sim.ctx
@@ -169,6 +169,7 @@ def _staff_afternoon(sim: Simulation) -> None:
         press("finish")
     press("close")
     issue(IssueRequest("b"))  # left waiting overnight: the next day's start ends it (过期)
+    return boss
 
 
 @pytest.fixture(scope="module")
@@ -176,12 +177,20 @@ def recording() -> Iterator[Recording]:
     with simulated_hall(_scenario()) as sim:
         result = sim.run_day(MONDAY, 3)
         assert result.visitors > 40 and result.classes["transferred"]["visitors"] > 0
-        _staff_afternoon(sim)
-        sim.now = datetime.combine(TUESDAY, time(0, 5), tzinfo=sim.ctx.layout.tz).astimezone(UTC)
-        assert expire_open_tickets(sim.ctx, SYSTEM, now=sim.now) >= 1
+        boss = _staff_afternoon(sim)
+        ctx, staff = sim.ctx, sim.windows[2].actor
+        late = datetime.combine(MONDAY, time(23), tzinfo=ctx.layout.tz).astimezone(UTC)
+        window_action(ctx, staff, 2, WindowCommand("open"), now=late)  # open overnight …
+        window_action(ctx, boss, 2, WindowCommand("pause", reason="夜间"),
+                      now=late + timedelta(minutes=10))  # … paused by the supervisor  # fmt: skip
+        sim.now = datetime.combine(TUESDAY, time(0, 5), tzinfo=ctx.layout.tz).astimezone(UTC)
+        assert expire_open_tickets(ctx, SYSTEM, now=sim.now) >= 1
         sim.now += timedelta(hours=8)
-        issue_ticket(sim.ctx, sim.guide, IssueRequest("b", priority=True, priority_kind="军人"),
+        issue_ticket(ctx, sim.guide, IssueRequest("b", priority=True, priority_kind="军人"),
                      now=sim.now)  # fmt: skip
+        for minutes, action in enumerate(("resume", "call-next", "finish"), start=1):
+            window_action(ctx, staff, 2, WindowCommand(action),
+                          now=sim.now + timedelta(minutes=minutes))  # fmt: skip
         yield Recording(sim, str(sim.ctx.db.engine.url))
 
 
@@ -204,10 +213,12 @@ def test_a_recorded_day_replays_to_the_same_events_byte_for_byte(recording: Reco
 
 
 def test_the_next_day_replays_with_the_tickets_it_ends(recording: Recording) -> None:
-    """Tuesday begins by ending Monday's open tickets (过期): they are rebuilt as they were."""
+    """Tuesday begins by ending Monday's open tickets (过期): they are rebuilt as they were;
+    window 2, left open (and paused by the supervisor) overnight, is its opener's still."""
     result = replay_day(recording.sim.ctx, TUESDAY)
     assert result.difference is None, result.summary()
-    assert result.kinds.get("ticket.expired") == 1 and result.compared == result.events >= 2
+    assert result.kinds.get("ticket.expired") == 1 and result.compared == result.events >= 5
+    assert result.kinds.get("window.resumed") == 1  # by the staff who opened it last night
 
 
 def test_a_changed_log_is_reported_at_its_seq(recording: Recording) -> None:
