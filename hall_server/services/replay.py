@@ -234,20 +234,7 @@ def build_replay_hall(source: Database, record: RecordedDay, url: str) -> Databa
         _put(dst, Staff, [s | {"password_hash": NO_LOGIN, "locked_until": None}
                           for s in _rows(src, Staff, Staff.hall_id == hall_id)])  # fmt: skip
         _put(dst, Service, _rows(src, Service, Service.hall_id == hall_id))
-        windows = _rows(src, Window, Window.hall_id == hall_id)
-        state = {w: ("closed", "", None, None) for w in (r["number"] for r in windows)}
-        for e in _last_before(src, hall_id, first, LogEvent.type.like("window.%")):
-            # as windows._window_state: staff who open a window hold it until it closes
-            by = state.get(e.window_no, ("", "", None, None))[3]
-            if e.type == "window.opened" and e.actor_kind == "staff":
-                by = e.actor_id
-            elif e.type == "window.closed":
-                by = None
-            state[e.window_no] = (e.payload.get("state", "closed"), e.payload.get("reason", ""),
-                                  e.at, by)  # fmt: skip
-        _put(dst, Window, [w | dict(zip(("state", "pause_reason", "state_since", "staff_id"),
-                                        state[w["number"]], strict=True), priority_streak=0)
-                           for w in windows])  # fmt: skip
+        _put(dst, Window, _windows_at_start(src, hall_id, first))
         _put(dst, WindowSkill, _rows(src, WindowSkill, WindowSkill.hall_id == hall_id))
         status: dict[str, dict[str, Any]] = {}
         for e in _last_before(src, hall_id, first, LogEvent.type == "device.status"):
@@ -264,6 +251,42 @@ def build_replay_hall(source: Database, record: RecordedDay, url: str) -> Databa
                                                Appointment.code.in_(booked))])  # fmt: skip
         _copy_open_tickets(src, dst, record, touched, booked)
     return target
+
+
+def _windows_at_start(src: Session, hall_id: int, first: int) -> list[dict[str, Any]]:
+    """The hall's windows as the log left them before ``first``.
+
+    As ``windows._window_state`` keeps them: staff who open a window hold it until it
+    closes; closing resets the green-channel streak, which call-next moves (a green-channel
+    call adds one, a normal call resets it; targeted, 预约 and 特呼 calls leave it).
+    """
+    windows = _rows(src, Window, Window.hall_id == hall_id)
+    state = {w["number"]: ("closed", "", None, None) for w in windows}
+    closed_at: dict[int, int] = {}
+    for e in _last_before(src, hall_id, first, LogEvent.type.like("window.%")):
+        by = state.get(e.window_no, ("", "", None, None))[3]
+        if e.type == "window.opened" and e.actor_kind == "staff":
+            by = e.actor_id
+        elif e.type == "window.closed":
+            by, closed_at[e.window_no] = None, e.seq
+        state[e.window_no] = (e.payload.get("state", "closed"), e.payload.get("reason", ""),
+                              e.at, by)  # fmt: skip
+    streak: dict[int, int] = {}
+    for number, (now_state, *_) in state.items():
+        if now_state == "closed":
+            continue
+        calls = _last_before(src, hall_id, first, LogEvent.type == "ticket.called",
+                             LogEvent.window_no == number,
+                             LogEvent.seq > closed_at.get(number, 0))  # fmt: skip
+        for e in calls:
+            reason = e.payload.get("reason")
+            if reason == "priority":
+                streak[number] = streak.get(number, 0) + 1
+            elif reason == "weighted":
+                streak[number] = 0
+    keys = ("state", "pause_reason", "state_since", "staff_id")
+    return [w | dict(zip(keys, state[w["number"]], strict=True),
+                     priority_streak=streak.get(w["number"], 0)) for w in windows]  # fmt: skip
 
 
 def _notices_at_start(src: Session, hall_id: int, first: int) -> list[dict[str, Any]]:

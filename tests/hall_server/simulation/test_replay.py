@@ -180,17 +180,34 @@ def recording() -> Iterator[Recording]:
         boss = _staff_afternoon(sim)
         ctx, staff = sim.ctx, sim.windows[2].actor
         late = datetime.combine(MONDAY, time(23), tzinfo=ctx.layout.tz).astimezone(UTC)
-        window_action(ctx, staff, 2, WindowCommand("open"), now=late)  # open overnight …
-        window_action(ctx, boss, 2, WindowCommand("pause", reason="夜间"),
-                      now=late + timedelta(minutes=10))  # … paused by the supervisor  # fmt: skip
+
+        def press(actor: Actor, action: str, minute: int, **kw: Any) -> dict[str, Any]:
+            when = late + timedelta(minutes=minute)
+            return window_action(ctx, actor, 2, WindowCommand(action, **kw), now=when)
+
+        press(staff, "open", 0)  # open overnight, after two green-channel calls in a row …
+        for minute in (1, 2):
+            issue_ticket(ctx, sim.guide, IssueRequest("b", priority=True, priority_kind="孕妇"),
+                         now=late + timedelta(minutes=minute))  # fmt: skip
+        for minute in (3, 5, 7):
+            press(staff, "call-next", minute)
+            press(staff, "finish", minute + 1)
+        calls = [e.payload["reason"] for e in read_events(ctx.db, ctx.hall_id, after=0)
+                 if e.type == "ticket.called" and e.at >= late]  # fmt: skip
+        # the visitor transferred to window 2 this afternoon (targeted: no streak), then two
+        assert calls == ["targeted", "priority", "priority"]
+        press(boss, "pause", 10, reason="夜间")  # … paused by the supervisor
         sim.now = datetime.combine(TUESDAY, time(0, 5), tzinfo=ctx.layout.tz).astimezone(UTC)
         assert expire_open_tickets(ctx, SYSTEM, now=sim.now) >= 1
         sim.now += timedelta(hours=8)
+        issue_ticket(ctx, sim.guide, IssueRequest("b"), now=sim.now)
         issue_ticket(ctx, sim.guide, IssueRequest("b", priority=True, priority_kind="军人"),
-                     now=sim.now)  # fmt: skip
-        for minutes, action in enumerate(("resume", "call-next", "finish"), start=1):
-            window_action(ctx, staff, 2, WindowCommand(action),
-                          now=sim.now + timedelta(minutes=minutes))  # fmt: skip
+                     now=sim.now + timedelta(seconds=30))  # fmt: skip
+        late = sim.now
+        press(staff, "resume", 1)
+        called = press(staff, "call-next", 2)["ticket"]
+        assert called["priority"] is False  # the streak of 2 last night: a normal ticket's turn
+        press(staff, "finish", 3)
         yield Recording(sim, str(sim.ctx.db.engine.url))
 
 
@@ -214,7 +231,8 @@ def test_a_recorded_day_replays_to_the_same_events_byte_for_byte(recording: Reco
 
 def test_the_next_day_replays_with_the_tickets_it_ends(recording: Recording) -> None:
     """Tuesday begins by ending Monday's open tickets (过期): they are rebuilt as they were;
-    window 2, left open (and paused by the supervisor) overnight, is its opener's still."""
+    window 2, left open (and paused by the supervisor) overnight, is its opener's still,
+    with the green-channel streak it had."""
     result = replay_day(recording.sim.ctx, TUESDAY)
     assert result.difference is None, result.summary()
     assert result.kinds.get("ticket.expired") == 1 and result.compared == result.events >= 5
