@@ -51,6 +51,7 @@ from functools import lru_cache
 from .queueing import CallPolicy, Candidate, _in_slot, call_next
 
 LOW_Q, HIGH_Q = 0.1, 0.9  # the 80 % range
+SHARED_SPREAD = 1.0  # variance each call of another service at a shared window adds
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +377,7 @@ def forecast(
              <= arrivals_until.get(code, now + timedelta(days=1)))
     ]  # fmt: skip
     heapq.heapify(coming)
-    injected = jumpers = 0
+    injected = jumpers = others = 0
     ahead = 0
     steps = 0
     while free and steps < max_steps:
@@ -405,12 +406,14 @@ def forecast(
         streaks[number] = decision.priority_streak
         spec = handling.get(chosen.service, default)
         if chosen.id == target.id:
-            return _eta(ahead, at, now, tracks, spec, jumpers)
+            return _eta(ahead, at, now, tracks, spec, jumpers, others)
         queues.remove(chosen)
         if track is not None:
             ahead += 1
             if chosen.id <= -1_000_000:
                 jumpers += 1
+            elif chosen.service != target.service:
+                others += 1
             track.tail_s = spec.mean_s
         heapq.heappush(free, (at + timedelta(seconds=max(spec.mean_s, 1.0)), number, w))
     return None
@@ -423,6 +426,7 @@ def _eta(
     tracks: Mapping[int, _Track],
     spec: Handling,
     jumpers: int = 0,
+    others: int = 0,
 ) -> Eta:
     """Turn the replay's free times into the ETA's median and range (module docstring)."""
     # D(t) as breakpoints: (time, slope change per second, jump).
@@ -484,7 +488,10 @@ def _eta(
     # expected newcomers who go first.
     per_window = random_part / max(len(tracks), 1)
     cv2 = spec.cv2 + (1.0 - spec.cv2) / (1.0 + per_window)
-    kappa = min(max((random_part * cv2 + jumpers) / random_part, 0.05), 4.0)
+    # Which of a shared window's free-ups go to another service before this one depends on
+    # the order windows free up in: each such call adds to the spread as a newcomer does.
+    kappa = min(max((random_part * cv2 + jumpers + SHARED_SPREAD * others) / random_part,
+                    0.05), 4.0)  # fmt: skip
     shape = random_part / kappa
 
     def at_quantile(q: float) -> float:

@@ -2,15 +2,14 @@
 
 This module reads what the forecast needs, cheaply:
 
-- **Handling times learned per service** (``HandlingBook``): the configured mean
-  (``avg_handle_min``) is a prior worth ``PRIOR_VISITS`` visits; past days add their
-  figures from ``daily_stats`` (the reports' per-service rows: count and sum, at most
-  ``HISTORY_DAYS`` days, weighed as at most ``HISTORY_VISITS`` visits so today soon
-  dominates); today adds its finished visits (call to finish), each clipped at
-  ``CLIP`` × the prior so one visit left open over lunch cannot drag the mean. The estimate
-  is a cached per-service figure refreshed when the day's finished count moves (read from
-  the day counters, which every finish already updates) and at most once a minute of hall
-  time — never a scan per request.
+- **Handling times learned per service** (``HandlingBook``, ``estimate``): the configured
+  mean (``avg_handle_min``) is the prior of the past ``HISTORY_DAYS`` days' mean (the
+  reports' ``daily_stats`` rows, or the finished tickets where reports were not built), and
+  that the prior of today's finished visits (call to finish, each clipped at ``CLIP`` × the
+  configured mean so one visit left open over lunch cannot drag it), each step empirical
+  Bayes. The estimate is cached per hall and refreshed when the day's finished count moves
+  (read from the day counters, which every finish already updates) and at most once a
+  minute of hall time — never a scan per request.
 - **The hall now**: the windows (state, priority streak, the visitor at each and how long
   the visit has lasted, a paused window's expected resume, a closed window's opening time
   from the hours of what it serves when none that serve the service is open), and the
@@ -57,9 +56,8 @@ from .ticket_rows import RowReader
 
 PRIOR_VISITS = 10  # the exponential's spread (cv² = 1) counts as this many visits
 MIN_VISITS = 3  # fewer finished visits than this: the configured mean as it is
-FLOOR = 0.05  # the configured mean is never trusted closer than 5 %
+FLOOR = 0.02  # the configured mean is never trusted closer than 2 %
 HISTORY_DAYS = 28
-HISTORY_VISITS = 100  # past days weigh at most this many visits against today's
 CLIP = 8.0  # a visit counts at most CLIP × the configured mean
 REFRESH_S = 60.0  # hall seconds between two refreshes of today's figures
 EXPECTED_PAUSE_S = 15 * 60  # a pause (暂停) is expected to last this long
@@ -107,7 +105,7 @@ class HandlingBook:
         with self.lock:
             if day != self.day:
                 self.day, self.served, self.refreshed_at = day, -1, None
-                self.history = _history(connection, ctx.hall_id, day)
+                self.history = _history(connection, ctx.hall_id, day, layout)
                 self.today = {}
             stale = served != self.served and (
                 self.refreshed_at is None
@@ -126,8 +124,10 @@ def layout_changed(estimates: dict[str, Handling], layout: Layout) -> bool:
     return set(estimates) != set(layout.services)
 
 
-def _history(connection: Connection, hall_id: int, day: Any) -> dict[int, _Figures]:
-    """Past days' handled count and time per service, from the reports' daily rows."""
+def _history(connection: Connection, hall_id: int, day: Any, layout: Layout) -> dict[int, _Figures]:
+    """Past days' handled count and time per service: the reports' daily rows, or where the
+    reports were not built (a new hall, the simulator), the finished tickets themselves —
+    read once a day."""
     rows = connection.execute(
         select(DailyStat.key, func.sum(DailyStat.handled), func.sum(DailyStat.handle_sum_ms))
         .where(
@@ -142,7 +142,14 @@ def _history(connection: Connection, hall_id: int, day: Any) -> dict[int, _Figur
     for key, handled, total_ms in rows:
         if str(key).isdigit() and handled:
             found[int(key)] = _Figures(int(handled), float(total_ms or 0) / 1000, 0.0)
-    return found
+    if found or not layout.services:
+        return found
+    params = {"b_hall": hall_id, "b_from": day - timedelta(days=HISTORY_DAYS),
+              "b_to": day - timedelta(days=1)}  # fmt: skip
+    return {
+        int(sid): _Figures(int(n), float(total or 0), float(squares or 0))
+        for sid, n, total, squares in _today_statement(layout).run(connection, params).fetchall()
+    }
 
 
 _today_statements: dict[tuple[tuple[int, float], ...], Prepared] = {}
@@ -164,7 +171,8 @@ def _today_statement(layout: Layout) -> Prepared:
         select(_t.service_id, func.count(), func.sum(clipped), func.sum(clipped * clipped))
         .where(
             _t.hall_id == bindparam("b_hall"),
-            _t.business_day == bindparam("b_day"),
+            _t.business_day >= bindparam("b_from"),
+            _t.business_day <= bindparam("b_to"),
             _t.state == literal_column("'done'"),
             _t.handle_s > 0,
         )
@@ -178,7 +186,8 @@ def _today(connection: Connection, hall_id: int, day: Any, layout: Layout) -> di
     """Today's finished visits per service: count, clipped sum and sum of squares."""
     if not layout.services:
         return {}
-    rows = _today_statement(layout).run(connection, {"b_hall": hall_id, "b_day": day}).fetchall()
+    params = {"b_hall": hall_id, "b_from": day, "b_to": day}
+    rows = _today_statement(layout).run(connection, params).fetchall()
     return {
         int(sid): _Figures(int(n), float(total or 0), float(squares or 0))
         for sid, n, total, squares in rows
@@ -226,46 +235,50 @@ def _arrival_rates(
     return rates
 
 
+def _shrink(prior: float, count: float, mean: float, cv2: float) -> float:
+    """Empirical Bayes: move from ``prior`` towards an observed ``mean`` of ``count`` visits as
+    far as the distance between them exceeds the observed mean's own noise."""
+    if count < MIN_VISITS:
+        return prior
+    se2 = max(cv2, 0.09) * mean * mean / count
+    d = mean - prior
+    tau2 = max(d * d - se2, (FLOOR * prior) ** 2)
+    return prior + tau2 / (tau2 + se2) * d
+
+
 def estimate(
     layout: Layout, history: dict[int, _Figures], today: dict[int, _Figures]
 ) -> dict[str, Handling]:
-    """Each service's mean handling: the observed mean shrunk towards the configured one.
+    """Each service's mean handling, in two steps of empirical Bayes (``_shrink``).
 
-    Empirical Bayes: the configured mean is trusted as far as the data agree with it. With
-    d the observed mean's distance from it and SE² the observed mean's variance, the
-    configured mean's own error is estimated as τ² = max(d² − SE², (FLOOR·prior)²), and the
-    estimate moves from the prior by τ²/(τ² + SE²) of d. A right prior stays (a day's noise
-    does not move it); a prior 40 % off is left within a few dozen visits. With fewer than
-    ``MIN_VISITS`` visits the prior is kept as it is.
+    The configured mean is the prior of the past days' mean, and what that gives is the
+    prior of today's: the configured error is estimated as τ² = max(d² − SE², (FLOOR·prior)²)
+    from the distance d between the observed and the prior mean, and the estimate moves
+    τ²/(τ² + SE²) of d. A right prior stays (a day's noise does not move it); one 40 % off is
+    left within a few dozen visits; fewer than ``MIN_VISITS`` visits keep the prior.
     """
     out: dict[str, Handling] = {}
     for service in layout.services.values():
         prior = max(service.avg_handle_s, 1.0)
-        count, total = 0.0, 0.0
+        cv2 = 1.0
         past = history.get(service.id)
         if past is not None and past.count:
-            w = min(float(past.count), HISTORY_VISITS)
-            count += w
-            total += w * past.total / past.count
-        cv2 = 1.0
+            past_mean = past.total / past.count
+            if past.squares > 0 and past.count >= 2:
+                var = max(past.squares / past.count - past_mean * past_mean, 0.0)
+                cv2 = (PRIOR_VISITS + past.count * var / past_mean**2) / (PRIOR_VISITS + past.count)
+            prior = _shrink(prior, float(past.count), past_mean, cv2)
         seen = today.get(service.id)
+        mean = prior
         if seen is not None and seen.count:
-            count += seen.count
-            total += seen.total
+            today_mean = seen.total / seen.count
             if seen.count >= 2:
-                mean = seen.total / seen.count
-                var = max(seen.squares / seen.count - mean * mean, 0.0)
-                seen_cv2 = var / (mean * mean) if mean > 0 else 1.0
-                # spread: shrunk towards the exponential's 1, worth PRIOR_VISITS visits
-                cv2 = (PRIOR_VISITS + seen.count * seen_cv2) / (PRIOR_VISITS + seen.count)
-        if count < MIN_VISITS:
-            out[service.code] = Handling(mean_s=prior, cv2=cv2)
-            continue
-        observed = total / count
-        se2 = max(cv2, 0.09) * observed * observed / count
-        d = observed - prior
-        tau2 = max(d * d - se2, (FLOOR * prior) ** 2)
-        out[service.code] = Handling(mean_s=prior + tau2 / (tau2 + se2) * d, cv2=cv2)
+                var = max(seen.squares / seen.count - today_mean * today_mean, 0.0)
+                seen_cv2 = var / (today_mean * today_mean) if today_mean > 0 else 1.0
+                # spread: shrunk towards the past days' (or the exponential's 1)
+                cv2 = (PRIOR_VISITS * cv2 + seen.count * seen_cv2) / (PRIOR_VISITS + seen.count)
+            mean = _shrink(prior, float(seen.count), today_mean, cv2)
+        out[service.code] = Handling(mean_s=mean, cv2=cv2)
     return out
 
 
