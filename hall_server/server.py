@@ -15,6 +15,7 @@ away.
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import logging
@@ -311,6 +312,16 @@ def _gevent_server(app: Flask, where: Any) -> Any:
     return NoDelayServer(where, app, handler_class=FairHandler, log=None)
 
 
+def _bound_simple_websocket() -> None:
+    """Threading mode: let simple-websocket refuse a message over MAX_MESSAGE_BYTES as it
+    arrives (close 1009); python-engineio builds its websockets without the limit."""
+    eio = socketio.server.eio
+    websocket = (eio._async or {}).get("websocket")
+    if websocket is not None:
+        bounded = functools.partial(websocket, max_message_size=MAX_MESSAGE_BYTES)
+        eio._async = {**eio._async, "websocket": bounded}
+
+
 def serve(
     app: Flask, *, host: str, port: int, async_mode: str, listener: socket.socket | None = None
 ) -> None:
@@ -321,6 +332,7 @@ def serve(
     gc.freeze()
     logging.getLogger("engineio.server").addFilter(OneLineForClientGarbage())
     if async_mode != "gevent":
+        _bound_simple_websocket()
         socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
         return
     server = _gevent_server(app, listener or (host, port))

@@ -100,6 +100,18 @@ def test_a_fragmented_message_within_the_limit_is_read_right(hall: LiveHall) -> 
     assert role in refusal["message"]
 
 
+def test_the_threading_mode_refuses_a_large_message_with_1009_too(tmp_path: Path) -> None:
+    threaded = start_live_hall(tmp_path, async_mode="threading")
+    try:
+        sock = ws_open(threaded)
+        sock.sendall(frame(b"4" + b"x" * MAX_MESSAGE_BYTES))
+        closes = [f.close_code for f in frames_until_closed(sock) if f.close_code]
+        sock.close()
+    finally:
+        threaded.stop()
+    assert closes == [1009]
+
+
 # ---------------------------------------------------------------- HTTP bodies
 
 
