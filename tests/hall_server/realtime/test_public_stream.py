@@ -81,13 +81,19 @@ def true_waiting(hall: HallRig) -> dict[str, int]:
 
 
 def converges(hall: HallRig, screen: Screen, deadline_s: float = DEADLINE_S) -> bool:
-    """Poll until the screen shows the hall's last seq and the true counts, or the deadline."""
+    """Poll until the screen shows the hall's last seq and the true counts, and the last
+    counts message it got is current and true too (a call carries its own service's count,
+    so the state may be right before the counts that follow it arrive), or the deadline."""
     end = time.monotonic() + deadline_s
     while True:
         screen.pump()
         state = screen.client.state
         waiting = {code: q["waiting"] for code, q in state.queues.items()}
-        if state.seq == last_seq(hall) and waiting == true_waiting(hall):
+        seq, truth = last_seq(hall), true_waiting(hall)
+        counts = screen.counts()
+        last = counts[-1] if counts else {"seq": seq, "waiting": truth}  # none due: no change
+        last_is_true = (last["seq"], last["waiting"]) == (seq, truth)
+        if state.seq == seq and waiting == truth and last_is_true:
             return True
         if time.monotonic() > end:
             return False
