@@ -25,7 +25,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain import erlang
+from ..domain.numbering import business_day
 from ..domain.tickets import TicketState
+from ..models import Counter as CounterRow
 from ..models import Device
 from ..models import Ticket as TicketRow
 from ..models import Window as WindowRow
@@ -329,7 +331,10 @@ class GroupLoad:
     arrivals_per_h: float
     handle_s: float
     target_min: int
-    predicted_wait_s: float  # the wait within which ``share`` of arrivals are called
+    waiting: int  # the group's queue now
+    # The later of: Erlang C's wait within which ``share`` of arrivals are called, and the
+    # time the windows open now need for the visitors already waiting.
+    predicted_wait_s: float
     share_within: float
 
 
@@ -362,25 +367,38 @@ def live_group_loads(
             )
         )
     )
+    # The queue now: each service's waiting count of the day, kept on its counter row.
+    waiting: dict[int, int] = {
+        service_id: count
+        for service_id, count in session.execute(
+            select(CounterRow.service_id, CounterRow.waiting).where(
+                CounterRow.hall_id == hall_id,
+                CounterRow.business_day == business_day(now, layout.tz),
+            )
+        )
+    }
     loads: list[GroupLoad] = []
     for group, codes in groups_of(layout).items():
         own = group_windows(layout, codes)
-        if not own:
-            continue
-        per_h = {c: counts.get(layout.services[c].id, 0) * 60 / recent_min for c in codes}
-        lam_h = sum(per_h.values())
-        if lam_h <= 0:
-            continue
-        handle = sum(r * layout.services[c].avg_handle_s for c, r in per_h.items()) / lam_h
-        load = lam_h / 3600 * handle
         c_open = len(open_numbers.intersection(own))
         if c_open == 0:
             continue  # none open yet: "another window" means nothing; long waits still alarm
+        per_h = {c: counts.get(layout.services[c].id, 0) * 60 / recent_min for c in codes}
+        queued = {c: max(0, waiting.get(layout.services[c].id, 0)) for c in codes}
+        lam_h, in_queue = sum(per_h.values()), sum(queued.values())
+        if lam_h <= 0 and in_queue == 0:
+            continue
+        weights = per_h if lam_h > 0 else queued
+        handle = sum(w * layout.services[c].avg_handle_s for c, w in weights.items()) / sum(
+            weights.values()
+        )
+        load = lam_h / 3600 * handle
         target_s = target_min(layout, codes) * 60
+        steady = erlang.wait_quantile_s(c_open, load, handle, share) if lam_h > 0 else 0.0
+        backlog = in_queue * handle / c_open  # the visitors already waiting, served first
         loads.append(GroupLoad(
-            group, c_open, lam_h, handle, target_min(layout, codes),
-            erlang.wait_quantile_s(c_open, load, handle, share),
-            erlang.service_level(c_open, load, handle, target_s),
+            group, c_open, lam_h, handle, target_min(layout, codes), in_queue,
+            max(steady, backlog), erlang.service_level(c_open, load, handle, target_s),
         ))  # fmt: skip
     return loads
 
@@ -395,9 +413,11 @@ def open_window_causes(
 ) -> None:
     """Add an "open another window" cause for each group whose predicted wait breaks the SLA.
 
-    Yellow when Erlang C predicts fewer than ``sla_share`` called within the target with the
-    windows open now and the arrival rate of the last ``sla_recent_min`` minutes; red when
-    the predicted wait is twice the target or the windows cannot keep up at all.
+    Yellow when, with the group's own windows open now, Erlang C at the arrival rate of the
+    last ``sla_recent_min`` minutes predicts fewer than ``sla_share`` called within the
+    target, or the visitors already waiting would take longer than the target to serve
+    (waiting × handling / windows); red when the predicted wait is twice the target or the
+    windows cannot keep up at all.
     """
     for g in live_group_loads(session, layout, hall_id, now):
         target_s = g.target_min * 60

@@ -192,7 +192,7 @@ def advise(ctx: HallContext, day: date, *, weeks: int = 4, check_days: int = 3,
     return plan
 
 
-_CACHE: dict[tuple[int, int, date, int, int], dict[str, Any]] = {}
+_CACHE: dict[tuple[str, int, int, date, int, int], dict[str, Any]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -203,7 +203,7 @@ def cached_advice(ctx: HallContext, day: date, *, weeks: int = 4,
     A plan reads only days at least a week before ``day``; once those are all before today
     their records no longer change, so the dashboard computes tomorrow's plan once.
     """
-    key = (ctx.hall_id, ctx.layout.version, day, weeks, check_days)
+    key = (str(ctx.db.engine.url), ctx.hall_id, ctx.layout.version, day, weeks, check_days)
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]

@@ -206,7 +206,14 @@ def open_window_alarms(events: list[dict[str, Any]]) -> list[tuple[str, str, str
             if e.get("kind") == "open_window"]  # fmt: skip
 
 
-def test_open_another_window_raised_when_the_predicted_wait_breaks_the_target_and_cleared(
+def serve(hall: HallRig, visits: int, minutes: float) -> None:
+    for _ in range(visits):
+        hall.act("staff1", 2, "call-next")
+        hall.clock.advance(minutes=minutes)
+        hall.act("staff1", 2, "finish")
+
+
+def test_open_another_window_raised_when_arrivals_break_the_target_and_cleared(
     hall: HallRig,
 ) -> None:
     hall.act("staff1", 2, "open")  # 社保's own window
@@ -227,13 +234,31 @@ def test_open_another_window_raised_when_the_predicted_wait_breaks_the_target_an
     assert "over the 30-min target" in message
     hall.clock.advance(minutes=5)
     assert open_window_alarms(check_alarms(hall.ctx)) == []  # still the same cause
-    # Forty-five quiet minutes later the arrivals of the last 45 minutes are gone.
-    hall.clock.advance(minutes=40)
+    serve(hall, 5, minutes=2)  # the queue is gone, but the last 45 minutes' rate still breaks
+    assert open_window_alarms(check_alarms(hall.ctx)) == []
+    hall.clock.advance(minutes=26)  # 45 minutes after the last arrival: no one came since
     cleared = check_alarms(hall.ctx)
     assert open_window_alarms(cleared) == [("alarm.cleared", "group:社保", "")]
-    assert [a["kind"] for a in hall.get("boss", "/alarms").get_json()["alarms"]].count(
-        "open_window"
-    ) == 0
+    open_kinds = [a["kind"] for a in hall.get("boss", "/alarms").get_json()["alarms"]]
+    assert "open_window" not in open_kinds
+
+
+def test_open_another_window_for_a_queue_that_built_up_before_the_window_opened(
+    hall: HallRig,
+) -> None:
+    for _ in range(8):  # eight visitors wait while 社保's window is still closed
+        hall.issue("a")
+        hall.clock.advance(minutes=1)
+    hall.clock.advance(minutes=52)  # nobody came in the last 45 minutes
+    assert open_window_alarms(check_alarms(hall.ctx)) == []  # no window open: nothing to add
+    hall.act("staff1", 2, "open")
+    raised = [e for e in check_alarms(hall.ctx) if e.get("kind") == "open_window"]
+    assert open_window_alarms(raised) == [("alarm.raised", "group:社保", "red")]
+    assert "预计等候约64分钟" in raised[0]["message"]  # 8 waiting × 8 min on one window
+    serve(hall, 4, minutes=1)  # 4 × 8 = 32 min: still over the target
+    assert open_window_alarms(check_alarms(hall.ctx)) == []
+    serve(hall, 1, minutes=1)  # 3 × 8 = 24 min: within it
+    assert open_window_alarms(check_alarms(hall.ctx)) == [("alarm.cleared", "group:社保", "")]
 
 
 def test_no_open_window_alarm_while_none_of_the_groups_windows_is_open(hall: HallRig) -> None:
