@@ -401,6 +401,12 @@ def next_ids(db: Database, hall_id: int, *, ticket: int | None = None,
                     session.execute(delete(_table(model)).where(_table(model).c.id == row_id))
 
 
+def max_ids(db: Database) -> dict[str, int]:
+    """The largest ticket and alarm ids in the database (0 when there are none)."""
+    with db.read() as session:
+        return {"ticket": _max_id(session, Ticket), "alarm": _max_id(session, Alarm)}
+
+
 def _max_id(session: Session, model: type[Any]) -> int:
     return int(session.scalar(select(func.max(_table(model).c.id))) or 0)
 
