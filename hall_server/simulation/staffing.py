@@ -19,6 +19,7 @@ from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..domain.errors import InvalidInput
 from ..services.admin import export_toml
 from ..services.context import HallContext, Layout
 from ..services.staffing import (
@@ -182,9 +183,17 @@ def check_plan(plan: Plan, ctx: HallContext, history: History, days: int = 3,
     return plan
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def advise(ctx: HallContext, day: date, *, weeks: int = 4, check_days: int = 3,
            share: float | None = None) -> Plan:  # fmt: skip
     """Tomorrow's (or ``day``'s) plan: Erlang's advice from the records, checked by simulation."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(
+            f"日期须在 {FIRST_DAY} 与 {LAST_DAY} 之间 (the day must lie between {FIRST_DAY} "
+            f"and {LAST_DAY}, got {day})."
+        )
     history = read_history(ctx, day, weeks)
     plan = erlang_plan(ctx.layout, history, day, share)
     if plan.cells and check_days > 0:

@@ -199,6 +199,7 @@ def test_the_dashboard_plan_is_for_supervisors(hall: HallRig) -> None:
     assert hall.client.get("/api/v1/staffing/plan").status_code == 401
     assert hall.get("boss", "/staffing/plan?check_days=9").status_code == 422
     assert hall.get("boss", "/staffing/plan?day=tomorrow").status_code == 400
+    assert hall.get("boss", "/staffing/plan?day=0001-01-01&weeks=52").status_code == 422
 
 
 def open_window_alarms(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
