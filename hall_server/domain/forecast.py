@@ -90,8 +90,8 @@ class Eta:
 class _Track:
     """One window's free times in the replay (for the ETA's clock)."""
 
-    ramp_from: datetime | None  # busy at the start: the first free time ramps from here
-    frees: list[datetime] = field(default_factory=list)
+    ramps: bool  # busy at the start: its first free time ramps up from 0
+    frees: list[float] = field(default_factory=list)  # seconds after now
     tail_s: float = 300.0  # mean handling after the replay's last free time
 
 
@@ -355,26 +355,27 @@ def forecast(
     default = handling.get(target.service, Handling(300.0))
     pool = _connected(windows, target)
     queues = _Queues([*waiting, target] if all(c.id != target.id for c in waiting) else waiting)
-    free: list[tuple[datetime, int, WindowNow]] = []
+    # times in the replay: seconds after ``now``
+    free: list[tuple[float, int, WindowNow]] = []
     tracks: dict[int, _Track] = {}
     for w in pool:
         first = _first_free(w, now, handling, default)
         if first is None:
             continue
-        at, ramps = first
-        heapq.heappush(free, (at, w.number, w))
+        begins, ramps = first
+        heapq.heappush(free, ((begins - now).total_seconds(), w.number, w))
         if _may_call(w, target):
-            tracks[w.number] = _Track(ramp_from=now if ramps else None)
+            tracks[w.number] = _Track(ramps=ramps)
     if not tracks:
         return None
     streaks = {w.number: w.priority_streak for w in pool}
     eligible = [w for w in pool if _may_call(w, target)]
+    until = {code: (end - now).total_seconds() for code, end in (arrivals_until or {}).items()}
     coming = [
-        (now + timedelta(seconds=0.5 / rate), code, green, rate)
+        (0.5 / rate, code, green, rate)
         for (code, green), rate in (arrival_rates or {}).items()
         if rate > 0 and _may_go_first(code, green, target, eligible)
-        and (arrivals_until is None or now + timedelta(seconds=0.5 / rate)
-             <= arrivals_until.get(code, now + timedelta(days=1)))
+        and 0.5 / rate <= until.get(code, math.inf)
     ]  # fmt: skip
     heapq.heapify(coming)
     injected = jumpers = others = 0
@@ -386,27 +387,25 @@ def forecast(
         while coming and coming[0][0] <= at:
             when, code, green, rate = heapq.heappop(coming)
             injected += 1
-            queues.add(Candidate(id=-1 - injected - 1_000_000, service=code, queued_at=when,
-                                 priority=green))  # fmt: skip
-            following = when + timedelta(seconds=1 / rate)
-            if (
-                arrivals_until is None
-                or code not in arrivals_until
-                or following <= arrivals_until[code]
-            ):
+            arrives = now + timedelta(seconds=when)
+            newcomer = Candidate(-1 - injected - 1_000_000, code, arrives, priority=green)
+            queues.add(newcomer)
+            following = when + 1 / rate
+            if following <= until.get(code, math.inf):
                 heapq.heappush(coming, (following, code, green, rate))
         track = tracks.get(number)
         if track is not None:
             track.frees.append(at)
-        heads = queues.heads(number, w.weights, policy, at)
-        decision = call_next(number, w.weights, heads, policy, at, streaks[number])
+        moment = now + timedelta(seconds=at)
+        heads = queues.heads(number, w.weights, policy, moment)
+        decision = call_next(number, w.weights, heads, policy, moment, streaks[number])
         chosen = decision.ticket
         if chosen is None:
             continue  # nobody left for this window: it idles for the rest of the replay
         streaks[number] = decision.priority_streak
         spec = handling.get(chosen.service, default)
         if chosen.id == target.id:
-            return _eta(ahead, at, now, tracks, spec, jumpers, others)
+            return _eta(ahead, at, tracks, spec, jumpers, others)
         queues.remove(chosen)
         if track is not None:
             ahead += 1
@@ -415,14 +414,13 @@ def forecast(
             elif chosen.service != target.service:
                 others += 1
             track.tail_s = spec.mean_s
-        heapq.heappush(free, (at + timedelta(seconds=max(spec.mean_s, 1.0)), number, w))
+        heapq.heappush(free, (at + max(spec.mean_s, 1.0), number, w))
     return None
 
 
 def _eta(
     ahead: int,
-    called: datetime,
-    now: datetime,
+    called_s: float,
     tracks: Mapping[int, _Track],
     spec: Handling,
     jumpers: int = 0,
@@ -432,11 +430,9 @@ def _eta(
     # D(t) as breakpoints: (time, slope change per second, jump).
     changes: list[tuple[float, float, float]] = []
     steps_before = 0.0
-    called_s = (called - now).total_seconds()
     for track in tracks.values():
-        start = None if track.ramp_from is None else 0.0
-        for at in track.frees:
-            t = (at - now).total_seconds()
+        start = 0.0 if track.ramps else None
+        for t in track.frees:
             if start is None or t <= start:
                 changes.append((t, 0.0, 1.0))  # a known moment: a step
                 if t <= called_s:
