@@ -240,8 +240,10 @@ def build_replay_hall(source: Database, record: RecordedDay, url: str) -> Databa
         for e in _last_before(src, hall_id, first, LogEvent.type == "device.status"):
             part = dict(e.payload.get("status", {}))
             status.setdefault(str(e.payload.get("device")), {})[str(part.pop("part", ""))] = part
+        revoked = _revoked_at_start(src, hall_id, first)
         _put(dst, Device, [d | {"token_hash": None, "status": status.get(d["name"], {}),
-                                "status_at": None, "last_seen_at": None}
+                                "status_at": None, "last_seen_at": None,
+                                "revoked": revoked.get(d["name"], d["revoked"])}
                            for d in _rows(src, Device, Device.hall_id == hall_id)])  # fmt: skip
         _put(dst, Notice, _notices_at_start(src, hall_id, first))
         _copy_open_alarms(src, dst, hall_id, first, start)
@@ -287,6 +289,32 @@ def _windows_at_start(src: Session, hall_id: int, first: int) -> list[dict[str, 
     keys = ("state", "pause_reason", "state_since", "staff_id")
     return [w | dict(zip(keys, state[w["number"]], strict=True),
                      priority_streak=streak.get(w["number"], 0)) for w in windows]  # fmt: skip
+
+
+def _revoked_at_start(src: Session, hall_id: int, first: int) -> dict[str, bool]:
+    """Whether each device whose token was revoked or rotated was revoked at ``first``.
+
+    The last such change before the day says; a device changed only later was not revoked
+    (revoked devices raise no device alarms, so a later revocation must not reach back).
+    """
+    found: dict[str, bool] = {}
+    rows = src.execute(
+        select(LogEvent.seq, LogEvent.payload)
+        .where(LogEvent.hall_id == hall_id, LogEvent.type == "config.changed")
+        .order_by(LogEvent.seq)
+    )
+    for seq, payload in rows:
+        if payload.get("section") != "devices" or payload.get("action") not in _TOKEN_ACTIONS:
+            continue
+        name = str(payload.get("key", ""))
+        if seq < first:
+            found[name] = payload["action"] == "revoked"
+        else:
+            found.setdefault(name, False)
+    return found
+
+
+_TOKEN_ACTIONS = ("revoked", "rotated")
 
 
 def _notices_at_start(src: Session, hall_id: int, first: int) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..domain.errors import DomainError
 from ..services.actors import Actor
-from ..services.admin import save_notices
+from ..services.admin import revoke_device, rotate_device_token, save_notices
 from ..services.alarms import acknowledge_alarm, check_alarms
 from ..services.auth import unlock
 from ..services.context import HallContext
@@ -175,6 +175,12 @@ class Replay:
             return lambda: lock_login_again(ctx, login, until, failures, address)
         if kind == "login.unlocked":
             return lambda: unlock(ctx, actor, str(p["login"]))
+        if kind == "config.changed" and p.get("section") == "devices":
+            name, action = str(p.get("key", "")), p.get("action")
+            if action == "rotated":  # the new token is in the row only, never in the log
+                return lambda: rotate_device_token(ctx, actor, name)
+            if action == "revoked":
+                return lambda: revoke_device(ctx, actor, name)
         what = f"{kind} ({p.get('section')})" if kind == "config.changed" else kind
         raise _Unreplayable(what)
 

@@ -21,7 +21,13 @@ from devices.idcard.card import check_character
 from hall_server.commands import cli
 from hall_server.models import LogEvent, Ticket
 from hall_server.services.actors import SYSTEM, Actor
-from hall_server.services.admin import save_notices, save_settings
+from hall_server.services.admin import (
+    revoke_device,
+    rotate_device_token,
+    save_notices,
+    save_settings,
+    save_staff,
+)
 from hall_server.services.alarms import acknowledge_alarm, check_alarms
 from hall_server.services.auth import (
     Unauthorized,
@@ -350,3 +356,37 @@ def test_a_day_recorded_on_postgresql_replays_exactly(pg_url: str, tmp_path: Pat
         assert result.compared == result.events >= 12
     finally:
         db.dispose()
+
+
+def test_device_token_changes_replay_and_a_staff_change_stops_the_replay_at_its_seq() -> None:
+    """A kiosk's token rotated in the day replays (the token is in its row, not in the log);
+    its revocation the next day does not reach back (a revoked device raises no alarm) and
+    replays in its own day; a new login cannot be replayed (its password is not in the
+    log): the replay stops there, naming the seq."""
+    with simulated_hall(_scenario()) as sim:
+        ctx = sim.ctx
+        info = find_device(ctx, "kiosk-1")
+        assert info is not None
+        kiosk = Actor(kind="device", id=info.id, name=info.name, role=info.kind)
+        admin = Actor(kind="staff", id=sim.guide.id, name=sim.guide.name, role="admin")
+        nine = datetime.combine(MONDAY, time(9), tzinfo=ctx.layout.tz).astimezone(UTC)
+        sim.now = nine
+        rotate_device_token(ctx, admin, "kiosk-1")
+        report_status(ctx, kiosk, part="printer", status={"health": "fault"}, now=nine)
+        assert check_alarms(ctx, nine + timedelta(minutes=1))[0]["kind"] == "device_fault"
+        sim.now = nine + timedelta(days=1)
+        revoke_device(ctx, admin, "kiosk-1")
+        result = replay_day(ctx, MONDAY)
+        assert result.exact, result.summary()
+        assert result.kinds["config.changed"] == 1 and result.kinds["alarm.raised"] == 1
+
+        sim.now = nine + timedelta(days=1, hours=1)
+        save_staff(ctx, admin, None, {"login": "new01", "role": "staff", "name": "新同事",
+                                      "password": "a-long-password"})  # fmt: skip
+        staff_seq = read_events(ctx.db, ctx.hall_id, after=0)[-1].seq
+        window_action(ctx, sim.windows[3].actor, 3, WindowCommand("open"), now=sim.now)
+        result = replay_day(ctx, MONDAY + timedelta(days=1))  # revoked, then a new login
+        assert result.difference is not None and result.kinds == {"config.changed": 1}
+        assert (result.difference.seq, result.difference.field) == (staff_seq, "command")
+        assert "config.changed (staff)" in result.difference.recorded
+        assert result.compared == staff_seq - result.first_seq
