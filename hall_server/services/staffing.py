@@ -237,13 +237,31 @@ class Plan:
 def fewest_windows_a(
     load: float, handle_s: float, patience_s: float, target_s: float, share: float
 ) -> int:
-    """The fewest windows whose Erlang A share called within ``target_s`` reaches ``share``."""
+    """The fewest windows whose Erlang A share called within ``target_s`` reaches ``share``.
+
+    The share grows with the windows: a bisection from Erlang C's answer (enough whenever
+    nobody leaves) keeps it to a few Erlang A evaluations at a city hall's loads.
+    """
     if load <= 0:
         return 0
-    for windows in range(1, math.ceil(load) + 200):
-        if erlang.erlang_a(windows, load, handle_s, patience_s, target_s).service_level >= share:
-            return windows
-    raise ValueError("no number of windows meets the target")
+
+    def enough(windows: int) -> bool:
+        a = erlang.erlang_a(windows, load, handle_s, patience_s, target_s)
+        return a.service_level >= share
+
+    high = erlang.fewest_windows(load, handle_s, target_s, share)
+    while not enough(high):  # those who leave count as not called: C may fall short
+        high += 1
+        if high > 10 * (load + 10):
+            raise ValueError("no number of windows meets the target")
+    low = 0  # not enough (0 windows call nobody)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if enough(middle):
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def predict(
