@@ -15,7 +15,13 @@ from click.testing import CliRunner
 from hall_server.commands import cli
 from hall_server.domain import erlang
 from hall_server.services.alarms import check_alarms
-from hall_server.services.staffing import History, erlang_plan, patience_of, read_history
+from hall_server.services.staffing import (
+    History,
+    erlang_plan,
+    fewest_windows_a,
+    patience_of,
+    read_history,
+)
 from hall_server.simulation.engine import simulated_hall
 from hall_server.simulation.scenario import scenario_from
 from hall_server.simulation.staffing import advise, check_plan
@@ -52,6 +58,22 @@ def test_erlang_advice_on_known_rates_is_the_fewest_windows(hall: HallRig) -> No
         )
     assert cells[("社保", 9)].windows == 4  # 2.67 erlangs
     assert cells[("社保", 9)].available == 1  # window 2 (a=3, b=1); window 1 is general
+
+
+@pytest.mark.parametrize(
+    ("per_h", "handle_s", "patience_s"),
+    [(6, 480, 600), (20, 500, 1200), (100, 600, 1200), (100, 600, 60)],
+)
+def test_erlang_a_advice_is_the_first_window_count_that_meets_the_target(
+    per_h: float, handle_s: float, patience_s: float
+) -> None:
+    load = per_h / 3600 * handle_s
+    first = next(
+        c
+        for c in range(1, 200)
+        if erlang.erlang_a(c, load, handle_s, patience_s, 1800).service_level >= 0.8
+    )
+    assert fewest_windows_a(load, handle_s, patience_s, 1800, 0.8) == first
 
 
 def test_patience_from_who_left_the_queue_over_the_time_spent_waiting() -> None:
