@@ -191,7 +191,9 @@ class Replay:
         ids: dict[str, int] = {}
         if first.type == "ticket.issued" and first.ticket_id is not None:
             ids["ticket"] = first.ticket_id
-        for e in events[index:]:
+        if not first.type.startswith("alarm."):
+            return ids
+        for e in events[index:]:  # an alarm check's events: the alarm ids it created
             if (e.at, e.actor_kind, e.actor_id) != (first.at, first.actor_kind, first.actor_id):
                 break
             if e.type == "alarm.raised" and e.payload.get("update") == "raised":
