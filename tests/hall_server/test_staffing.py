@@ -291,6 +291,21 @@ def test_no_open_window_alarm_while_none_of_the_groups_windows_is_open(hall: Hal
     assert open_window_alarms(check_alarms(hall.ctx)) == []
 
 
+def test_an_admin_sets_the_share_and_the_alarm_follows_it(hall: HallRig) -> None:
+    put = hall.client.put
+    bad = put("/api/v1/admin/settings", json={"alarms": {"sla_share": 1}},
+              headers=hall.headers("root"))  # fmt: skip
+    assert bad.status_code == 422 and "alarms.sla_share" in bad.get_json()["error"]["message"]
+    ok = put("/api/v1/admin/settings", json={"alarms": {"sla_share": 0.99}},
+             headers=hall.headers("root"))  # fmt: skip
+    assert ok.status_code == 200, ok.get_json()
+    hall.act("staff1", 2, "open")
+    for _ in range(2):  # on target at 80 % (above), not at 99 %
+        hall.issue("a")
+        hall.clock.advance(minutes=5)
+    assert open_window_alarms(check_alarms(hall.ctx)) == [("alarm.raised", "group:社保", "yellow")]
+
+
 def test_a_share_of_zero_or_one_is_refused_in_the_config() -> None:
     from hall_server.settings import AlarmConfig
 

@@ -58,6 +58,7 @@
       ["alarms.handle_yellow_min", "办理黄色预警(分)", "Handling yellow (min)", "number"], ["alarms.handle_red_min", "办理红色预警(分)", "Handling red (min)", "number"],
       ["alarms.idle_with_queue_min", "空闲有人等候(分)", "Idle with queue (min)", "number"],
       ["alarms.pause_yellow_min", "暂停黄色预警(分)", "Pause yellow (min)", "number"], ["alarms.pause_red_min", "暂停红色预警(分)", "Pause red (min)", "number"],
+      ["alarms.sla_share", "按时叫号目标比例(0-1)", "Share called within target (0-1)", "number"], ["alarms.sla_recent_min", "加开窗口预警统计(分)", "Open-a-window alarm: recent (min)", "number"],
       ["policy.max_recalls", "最多重呼次数", "Max recalls", "number"], ["policy.aging_min", "等候加权(分)", "Aging (min)", "number"],
       ["policy.priority_swap_ratio", "优先号比例", "Priority swap ratio", "number"],
     ],
