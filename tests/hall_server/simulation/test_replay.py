@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from devices.idcard.card import check_character
 from hall_server.commands import cli
@@ -390,3 +390,42 @@ def test_device_token_changes_replay_and_a_staff_change_stops_the_replay_at_its_
         assert (result.difference.seq, result.difference.field) == (staff_seq, "command")
         assert "config.changed (staff)" in result.difference.recorded
         assert result.compared == staff_seq - result.first_seq
+
+
+def test_a_day_recorded_through_the_http_api_replays_exactly(hall: Any) -> None:
+    """The same through the API the devices and pages use: a kiosk (an ID card's green
+    channel), a window keypad (agent), staff and a supervisor logged in, the visitor's
+    phone page cancelling and rating by the ticket's token, staff logging out (the window
+    pauses)."""
+
+    def token_of(ticket_id: int) -> str:
+        with hall.ctx.db.read() as session:
+            return str(session.scalar(select(Ticket.token).where(Ticket.id == ticket_id)))
+
+    hall.act("staff1", 2, "open")
+    hall.act("keypad-2", 2, "call-next")  # nobody waits yet
+    first = hall.issue("a")
+    elderly = hall.issue("b", id_number=elderly_id())
+    assert elderly["priority"] is True
+    leaving = hall.issue("a")
+    hall.clock.advance(minutes=2)
+    assert hall.act("keypad-2", 2, "call-next")["ticket"]["id"] == elderly["id"]
+    hall.clock.advance(minutes=5)
+    hall.act("staff1", 2, "finish", case_no="BJ-1")
+    cancel = hall.client.post(f"/api/v1/public/tickets/{token_of(leaving['id'])}/cancel")
+    assert cancel.status_code == 200, cancel.get_json()
+    rating = hall.client.post(f"/api/v1/public/tickets/{token_of(elderly['id'])}/evaluation",
+                              json={"score": 5, "reasons": []})  # fmt: skip
+    assert rating.status_code == 201, rating.get_json()
+    hall.clock.advance(minutes=1)
+    assert hall.act("staff1", 2, "call-next")["ticket"]["id"] == first["id"]
+    hall.act("boss", 2, "recall")
+    hall.clock.advance(minutes=3)
+    hall.act("staff1", 2, "no-show")
+    requeue = hall.post("staff1", f"/tickets/{first['id']}/requeue")
+    assert requeue.status_code == 200, requeue.get_json()
+    out = hall.client.post("/api/v1/staff/logout", headers=hall.headers("staff1"))
+    assert out.status_code == 200, out.get_json()
+    result = replay_day(hall.ctx, MONDAY)
+    assert result.exact, result.summary()
+    assert {"ticket.cancelled", "evaluation.recorded", "window.paused"} <= set(result.kinds)
