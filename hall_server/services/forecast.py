@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -545,20 +546,33 @@ def forecast_ticket(
 
 
 def _beyond_read(hall: HallNow, ticket: Candidate, ctx: HallContext) -> Eta | None:
-    """A ticket past the tickets read: the last one read, plus the rest at the service's rate."""
+    """A ticket past the tickets read: the last one read, plus the rest at the service's
+    share of its windows."""
     same = [c for c in hall.waiting if (c.service, c.priority) == (ticket.service, ticket.priority)
             and c.target_window is None]  # fmt: skip
     last = max(same, key=lambda c: (c.queued_at, c.id))
     base = forecast(last, hall.windows, hall.waiting, hall.handling, ctx.layout.call_policy,
                     hall.now, arrival_rates=hall.rates, arrivals_until=hall.until)  # fmt: skip
-    if base is None:
+    rate = _service_rate(hall, ticket.service)
+    if base is None or rate <= 0:
         return None
-    serving = sum(1 for w in hall.windows if ticket.service in w.weights and w.state != "closed")
-    extra = max(hall.counts.get(ticket.service, 0) - len(same), 0) + 1
-    mean = hall.handling.get(ticket.service, Handling(300.0)).mean_s
-    more = extra * mean / max(serving, 1)
+    extra = max(hall.counts.get(ticket.service, 0) - len(same), 1)
+    more = extra / rate
     return Eta(base.position + extra, base.median_s + more, base.low_s + more * 0.9,
                base.high_s + more * 1.1)  # fmt: skip
+
+
+def _service_rate(hall: HallNow, code: str) -> float:
+    """Calls per second the windows serving ``code`` give it: each its weight's share among
+    the services with someone waiting."""
+    mean = max(hall.handling.get(code, Handling(300.0)).mean_s, 1.0)
+    rate = 0.0
+    for w in hall.windows:
+        if code not in w.weights or (w.state == "closed" and w.opens_at is None):
+            continue
+        busy = sum(v for s, v in w.weights.items() if s == code or hall.counts.get(s, 0) > 0)
+        rate += w.weights[code] / busy / mean
+    return rate
 
 
 def _long_queue(hall: HallNow, ticket: Candidate, ahead: int) -> Eta | None:
@@ -566,12 +580,10 @@ def _long_queue(hall: HallNow, ticket: Candidate, ahead: int) -> Eta | None:
     giving it the share of its weights the service has, on the Gamma clock of the replay."""
     code = ticket.service
     spec = hall.handling.get(code, Handling(300.0))
-    rate, start = 0.0, None
+    rate, start = _service_rate(hall, code), None
     for w in hall.windows:
         if code not in w.weights or (w.state == "closed" and w.opens_at is None):
             continue
-        share = w.weights[code] / sum(w.weights.values())
-        rate += share / max(spec.mean_s, 1.0)
         at = w.opens_at if w.state == "closed" else w.resume_at if w.state == "paused" else None
         delay = max((at - hall.now).total_seconds(), 0.0) if at is not None else 0.0
         start = delay if start is None else min(start, delay)
@@ -630,9 +642,15 @@ def _cached(ctx: HallContext, connection: Connection, now: datetime) -> _SeqCach
 
 
 def ticket_eta(
-    ctx: HallContext, connection: Connection, row: Any, now: datetime, fallback_ahead: int
+    ctx: HallContext,
+    connection: Connection,
+    row: Any,
+    now: datetime,
+    fallback_ahead: Callable[[], int],
 ) -> dict[str, Any]:
-    """The ETA fields of a waiting ticket row, from the hall at its current seq."""
+    """The ETA fields of a ticket row, from the hall at its current seq (a ticket no longer
+    waiting has none; ``fallback_ahead`` counts its service's queue when no window will call
+    it today)."""
     if row.state != "waiting":
         return {"people_ahead": 0, "eta_s": None, "eta_range_s": None}
     cache = _cached(ctx, connection, now)
@@ -643,7 +661,8 @@ def ticket_eta(
         if candidate is None:
             candidate = as_candidate(row, ctx.layout)
         cache.answers[key] = forecast_ticket(cache.hall, candidate, ctx, now)
-    return eta_fields(cache.answers[key], fallback_ahead)
+    eta = cache.answers[key]
+    return eta_fields(eta, fallback_ahead() if eta is None else 0)
 
 
 def new_ticket_etas(
