@@ -31,7 +31,7 @@ from ..models import Counter as CounterRow
 from ..models import Device
 from ..models import Ticket as TicketRow
 from ..models import Window as WindowRow
-from .context import HallContext, Layout
+from .context import HallContext, Layout, ServiceInfo
 
 DEFAULT_SHARE = 0.8  # [hall.alarms] sla_share
 DEFAULT_RECENT_MIN = 45  # [hall.alarms] sla_recent_min
@@ -95,6 +95,10 @@ class History:
         """Mean arrivals per hour of a service at a local hour, over the days with records."""
         return self.arrivals.get(code, {}).get(hour, 0) / len(self.days) if self.days else 0.0
 
+    def rate_while_open(self, service: ServiceInfo, weekday: int, hour: int) -> float:
+        """Arrivals per hour while the service takes tickets in that hour (13:30-14:00: ×2)."""
+        return self.per_hour(service.code, hour) / open_share(service, weekday, hour)
+
     def mean_handle_s(self, code: str, prior_s: float) -> float:
         values = self.handle_s.get(code, [])
         return sum(values) / len(values) if values else prior_s
@@ -106,6 +110,17 @@ class History:
         mean = sum(values) / len(values)
         var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
         return math.sqrt(var) / mean if mean > 0 else 1.0
+
+
+def open_share(service: ServiceInfo, weekday: int, hour: int) -> float:
+    """The share of a local hour in which a service takes tickets (1 when its hours say none:
+    tickets staff issued out of hours count over the whole hour)."""
+    start = hour * 60
+    minutes = 0
+    for opens, closes in service.hours.on(weekday):
+        a, b = opens.hour * 60 + opens.minute, closes.hour * 60 + closes.minute
+        minutes += max(0, min(b, start + 60) - max(a, start))
+    return minutes / 60 if minutes else 1.0
 
 
 def history_days(day: date, weeks: int) -> list[date]:
@@ -308,7 +323,8 @@ def erlang_plan(layout: Layout, history: History, day: date, share: float | None
         available = len(group_windows(layout, codes))
         hours = sorted({h for c in codes for h in history.arrivals.get(c, {})})
         for hour in hours:
-            rates = {c: history.per_hour(c, hour) for c in codes}
+            weekday = day.isoweekday()
+            rates = {c: history.rate_while_open(layout.services[c], weekday, hour) for c in codes}
             lam_h = sum(rates.values())
             if lam_h <= 0:
                 continue

@@ -76,7 +76,9 @@ def plan_scenario(plan: Plan, layout: Layout, history: History, hall_file: Path,
         if not group_windows(layout, codes):
             continue  # served only by 综合窗口: not in the check
         for code in codes:
-            hours = {h: n / len(history.days) for h, n in history.arrivals.get(code, {}).items()}
+            service, weekday = layout.services[code], plan.day.isoweekday()
+            hours = {h: history.rate_while_open(service, weekday, h)
+                     for h in history.arrivals.get(code, {})}  # fmt: skip
             if not hours:
                 continue
             arrivals[code] = hours

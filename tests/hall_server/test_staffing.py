@@ -19,6 +19,7 @@ from hall_server.services.staffing import (
     History,
     erlang_plan,
     fewest_windows_a,
+    open_share,
     patience_of,
     read_history,
 )
@@ -58,6 +59,19 @@ def test_erlang_advice_on_known_rates_is_the_fewest_windows(hall: HallRig) -> No
         )
     assert cells[("社保", 9)].windows == 4  # 2.67 erlangs
     assert cells[("社保", 9)].available == 1  # window 2 (a=3, b=1); window 1 is general
+
+
+def test_an_hour_the_service_is_open_for_half_counts_its_arrivals_at_twice_the_rate(
+    hall: HallRig,
+) -> None:
+    a = hall.ctx.layout.services["a"]  # 08:30-12:00 and 13:30-17:30 on weekdays
+    assert [open_share(a, 1, h) for h in (8, 10, 12, 13, 17)] == [0.5, 1.0, 1.0, 0.5, 0.5]
+    history = History(days=[date(2026, 11, 23), date(2026, 11, 16)], weeks=4)
+    history.arrivals = {"a": {13: 6, 14: 6}}
+    assert history.rate_while_open(a, 1, 13) == 6.0  # 3 a day in the half hour it is open
+    assert history.rate_while_open(a, 1, 14) == 3.0
+    [h13, h14] = erlang_plan(hall.ctx.layout, history, NEXT_MONDAY).cells
+    assert (h13.hour, h13.arrivals_per_h, h14.arrivals_per_h) == (13, 6.0, 3.0)
 
 
 @pytest.mark.parametrize(
