@@ -5,8 +5,12 @@ import json
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULTS_FILE = REPO_ROOT / "config" / "default.toml"
-DEMO_HALL_FILE = REPO_ROOT / "config" / "halls" / "demo.toml"
+# config/ sits beside the packages in a source tree; an installed wheel carries a copy inside
+# hall_server (setup.py), since site-packages has no config/ of its own.
+_SOURCE_CONFIG = REPO_ROOT / "config"
+CONFIG_DIR = _SOURCE_CONFIG if _SOURCE_CONFIG.is_dir() else REPO_ROOT / "hall_server" / "config"
+DEFAULTS_FILE = CONFIG_DIR / "default.toml"
+DEMO_HALL_FILE = CONFIG_DIR / "halls" / "demo.toml"
 
 Loc = tuple[str | int, ...]
 
