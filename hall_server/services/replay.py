@@ -42,8 +42,10 @@ from .auth import NO_LOGIN, _lock
 from .context import HallContext
 
 # config.changed sections that change what the services do with a command: the replay builds
-# the hall from today's layout, so a day at or before such a change cannot be rebuilt.
+# the hall from today's layout, so a day at or before such a change cannot be rebuilt (but
+# for the hall's settings, whose changes log their old values: _settings_at_day).
 LAYOUT_SECTIONS = frozenset({"services", "windows", "settings", "layout"})
+_HALL_SETTINGS = frozenset({"name", "name_en", "policy", "voice", "alarms", "issuing"})
 _OPEN_STATES = ("waiting", "called", "serving", "held", "no_show")
 RECENT = timedelta(hours=2)  # earlier tickets copied as they are: longer than any alarm looks back
 
@@ -116,6 +118,7 @@ class RecordedDay:
     comments: dict[int, str] = field(default_factory=dict)  # ticket id -> rating comment
     roles: dict[tuple[str, int], str] = field(default_factory=dict)  # (kind, id) -> role
     device_windows: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)  # hall settings changed since
 
     @property
     def first_seq(self) -> int:
@@ -137,9 +140,10 @@ def read_recorded_day(ctx: HallContext, day: date) -> RecordedDay:
             raise ReplayRefused(
                 f"{day} 没有大厅日志，无法重放 (the hall log has no events on {day})."
             )
-        _refuse_layout_changes(session, ctx.hall_id, seqs[0], day)
+        settings = _settings_at_day(session, ctx.hall_id, (seqs[0], seqs[1]), day)
     events = read_events(ctx.db, ctx.hall_id, after=seqs[0] - 1, upto=seqs[1])
-    record = RecordedDay(day=day, hall_id=ctx.hall_id, start=start, events=events)
+    record = RecordedDay(day=day, hall_id=ctx.hall_id, start=start, events=events,
+                         settings=settings)  # fmt: skip
     issued = [e.ticket_id for e in events if e.type == "ticket.issued" and e.ticket_id]
     with ctx.db.read() as session:
         for row in session.execute(
@@ -166,22 +170,39 @@ def read_recorded_day(ctx: HallContext, day: date) -> RecordedDay:
     return record
 
 
-def _refuse_layout_changes(session: Session, hall_id: int, first_seq: int, day: date) -> None:
+def _settings_at_day(
+    session: Session, hall_id: int, seqs: tuple[int, int], day: date
+) -> dict[str, Any]:
+    """The hall settings in force on the day, where an admin changed them later.
+
+    A change of the hall's settings (names, policy, voice, alarms, issuing) logs each
+    changed field's old and new value: the old value of its first change after the day is
+    the day's. A change of services, windows or the whole layout on or after the day, or of
+    the settings during it, refuses the replay: the database keeps only the layout now.
+    """
+    first, last = seqs
     rows = session.execute(
         select(LogEvent.seq, LogEvent.payload)
-        .where(LogEvent.hall_id == hall_id, LogEvent.seq >= first_seq,
+        .where(LogEvent.hall_id == hall_id, LogEvent.seq >= first,
                LogEvent.type == "config.changed")
         .order_by(LogEvent.seq)
     )  # fmt: skip
+    undone: dict[str, Any] = {}
     for seq, payload in rows:
         section = str(payload.get("section", ""))
-        if section in LAYOUT_SECTIONS:
+        if section == "settings" and seq > last:
+            for name, (old, _new) in dict(payload.get("changes", {})).items():
+                if name in _HALL_SETTINGS:
+                    undone.setdefault(name, old)
+        elif section in LAYOUT_SECTIONS:
+            when = "当天" if seq <= last else "之后"
             raise ReplayRefused(
-                f"{day}当天或之后大厅布局有改动（seq {seq}，{section}），数据库中只有改动后的布局，"
-                f"无法精确重放 (the hall layout changed on or after {day} — seq {seq}, "
-                f"{section} — and the database holds only the changed layout: the day "
-                f"cannot be replayed exactly)."
+                f"{day}{when}大厅布局有改动（seq {seq}，{section}），数据库中只有改动后的布局，"
+                f"无法精确重放 (the hall layout changed {'on' if seq <= last else 'after'} "
+                f"{day} — seq {seq}, {section} — and the database holds only the changed "
+                f"layout: the day cannot be replayed exactly)."
             )
+    return undone
 
 
 # ---------------------------------------------------------------- the fresh hall
@@ -230,7 +251,7 @@ def build_replay_hall(source: Database, record: RecordedDay, url: str) -> Databa
     touched = {e.ticket_id for e in record.events if e.ticket_id} - set(record.issued)
     with source.read() as src, target.write() as dst:
         halls = _rows(src, Hall, Hall.id == hall_id)
-        _put(dst, Hall, [h | {"last_seq": first - 1} for h in halls])
+        _put(dst, Hall, [h | record.settings | {"last_seq": first - 1} for h in halls])
         _put(dst, Staff, [s | {"password_hash": NO_LOGIN, "locked_until": None}
                           for s in _rows(src, Staff, Staff.hall_id == hall_id)])  # fmt: skip
         _put(dst, Service, _rows(src, Service, Service.hall_id == hall_id))

@@ -24,6 +24,7 @@ from hall_server.services.actors import SYSTEM, Actor
 from hall_server.services.admin import (
     revoke_device,
     rotate_device_token,
+    save_item,
     save_notices,
     save_settings,
     save_staff,
@@ -279,19 +280,42 @@ def test_a_changed_log_is_reported_at_its_seq(recording: Recording) -> None:
     assert "完全一致 (identical, byte for byte)" in out.output
 
 
-def test_a_day_before_a_layout_change_is_refused_with_the_reason() -> None:
-    scenario = _scenario()
-    with simulated_hall(scenario) as sim:
-        ctx = sim.ctx
+def test_settings_changed_later_are_undone_and_layout_changes_refused() -> None:
+    """The day's call order depends on the green-channel swap ratio an admin changed the next
+    day: the day replays with the ratio it had. A window changed later, or the settings
+    changed during the day, refuse the replay and say why."""
+    with simulated_hall(_scenario()) as sim:
+        ctx, staff = sim.ctx, sim.windows[3].actor
         nine = datetime.combine(MONDAY, time(9), tzinfo=ctx.layout.tz).astimezone(UTC)
-        window_action(ctx, sim.windows[3].actor, 3, WindowCommand("open"), now=nine)
+        window_action(ctx, staff, 3, WindowCommand("open"), now=nine)
         issue_ticket(ctx, sim.guide, IssueRequest("b"), now=nine)
+        for second in (1, 2, 3):
+            issue_ticket(ctx, sim.guide, IssueRequest("b", priority=True, priority_kind="军人"),
+                         now=nine + timedelta(seconds=second))  # fmt: skip
+        called = []
+        for minute in (1, 2, 3):
+            press = window_action(ctx, staff, 3, WindowCommand("call-next"),
+                                  now=nine + timedelta(minutes=minute))  # fmt: skip
+            called.append(press["ticket"]["priority"])
+            window_action(ctx, staff, 3, WindowCommand("finish"),
+                          now=nine + timedelta(minutes=minute, seconds=30))  # fmt: skip
+        assert called == [True, True, False]  # priority_swap_ratio = 2
         assert replay_day(ctx, MONDAY).exact
         sim.now = nine + timedelta(days=1)
-        save_settings(ctx, sim.guide, {"policy": {"aging_min": 15}})
+        save_settings(ctx, sim.guide, {"policy": {"priority_swap_ratio": 0}})
+        result = replay_day(ctx, MONDAY)  # the ratio of the day, not today's 0
+        assert result.exact, result.summary()
+        with pytest.raises(ReplayRefused) as during:
+            replay_day(ctx, TUESDAY)
+        assert "changed on 2026-11-24 — seq" in during.value.message
+        assert "settings" in during.value.message
+
+        sim.now = nine + timedelta(days=2)
+        save_item(ctx, sim.guide, "windows", 3, {"name": "三号窗口"}, create=False)
         with pytest.raises(ReplayRefused) as refused:
             replay_day(ctx, MONDAY)
-        assert "settings" in refused.value.message and "cannot be replayed" in str(refused.value)
+        assert "changed after 2026-11-23" in refused.value.message
+        assert "windows" in refused.value.message and "cannot be replayed" in str(refused.value)
         with pytest.raises(ReplayRefused, match="no events"):
             replay_day(ctx, MONDAY - timedelta(days=1))
 
