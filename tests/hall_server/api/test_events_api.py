@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from hall_server.contract import STAFF_ONLY_EVENTS
+from hall_server.contract import PUBLIC_WITHHELD_EVENTS, QUEUE_COUNTS, STAFF_ONLY_EVENTS
 from hall_server.models import LogEvent
 
 from ..hall import HallRig
@@ -60,14 +60,25 @@ def test_each_event_says_what_changed_and_when(hall: HallRig) -> None:
 
 def test_after_returns_only_the_later_events(hall: HallRig) -> None:
     morning(hall)
-    last = events(hall, "tv-1")["last_seq"]
-    later = events(hall, "tv-1", after=last - 3)
+    last = events(hall, "boss")["last_seq"]
+    later = events(hall, "boss", after=last - 3)
     assert [e["seq"] for e in later["events"]] == [last - 2, last - 1, last]
-    assert events(hall, "tv-1", after=last) == {
+    assert events(hall, "boss", after=last) == {
         "events": [],
         "last_seq": last,
         "snapshot_required": False,
     }
+
+
+def test_a_screen_that_is_up_to_date_gets_no_events_and_the_true_counts(hall: HallRig) -> None:
+    morning(hall)
+    last = events(hall, "tv-1")["last_seq"]
+    caught_up = events(hall, "tv-1", after=last)
+    assert (caught_up["events"], caught_up["snapshot_required"]) == ([], False)
+    counts = caught_up["counts"]
+    assert (counts["type"], counts["seq"]) == (QUEUE_COUNTS, last)
+    snapshot = hall.get("boss", "/snapshot").get_json()
+    assert counts["waiting"] == {q["service"]: q["waiting"] for q in snapshot["queues"]}
 
 
 @pytest.mark.parametrize("after", ["abc", "-1", "1.5", "", "%201", "0x10"])
@@ -87,12 +98,12 @@ def test_limit_that_is_not_a_whole_number_is_a_bad_request(hall: HallRig) -> Non
 def test_a_reader_too_far_behind_is_told_to_take_a_snapshot(hall: HallRig) -> None:
     for _ in range(6):
         hall.issue("b")
-    assert events(hall, "tv-1", after=0, limit=5) == {
+    assert events(hall, "boss", after=0, limit=5) == {
         "events": [],
         "last_seq": 6,
         "snapshot_required": True,
     }
-    caught_up = events(hall, "tv-1", after=1, limit=5)
+    caught_up = events(hall, "boss", after=1, limit=5)
     assert [e["seq"] for e in caught_up["events"]] == [2, 3, 4, 5, 6]
 
 
@@ -103,20 +114,23 @@ def test_server_resync_max_events_bounds_the_catch_up_over_http(
     try:
         for _ in range(4):
             hall.issue("b")
-        assert events(hall, "tv-1", after=0)["snapshot_required"] is True
-        assert [e["seq"] for e in events(hall, "tv-1", after=1)["events"]] == [2, 3, 4]
+        assert events(hall, "boss", after=0)["snapshot_required"] is True
+        assert [e["seq"] for e in events(hall, "boss", after=1)["events"]] == [2, 3, 4]
     finally:
         hall.ctx.db.dispose()
 
 
 def test_a_display_reads_the_public_log(hall: HallRig) -> None:
+    """Calls and window changes, never people, issues or staff-only events; then the counts."""
     expected = morning(hall)
     log = events(hall, "tv-1")["events"]
-    assert [e["type"] for e in log] == [kind for kind, _ in expected]
+    public = [kind for kind, _ in expected if kind not in PUBLIC_WITHHELD_EVENTS]
+    assert [e["type"] for e in log] == public
+    assert "ticket.called" in public and "window.opened" in public
     assert all("actor" not in e for e in log)
     assert all("case_no" not in e for e in log)
-    rated = next(e for e in log if e["type"] == "evaluation.recorded")
-    assert set(rated) == {"seq", "type", "at"}
+    # Each public event names the public event before it, so a screen tells a lost one.
+    assert [e["prev"] for e in log[1:]] == [e["seq"] for e in log[:-1]]
     finished = next(e for e in events(hall, "boss")["events"] if e["type"] == "ticket.finished")
     assert finished["case_no"] == "BJ-2026-001"  # staff see the case number
 
