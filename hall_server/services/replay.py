@@ -237,10 +237,11 @@ def _last_before(session: Session, hall_id: int, first_seq: int, *where: Any) ->
 def build_replay_hall(source: Database, record: RecordedDay, url: str) -> Database:
     """A new database at ``url`` holding the recorded hall as it stood when the day began.
 
-    Copied with their ids: the hall (its seq just before the day's first event), every
-    service, window and skill, staff (with no password anyone can use) and devices (no
-    token). Set from the log before the day: each window's state (and who opened it), each
-    device part's status, the notices (when the day or a later day changed them), the
+    Copied with their ids: the hall (its seq just before the day's first event, its
+    settings as they were that day), every service, window and skill, staff (with no
+    password anyone can use) and devices (no token). Set from the log before the day: each
+    window's state, holder and green-channel streak, each device part's status and whether
+    the device was revoked, the notices (when the day or a later day changed them), the
     alarms open at the day's start, and the earlier days' tickets the day's events touch
     (the day's start ends them: 过期), in the state their last event left them.
     """
