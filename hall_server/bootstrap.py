@@ -10,10 +10,10 @@ Where each part runs:
   ``create_app``);
 - ``EVERY``: every process, pure services (``wire_app`` too; ``wire_in_process`` for a
   simulator without a server);
-- ``LEADER``: once per hall, with the background jobs (``start_background_jobs``). Today the
-  leader is the only process of ``hall serve``, or worker 0 of ``hall serve --workers N``
-  (``hall_server/workers.py``, chosen in ``commands.serve_cmd``); a leader election among
-  the workers would decide here, around ``start_background_jobs``, and nowhere else.
+- ``LEADER``: once per hall, with the background jobs (``start_background_jobs``). Every
+  serving process runs an election (``elect_leader``, ``hall_server/leader.py``): the one
+  holding the hall's leader lock in the database starts them; if it loses the lock its jobs
+  and LEADER subscribers stop (each round asks ``leading()`` first), and another takes over.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ from .settings import Settings
 if TYPE_CHECKING:
     from flask import Flask
 
+    from .leader import Election
+
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[list[dict[str, Any]]], None]
@@ -60,6 +62,8 @@ class Wiring:
     spawn: Callable[[Callable[[], None]], Any]
     sleep: Callable[[float], Any]
     app: Flask | None = None
+    leading: Callable[[], bool] = lambda: True  # may a LEADER part act now (the election)
+    stop: threading.Event = field(default_factory=threading.Event)  # ends this term's jobs
     subscribers: dict[str, Subscriber] = field(default_factory=dict)
     wakes: dict[str, threading.Event] = field(default_factory=dict)
     jobs: list[str] = field(default_factory=list)
@@ -194,25 +198,56 @@ BACKGROUND_JOBS: tuple[JobRow, ...] = (
 
 
 def wire_subscribers(w: Wiring, where: tuple[Where, ...]) -> None:
-    """Build the subscribers of these parts, in the table's order, and attach them."""
+    """Build the subscribers of these parts, in the table's order, and attach them.
+    A LEADER subscriber acts only while this process leads."""
     for row in SUBSCRIBERS:
-        if row.where in where:
+        if row.where in where and row.name not in w.subscribers:
             subscriber = row.make(w)
+            if row.where == LEADER:
+                subscriber = _while_leading(w, subscriber)
             w.subscribers[row.name] = subscriber
             w.ctx.subscribers.append(subscriber)
 
 
+def _while_leading(w: Wiring, subscriber: Subscriber) -> Subscriber:
+    def leader_only(events: list[dict[str, Any]]) -> None:
+        if w.leading():
+            subscriber(events)
+
+    return leader_only
+
+
 def start_jobs(w: Wiring) -> None:
-    """Spawn one loop per background job (skipping those not needed here)."""
+    """Spawn one loop per background job (skipping those not needed here) for this term of
+    leadership: each round runs only while this process leads; ``stop_jobs`` ends them."""
+    w.stop = stop = threading.Event()
     for row in BACKGROUND_JOBS:
         round_ = row.make(w)
         if round_ is None:
             continue
         wake = w.wake(row.name) if row.woken_by_events else None
-        loop = partial(repeat, round_, row.period_s, name=row.name, sleep=w.sleep, wake=wake,
-                       min_gap_s=row.min_gap_s)  # fmt: skip
+        loop = partial(repeat, _guarded(w, stop, round_), row.period_s, name=row.name,
+                       sleep=w.sleep, wake=wake, min_gap_s=row.min_gap_s, stop=stop)  # fmt: skip
         w.spawn(loop)
         w.jobs.append(row.name)
+
+
+def _guarded(w: Wiring, stop: threading.Event, round_: Callable[[], Any]) -> Callable[[], Any]:
+    def leader_round() -> Any:
+        if stop.is_set() or not w.leading():
+            stop.set()  # this term is over: the loop ends after this turn
+            return None
+        return round_()
+
+    return leader_round
+
+
+def stop_jobs(w: Wiring) -> None:
+    """End this term's job loops (each ends at its next turn and runs no further round)."""
+    w.stop.set()
+    for wake in w.wakes.values():
+        wake.set()  # a loop waiting on its wake-up sees the stop now
+    w.jobs.clear()
 
 
 def wire_app(app: Flask) -> Wiring:
@@ -226,12 +261,42 @@ def wire_app(app: Flask) -> Wiring:
     return w
 
 
-def start_background_jobs(app: Flask) -> Wiring:
-    """Make this process the hall's leader: its subscribers and every background job."""
+def start_background_jobs(app: Flask, leading: Callable[[], bool] | None = None) -> Wiring:
+    """Make this process the hall's leader: its subscribers and every background job.
+    ``leading`` (the election's) says before each round whether it still is."""
     w: Wiring = app.extensions["hall_wiring"]
+    if leading is not None:
+        w.leading = leading
     wire_subscribers(w, (LEADER,))
     start_jobs(w)
     return w
+
+
+def stop_background_jobs(app: Flask) -> None:
+    """This process is no longer the leader: its jobs stop (its LEADER subscribers already
+    stopped acting, as ``leading()`` says no)."""
+    stop_jobs(app.extensions["hall_wiring"])
+
+
+def elect_leader(app: Flask) -> Election:
+    """Run this process's leader election (``hall_server/leader.py``) in the background: the
+    process that wins starts the background jobs, one that loses its lock stops them."""
+    from .extensions import socketio
+    from .leader import Election, leader_lock
+
+    hall = app.extensions["hall"]
+    check_s = hall.settings.server.leader_check_s
+    lock = leader_lock(hall.db.url, hall.db.sqlite_path, hall.ctx.hall_id, check_s=check_s)
+    election = Election(
+        lock,
+        on_win=lambda e: start_background_jobs(app, e.leading),
+        on_lose=lambda: stop_background_jobs(app),
+        check_s=check_s,
+        sleep=socketio.sleep,
+    )
+    app.extensions["hall_leader"] = election
+    socketio.start_background_task(election.run)
+    return election
 
 
 def wire_in_process(

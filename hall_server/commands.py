@@ -59,11 +59,11 @@ def _safe(url: str) -> str:
     help="server processes sharing the port (default from config: server.workers)",
 )
 @click.option("--listen-fd", default=None, type=int, hidden=True)  # a worker's inherited socket
-@click.option("--worker-index", default=0, type=int, hidden=True)  # 0 is the leader
+@click.option("--worker-index", default=0, type=int, hidden=True)  # shown in /api/v1/health
 def serve_cmd(host: str | None, port: int | None, workers: int | None, listen_fd: int | None,
               worker_index: int) -> None:  # fmt: skip
     from . import create_app
-    from .bootstrap import start_background_jobs
+    from .bootstrap import elect_leader
     from .server import serve
     from .services.setup import init_database
 
@@ -73,8 +73,7 @@ def serve_cmd(host: str | None, port: int | None, workers: int | None, listen_fd
     if listen_fd is not None:  # one worker of several (hall_server/workers.py)
         app = create_app(settings=settings)
         app.config["HALL_WORKER"] = worker_index
-        if worker_index == 0:
-            start_background_jobs(app)  # the leader runs the hall's background jobs, once
+        elect_leader(app)  # the worker holding the leader lock runs the background jobs, once
         serve(app, host=host, port=port, async_mode=settings.server.async_mode,
               listener=socket.socket(fileno=listen_fd))  # fmt: skip
         return
@@ -93,7 +92,7 @@ def serve_cmd(host: str | None, port: int | None, workers: int | None, listen_fd
         sys.exit(run_workers(listener, workers))
     app = create_app(settings=settings)
     click.echo(f"hall server on http://{host}:{port}/ (async mode {mode})")
-    start_background_jobs(app)
+    elect_leader(app)  # another `hall serve` on the same database may lead instead
     serve(app, host=host, port=port, async_mode=mode)
 
 

@@ -2,8 +2,9 @@
 
 The process manager binds the port once and starts N worker processes that accept on the
 same socket: the kernel hands each new connection to a worker that is waiting for one, so a
-busy worker takes no new visitors while another is idle. Worker 0 is the leader: only it runs
-the background jobs (``hall_server/bootstrap.py``), so each runs once per hall.
+busy worker takes no new visitors while another is idle. The workers elect a leader through
+the database (``hall_server/leader.py``): only it runs the background jobs
+(``hall_server/bootstrap.py``), so each runs once per hall, and if it dies another takes over.
 The workers share the database (its lock keeps numbers and claims right across processes)
 and reach each other's screens through the Socket.IO message queue (Redis).
 
@@ -92,5 +93,5 @@ def _start(listener: socket.socket, index: int, quick_crashes: int = 0) -> _Work
     command = [sys.executable, "-m", "hall_server", "serve", "--listen-fd", str(fd),
                "--worker-index", str(index)]  # fmt: skip
     process = subprocess.Popen(command, pass_fds=(fd,))
-    log.info("worker %d started (pid %d)%s", index, process.pid, " — leader" if index == 0 else "")
+    log.info("worker %d started (pid %d)", index, process.pid)
     return _Worker(index, process, quick_crashes=quick_crashes)

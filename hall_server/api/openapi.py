@@ -44,7 +44,7 @@ class Route(NamedTuple):
 
 
 ROUTES: list[Route] = [Route(*row) for row in [
-    ("get", "/health", "This server process answers and reads the database: {status, seq, process, worker}", None, 200, ANYONE),
+    ("get", "/health", "This server process answers and reads the database: {status, seq, process, worker, leader}", None, 200, ANYONE),
     ("get", "/openapi.json", "This document", None, 200, ANYONE),
     ("post", "/auth/login", "Staff login → {token, role}", "LoginBody", 200, ANYONE),
     ("post", "/auth/logout", "End this staff token", None, 200, STAFF),
@@ -198,8 +198,10 @@ _TICKET_FIELDS = {
 ANSWERS: dict[str, dict[str, Any]] = {
     "Health": {
         "type": "object",
-        "required": ["status", "hall", "seq", "process", "worker"],
-        "properties": {"status": {"const": "ok"}, "hall": _STR, "seq": _INT},
+        "required": ["status", "hall", "seq", "process", "worker", "leader"],
+        "properties": {"status": {"const": "ok"}, "hall": _STR, "seq": _INT,
+                       "leader": {"type": "boolean",
+                                  "description": "this process runs the background duties"}},
     },
     "Ticket": {"type": "object", "required": list(_TICKET_FIELDS), "properties": _TICKET_FIELDS},
     "PublicTicket": {

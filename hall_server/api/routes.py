@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from ..contract import API_PREFIX, sees_staff_view
 from ..domain.errors import Forbidden
+from ..leader import leads_the_hall
 from ..services import auth, devices, tickets, visits, windows
 from ..services.actors import Actor
 from ..services.hall_views import list_services
@@ -37,6 +38,7 @@ def health() -> Any:
             "seq": last_seq(hall().ctx),
             "process": os.getpid(),
             "worker": current_app.config.get("HALL_WORKER", 0),
+            "leader": leads_the_hall(current_app),
         }
     )
 

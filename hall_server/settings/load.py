@@ -32,6 +32,8 @@ ENV_KEYS: dict[str, tuple[str, str]] = {
     "HALL_WORKERS": ("server", "workers"),
     "HALL_SQLITE_SYNCHRONOUS": ("server", "sqlite_synchronous"),
     "HALL_TRUSTED_PROXIES": ("server", "trusted_proxies"),
+    "HALL_LEADER_CHECK_S": ("server", "leader_check_s"),
+    "HALL_METRICS_TOKEN": ("server", "metrics_token"),
     "HALL_LOGIN_STORAGE_URL": ("login", "storage_url"),
     "HALL_NOTIFIER": ("notify", "kind"),
     "HALL_NOTIFY_AHEAD": ("notify", "ahead"),

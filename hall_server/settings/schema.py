@@ -80,6 +80,8 @@ class ServerSettings(_Model):
     sqlite_synchronous: Literal["full", "normal"] = "full"  # durable commits (docs/CONFIG.md)
     kiosk_rate_per_min: int = Field(default=30, ge=1)
     trusted_proxies: int = Field(default=0, ge=0, le=5)
+    leader_check_s: float = Field(default=1.0, gt=0, le=60)  # leader election (ARCHITECTURE.md)
+    metrics_token: str = ""  # empty: /metrics is open (counts only, docs/SECURITY.md)
 
     @model_validator(mode="after")
     def _workers_share_a_queue(self) -> "ServerSettings":

@@ -1,0 +1,185 @@
+"""One leader per hall, chosen through the database: it alone runs the background duties, and
+when it dies or loses its lock another process takes over within seconds — never both at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from hall_server import bootstrap
+from hall_server.bootstrap import JobRow, Wiring, start_jobs, stop_jobs
+from hall_server.leader import Election, FileLeaderLock, LeaderLock, PostgresLeaderLock
+from tests.live import LiveHall, start_live_hall
+from tests.support.polling import until
+
+CHECK_S = 0.1
+
+
+class Probe:
+    """A duty that notes when each of its rounds ran, and in which process."""
+
+    def __init__(self) -> None:
+        self.rounds: list[tuple[str, float, float]] = []
+        self.names: dict[int, str] = {}  # id of a process's wiring -> its name
+        self._lock = threading.Lock()
+
+    def round_of(self, who: str) -> Any:
+        def round_() -> None:
+            started = time.monotonic()
+            threading.Event().wait(0.005)  # a round takes a moment
+            with self._lock:
+                self.rounds.append((who, started, time.monotonic()))
+
+        return round_
+
+    def by(self, who: str) -> int:
+        with self._lock:
+            return sum(1 for name, _, _ in self.rounds if name == who)
+
+    def assert_never_twice(self) -> None:
+        for who_a, start_a, end_a in self.rounds:
+            for who_b, start_b, end_b in self.rounds:
+                apart = end_a <= start_b or end_b <= start_a
+                assert who_a == who_b or apart, f"{who_a} and {who_b} ran at once"
+
+
+class Process:
+    """What one server process runs: the election, and the jobs wired as bootstrap wires them."""
+
+    def __init__(self, name: str, lock: LeaderLock, probe: Probe) -> None:
+        self.name = name
+        self.wiring = Wiring(cast(Any, None), cast(Any, None), _thread, time.sleep)
+        probe.names[id(self.wiring)] = name
+
+        def win(election: Election) -> None:
+            self.wiring.leading = election.leading
+            start_jobs(self.wiring)
+
+        self.election = Election(lock, on_win=win, on_lose=lambda: stop_jobs(self.wiring),
+                                 check_s=CHECK_S)  # fmt: skip
+        self.lock = lock
+        _thread(self.election.run)
+
+    def stop(self) -> None:
+        self.election.stop()
+
+
+def _thread(target: Any) -> None:
+    threading.Thread(target=target, daemon=True).start()
+
+
+@pytest.fixture
+def probe(monkeypatch: pytest.MonkeyPatch) -> Iterator[Probe]:
+    probe = Probe()
+
+    def make(w: Wiring) -> Any:
+        return probe.round_of(probe.names[id(w)])
+
+    monkeypatch.setattr(bootstrap, "BACKGROUND_JOBS", (JobRow("probe", 0.01, make, "a probe"),))
+    yield probe
+
+
+def _processes(probe: Probe, locks: list[LeaderLock]) -> list[Process]:
+    return [Process(f"p{index}", lock, probe) for index, lock in enumerate(locks)]
+
+
+def _one_leader(processes: list[Process], probe: Probe) -> Process:
+    def single() -> Process | None:
+        leading = [p for p in processes if p.election.leading()]
+        return leading[0] if len(leading) == 1 and probe.by(leading[0].name) >= 3 else None
+
+    return until(single, 10, interval_s=0.02, what="exactly one leader running its duties")
+
+
+def test_sqlite_one_leader_and_a_successor_when_it_goes(tmp_path: Path, probe: Probe) -> None:
+    path = str(tmp_path / "hall.db-leader.lock")
+    processes = _processes(probe, [FileLeaderLock(path), FileLeaderLock(path)])
+    try:
+        leader = _one_leader(processes, probe)
+        other = next(p for p in processes if p is not leader)
+        assert probe.by(other.name) == 0
+        leader.stop()  # its lock goes with it
+        until(lambda: probe.by(other.name) >= 3, 10, interval_s=0.02, what="the other leads")
+        assert not leader.election.leading()
+        probe.assert_never_twice()
+    finally:
+        for process in processes:
+            process.stop()
+
+
+@pytest.mark.postgres
+def test_postgres_leader_whose_connection_drops_stops_before_another_starts(
+    pg_url: str, probe: Probe
+) -> None:
+    locks: list[LeaderLock] = [PostgresLeaderLock(pg_url, 1, check_s=CHECK_S) for _ in range(2)]
+    processes = _processes(probe, locks)
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    try:
+        leader = _one_leader(processes, probe)
+        other = next(p for p in processes if p is not leader)
+        assert probe.by(other.name) == 0
+        backend = cast(PostgresLeaderLock, leader.lock).backend_pid
+        with admin.connect() as connection:  # its database connection is cut, it lives on
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        until(lambda: probe.by(other.name) >= 3, 10, interval_s=0.02, what="the other leads")
+        assert not leader.election.leading()
+        probe.assert_never_twice()
+        # The first one stays a candidate, on a new connection, and does not lead.
+        assert until(lambda: cast(PostgresLeaderLock, leader.lock).backend_pid, 10)
+        assert not leader.election.leading() and other.election.leading()
+    finally:
+        for process in processes:
+            process.stop()
+        admin.dispose()
+
+
+# ---------------------------------------------------------------- real `hall serve` processes
+
+
+def _leads(hall: LiveHall) -> bool | None:
+    try:
+        response = requests.get(hall.url("/api/v1/health"), timeout=5)
+    except requests.RequestException:
+        return None
+    return bool(response.json()["leader"])
+
+
+def _serve_two(tmp_path: Path, database_url: str | None) -> tuple[LiveHall, LiveHall]:
+    first = start_live_hall(tmp_path, database_url=database_url, HALL_LEADER_CHECK_S="0.2")
+    try:
+        return first, first.another_process(tmp_path / "second.log")
+    except RuntimeError:
+        first.stop()
+        raise
+
+
+def _kill_the_leader_and_see_the_other_take_over(first: LiveHall, second: LiveHall) -> None:
+    try:
+        until(lambda: [_leads(first), _leads(second)] in ([True, False], [False, True]), 15,
+              what="exactly one of two `hall serve` leading")  # fmt: skip
+        leader, other = (first, second) if _leads(first) else (second, first)
+        leader.process.kill()  # kill -9: no goodbye, the lock goes with the process
+        leader.process.wait(timeout=10)
+        until(lambda: _leads(other), 15, what="the other process taking over")
+    finally:
+        first.stop()
+        second.stop()
+
+
+@pytest.mark.slow
+def test_sqlite_hall_serve_killed_leader_is_replaced(tmp_path: Path) -> None:
+    _kill_the_leader_and_see_the_other_take_over(*_serve_two(tmp_path, None))
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgres_hall_serve_killed_leader_is_replaced(tmp_path: Path, pg_url: str) -> None:
+    _kill_the_leader_and_see_the_other_take_over(*_serve_two(tmp_path, pg_url))
