@@ -49,6 +49,43 @@ def _safe(url: str) -> str:
     return url
 
 
+@cli.command("backup", help="Copy the SQLite hall to DEST while it runs (online, consistent).")
+@click.argument("dest", type=click.Path(dir_okay=False, writable=True))
+def backup_cmd(dest: str) -> None:
+    import os
+    import sqlite3
+    from pathlib import Path
+
+    url = database_url(_settings())
+    if not url.startswith("sqlite:///"):
+        raise click.ClickException(
+            "hall backup 只备份 SQLite；PostgreSQL 请用 pg_dump 或基础备份 (hall backup copies "
+            "SQLite only; back PostgreSQL up with pg_dump or base backups: docs/DEPLOY.md)"
+        )
+    source_path = url.removeprefix("sqlite:///")
+    if not Path(source_path).is_file():
+        raise click.ClickException(f"数据库不存在 (no database at {source_path}): run hall init")
+    target = Path(dest)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    # SQLite's online backup in one step: a read transaction, so the copy is one consistent
+    # moment of the hall, and in WAL mode the hall keeps issuing while it is taken.
+    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=30)
+    copy = sqlite3.connect(partial)
+    try:
+        source.backup(copy)
+        checked = copy.execute("PRAGMA integrity_check").fetchone()[0]
+        copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+    finally:
+        copy.close()
+        source.close()
+    if checked != "ok":
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"备份校验失败 (the copy failed its integrity check: {checked})")
+    os.replace(partial, target)  # never a half-written file under DEST's name
+    click.echo(f"backup of {source_path} written to {target} ({target.stat().st_size} bytes)")
+
+
 @cli.command("serve", help="Run the hall server.")
 @click.option("--host", default=None, help="address to listen on (default from config)")
 @click.option("--port", default=None, type=int, help="port (default from config)")
