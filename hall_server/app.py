@@ -132,6 +132,9 @@ def create_app(
     from .api.limiter import init_login_limits
 
     init_login_limits(app, settings)  # after Socket.IO: its proxy fix covers every request
+    from .web.metrics import init_metrics
+
+    init_metrics(app)  # GET /metrics for Prometheus, and the requests it counts
     from .bootstrap import wire_app
 
     wire_app(app)  # what runs after a commit: the table in bootstrap.py

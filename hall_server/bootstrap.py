@@ -123,7 +123,15 @@ def _webhook_wake(w: Wiring) -> Subscriber:
     return lambda events: wake.set()
 
 
+def _metrics(w: Wiring) -> Subscriber:
+    assert w.app is not None
+    metrics: Subscriber = w.app.extensions["hall_metrics"]
+    return metrics
+
+
 SUBSCRIBERS: tuple[SubscriberRow, ...] = (
+    SubscriberRow("metrics", APP, _metrics,
+                  "/metrics: counts the events this process published and the tickets it issued"),
     SubscriberRow("realtime", APP, _realtime,
                   "Socket.IO /hall: each event to the staff room, its public view to the public"),
     SubscriberRow("kiosk printers", APP, _kiosk_printers,
