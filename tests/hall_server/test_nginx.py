@@ -25,7 +25,7 @@ from hall_server.client.hall import HallClient
 from hall_server.contract import NAMESPACE
 from tests.live import LiveHall, start_live_hall
 from tests.needs import missing, need_program
-from tests.support.nginx import POOL_CONF, access_log, nginx_server
+from tests.support.nginx import ONE_BOX_CONF, POOL_CONF, access_log, nginx_server
 from tests.support.polling import until
 from tests.support.redis import redis_server
 
@@ -102,7 +102,7 @@ def test_pages_api_and_a_screen_through_nginx_see_calls_made_on_the_other_proces
         screen.stop()
 
 
-def test_bodies_over_the_api_limit_get_the_halls_answer_and_huge_ones_nginx_s(
+def test_bodies_over_the_api_limit_get_the_halls_answer_huge_ones_nginx_s_and_no_metrics(
     pool: Pool,
 ) -> None:
     headers = {"Authorization": f"Bearer {pool.front.tokens['kiosk-1']}",
@@ -112,6 +112,8 @@ def test_bodies_over_the_api_limit_get_the_halls_answer_and_huge_ones_nginx_s(
     assert over_api.status_code == 413 and "请求" in over_api.text  # the hall's own sentence
     huge = requests.post(url, data=b" " * (4 * 1024 * 1024), headers=headers, timeout=30)
     assert huge.status_code == 413  # nginx: more than any route of the hall takes
+    # Prometheus scrapes each process itself; through the pool /metrics is not served.
+    assert requests.get(pool.front.url("/metrics"), timeout=10).status_code == 403
 
 
 def test_engine_io_long_polling_works_through_the_sticky_pool(pool: Pool) -> None:
@@ -195,6 +197,25 @@ def test_kill_9_of_a_screens_process_moves_it_through_nginx_to_the_other_no_call
 def _health_through(front: LiveHall) -> dict[str, Any] | None:
     response = front.api(None, "GET", "/health")
     return dict(response.json()) if response.ok else None
+
+
+def test_the_one_box_config_in_front_of_one_process_carries_pages_and_screens(
+    live_hall: LiveHall, tmp_path: Path
+) -> None:
+    port = int(live_hall.env["HALL_PORT"])
+    with nginx_server(tmp_path, ONE_BOX_CONF, [port], _nginx()) as url:
+        front = dataclasses.replace(live_hall, base_url=url)
+        assert requests.get(front.url("/display/tv-1"), timeout=10).status_code == 200
+        screen = HallClient(url, front.tokens["tv-1"])
+        try:
+            screen.start()
+            assert screen.wait_for(lambda s: s.ready, 20), screen.last_error
+            assert front.api("kiosk-1", "POST", "/tickets", {"service": "b"}).ok
+            assert front.api("staff1", "POST", "/windows/3/open").ok
+            called = front.api("staff1", "POST", "/windows/3/call-next").json()["ticket"]
+            assert screen.wait_for(_shows_call(called["number"]), 20)
+        finally:
+            screen.stop()
 
 
 def _serve_and_call_next(hall: LiveHall) -> str:
