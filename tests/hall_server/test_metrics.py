@@ -7,7 +7,10 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from hall_server.contract import NAMESPACE
+
 from .hall import HallRig, build_hall
+from .realtime.sockets import as_device
 
 
 def samples(hall: HallRig, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -54,3 +57,16 @@ def test_a_metrics_token_keeps_others_out(tmp_path: Path) -> None:
     assert hall.client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert samples(hall, Authorization="Bearer scrape-secret")[("hall_leader", ())] == 0.0
     hall.ctx.db.dispose()
+
+
+def test_metrics_count_the_connected_sockets_by_audience(hall: HallRig) -> None:
+    screen, staff = as_device(hall, "tv-1"), as_device(hall, "staff1")
+    try:
+        now = samples(hall)
+        assert now[("hall_sockets_connected", (("audience", "public"),))] == 1.0
+        assert now[("hall_sockets_connected", (("audience", "staff"),))] == 1.0
+    finally:
+        screen.disconnect(NAMESPACE)
+        staff.disconnect(NAMESPACE)
+    gone = samples(hall)
+    assert ("hall_sockets_connected", (("audience", "public"),)) not in gone
