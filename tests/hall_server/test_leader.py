@@ -4,6 +4,8 @@ when it dies or loses its lock another process takes over within seconds — nev
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +20,9 @@ from hall_server import bootstrap
 from hall_server.bootstrap import JobRow, Wiring, start_jobs, stop_jobs
 from hall_server.leader import Election, FileLeaderLock, LeaderLock, PostgresLeaderLock
 from tests.live import LiveHall, start_live_hall
+from tests.needs import need_program
 from tests.support.polling import until
+from tests.support.redis import redis_server
 
 CHECK_S = 0.1
 
@@ -183,3 +187,46 @@ def test_sqlite_hall_serve_killed_leader_is_replaced(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_postgres_hall_serve_killed_leader_is_replaced(tmp_path: Path, pg_url: str) -> None:
     _kill_the_leader_and_see_the_other_take_over(*_serve_two(tmp_path, pg_url))
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_the_workers_of_one_hall_serve_elect_one_leader_and_replace_it(tmp_path: Path) -> None:
+    """``hall serve --workers 2``: not "worker 0" but whoever holds the lock leads."""
+    with redis_server(tmp_path, need_program("redis-server")) as redis_url:
+        hall = start_live_hall(tmp_path, HALL_MESSAGE_QUEUE=redis_url, HALL_WORKERS="2",
+                               HALL_LEADER_CHECK_S="0.2")  # fmt: skip
+        try:
+            seen: dict[int, tuple[int, bool]] = {}  # worker -> (pid, leads)
+
+            def both_seen_one_leading() -> bool:
+                health = _fresh_health(hall)
+                if health is not None:
+                    seen[health["worker"]] = (health["process"], health["leader"])
+                return (
+                    set(seen) == {0, 1} and [leads for _, leads in seen.values()].count(True) == 1
+                )
+
+            until(both_seen_one_leading, 30, interval_s=0.02, what="both workers, one leading")
+            leader_pid = next(pid for pid, leads in seen.values() if leads)
+            other_pid = next(pid for pid, leads in seen.values() if not leads)
+            os.kill(leader_pid, signal.SIGKILL)
+
+            def the_other_leads() -> bool:
+                health = _fresh_health(hall)
+                return bool(health and health["process"] == other_pid and health["leader"])
+
+            until(the_other_leads, 30, interval_s=0.02, what="the surviving worker leading")
+        finally:
+            hall.stop()
+
+
+def _fresh_health(hall: LiveHall) -> dict[str, Any] | None:
+    """The health answer on a connection of its own, so that either worker may answer."""
+    try:
+        with requests.Session() as session:
+            response = session.get(hall.url("/api/v1/health"), headers={"Connection": "close"},
+                                   timeout=5)  # fmt: skip
+            return dict(response.json())
+    except requests.RequestException:
+        return None  # a worker being started again
