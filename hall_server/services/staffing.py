@@ -82,11 +82,11 @@ class History:
     days: list[date]  # the business days that had tickets
     weeks: int
     arrivals: dict[str, dict[int, int]] = field(default_factory=dict)  # service -> hour -> count
-    handle_s: dict[str, list[float]] = field(default_factory=dict)  # window time per call
+    handle_s: dict[str, list[float]] = field(default_factory=dict)  # finished visits
     waits_s: dict[str, list[float]] = field(default_factory=dict)  # waits until first call
     no_shows: dict[str, int] = field(default_factory=dict)  # 过号: called, nobody came
     walkaways: dict[str, int] = field(default_factory=dict)  # cancelled before any call
-    no_show_window_s: list[float] = field(default_factory=list)
+    no_show_s: dict[str, list[float]] = field(default_factory=dict)  # call -> 过号 pressed
     priority: int = 0
     transferred: int = 0
     tickets: int = 0
@@ -100,8 +100,23 @@ class History:
         return self.per_hour(service.code, hour) / open_share(service, weekday, hour)
 
     def mean_handle_s(self, code: str, prior_s: float) -> float:
+        """Mean handling of a service's finished visits (the prior when there are none)."""
         values = self.handle_s.get(code, [])
         return sum(values) / len(values) if values else prior_s
+
+    def mean_window_s(self, code: str, prior_s: float) -> float:
+        """Mean time a call of the service holds a window: visits and 过号 waits alike."""
+        visits, waits = self.handle_s.get(code, []), self.no_show_s.get(code, [])
+        if not visits:
+            return prior_s
+        return (sum(visits) + sum(waits)) / (len(visits) + len(waits))
+
+    def no_show_share(self) -> float:
+        return sum(self.no_shows.values()) / self.tickets if self.tickets else 0.0
+
+    def mean_no_show_s(self, default_s: float = 120.0) -> float:
+        waits = [w for values in self.no_show_s.values() for w in values]
+        return sum(waits) / len(waits) if waits else default_s
 
     def handle_cv(self, code: str) -> float:
         values = self.handle_s.get(code, [])
@@ -169,8 +184,7 @@ def read_history(ctx: HallContext, day: date, weeks: int = 4) -> History:
                 history.no_shows[code] = history.no_shows.get(code, 0) + 1
                 if called is not None and ended is not None:
                     at_window = (_aware(ended) - _aware(called)).total_seconds()
-                    history.no_show_window_s.append(at_window)
-                    history.handle_s.setdefault(code, []).append(at_window)
+                    history.no_show_s.setdefault(code, []).append(at_window)
     history.days = sorted(seen)
     return history
 
@@ -330,7 +344,7 @@ def erlang_plan(layout: Layout, history: History, day: date, share: float | None
                 continue
             handle = (
                 sum(
-                    r * history.mean_handle_s(c, layout.services[c].avg_handle_s)
+                    r * history.mean_window_s(c, layout.services[c].avg_handle_s)
                     for c, r in rates.items()
                 )
                 / lam_h

@@ -86,7 +86,6 @@ def plan_scenario(plan: Plan, layout: Layout, history: History, hall_file: Path,
             handling[code] = (Handling(mean, "lognormal", cv) if abs(cv - 1) > 0.1
                               else Handling(mean))  # fmt: skip
     tickets = max(1, history.tickets)
-    no_show_s = history.no_show_window_s
     shifts = _shifts(plan, layout)
     return Scenario(
         hall=hall_file,
@@ -95,8 +94,9 @@ def plan_scenario(plan: Plan, layout: Layout, history: History, hall_file: Path,
         arrivals=arrivals,
         handling=handling,
         visitors=Visitors(
-            no_show=sum(history.no_shows.values()) / tickets,
-            no_show_after_s=sum(no_show_s) / len(no_show_s) if no_show_s else 120.0,
+            # 过号 take the window while staff wait; the visits' handling is the finished ones'
+            no_show=history.no_show_share(),
+            no_show_after_s=history.mean_no_show_s(),
             priority=history.priority / tickets,
         ),
         only_windows=tuple(sorted(shifts)),

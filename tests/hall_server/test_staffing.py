@@ -145,19 +145,31 @@ def serve_morning(hall: HallRig, day: date, handles_min: list[int]) -> None:
 def test_advice_from_records_learns_arrivals_and_handling_per_hour(hall: HallRig) -> None:
     serve_morning(hall, date(2026, 11, 16), [6, 8, 10, 12])  # 10:00-10:45: four visitors
     serve_morning(hall, date(2026, 11, 23), [4, 8])
+    hall.clock.now = at(date(2026, 11, 23), 10, 50)  # a seventh visitor does not come: 过号
+    hall.act("staff1", 2, "open")
+    hall.issue("a")
+    hall.act("staff1", 2, "call-next")
+    hall.clock.advance(minutes=2)
+    hall.act("staff1", 2, "no-show")
+    hall.act("staff1", 2, "close")
     serve_morning(hall, date(2026, 11, 24), [30])  # a Tuesday: not this weekday's history
     history = read_history(hall.ctx, NEXT_MONDAY, weeks=4)
     assert history.days == [date(2026, 11, 16), date(2026, 11, 23)]
-    assert history.arrivals == {"a": {10: 6}}
-    assert history.per_hour("a", 10) == 3.0  # six visitors over the two Mondays with records
+    assert history.arrivals == {"a": {10: 7}}
+    assert history.per_hour("a", 10) == 3.5  # seven visitors over the two Mondays with records
     assert history.mean_handle_s("a", 0) == pytest.approx(8 * 60)  # (6+8+10+12+4+8)/6 min
+    window_s = (6 * 480 + 120) / 7  # the 过号 held the window for the 2 minutes staff waited
+    assert history.mean_window_s("a", 0) == pytest.approx(window_s)
+    assert (history.no_show_share(), history.mean_no_show_s()) == (1 / 7, 120.0)
     plan = advise(hall.ctx, NEXT_MONDAY, weeks=4, check_days=0)
     [cell] = plan.cells
-    assert (cell.group, cell.hour, cell.arrivals_per_h, cell.handle_s) == ("社保", 10, 3.0, 480.0)
-    assert cell.windows == erlang.fewest_windows(3 / 3600 * 480, 480, 30 * 60, 0.8) == 1
+    assert (cell.group, cell.hour, cell.arrivals_per_h) == ("社保", 10, 3.5)
+    assert cell.handle_s == pytest.approx(window_s) and cell.model == "erlang_c"
+    load = 3.5 / 3600 * window_s
+    assert cell.windows == erlang.fewest_windows(load, window_s, 30 * 60, 0.8) == 1
     assert plan.history_days == [date(2026, 11, 16), date(2026, 11, 23)]
     # Only the two Mondays two and three weeks back: the later one falls out of the window.
-    assert read_history(hall.ctx, NEXT_MONDAY, weeks=1).arrivals == {"a": {10: 2}}
+    assert read_history(hall.ctx, NEXT_MONDAY, weeks=1).arrivals == {"a": {10: 3}}
 
 
 def demo_history(weeks: int, per_h: float, handle_s: float) -> Any:
