@@ -9,6 +9,8 @@ screen is on moves it, through nginx, to the other one, where it resyncs by its 
 from __future__ import annotations
 
 import dataclasses
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -114,6 +116,27 @@ def test_bodies_over_the_api_limit_get_the_halls_answer_huge_ones_nginx_s_and_no
     assert huge.status_code == 413  # nginx: more than any route of the hall takes
     # Prometheus scrapes each process itself; through the pool /metrics is not served.
     assert requests.get(pool.front.url("/metrics"), timeout=10).status_code == 403
+
+
+def test_the_hall_sees_the_address_nginx_writes_never_one_the_client_claims(pool: Pool) -> None:
+    """Five wrong passwords lock a login, audited with the visitor's address: the one nginx
+    saw (127.0.0.2 here: the processes see every connection come from nginx's 127.0.0.1),
+    not the X-Forwarded-For the client sent."""
+    host, port = pool.front.base_url.removeprefix("http://").split(":")
+    for attempt in range(5):
+        visitor = http.client.HTTPConnection(host, int(port), timeout=10,
+                                             source_address=("127.0.0.2", 0))  # fmt: skip
+        try:
+            visitor.request(
+                "POST", "/api/v1/auth/login", json.dumps({"login": "staff2", "password": "x"}),
+                {"Content-Type": "application/json", "X-Forwarded-For": f"6.6.6.{attempt}"},
+            )  # fmt: skip
+            assert visitor.getresponse().status == 401
+        finally:
+            visitor.close()
+    log = pool.front.api("boss", "GET", "/events?after=0").json()["events"]
+    locks = [event for event in log if event["type"] == "login.locked"]
+    assert [event["address"] for event in locks] == ["127.0.0.2"]
 
 
 def test_engine_io_long_polling_works_through_the_sticky_pool(pool: Pool) -> None:
