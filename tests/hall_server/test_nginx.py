@@ -183,6 +183,30 @@ def test_engine_io_long_polling_works_through_the_sticky_pool(pool: Pool) -> Non
         client.disconnect()
 
 
+def test_without_the_sticky_line_long_polling_breaks_which_is_why_it_is_there(
+    pool: Pool, tmp_path: Path
+) -> None:
+    round_robin = tmp_path / "round-robin.nginx.conf"
+    text = POOL_CONF.read_text()
+    assert text.count("hash $remote_addr consistent;") == 1
+    round_robin.write_text(text.replace("hash $remote_addr consistent;", ""))
+    ports = [int(hall.env["HALL_PORT"]) for hall in pool.processes]
+    workdir = tmp_path / "round-robin"
+    workdir.mkdir()
+    with nginx_server(workdir, round_robin, ports, _nginx()) as url:
+        client = socketio.Client(reconnection=False)
+        try:
+            client.connect(url, auth={"token": pool.front.tokens["tv-1"]}, namespaces=[NAMESPACE],
+                           transports=["polling"], wait_timeout=5)  # fmt: skip
+            until(lambda: not client.connected, 20, what="the polling session breaking")
+        except socketio.exceptions.ConnectionError:
+            pass  # refused at once: the second request reached the other process
+        finally:
+            client.disconnect()
+    polls = [line for line in access_log(workdir) if "transport=polling" in line[1]]
+    assert "400" in {status for *_, status in polls}, polls  # "invalid session" elsewhere
+
+
 def test_kill_9_of_a_screens_process_moves_it_through_nginx_to_the_other_no_call_lost(
     pool: Pool,
 ) -> None:
