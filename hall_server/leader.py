@@ -201,8 +201,17 @@ class Election:
                     self._holds, self._last_ok, won_at = True, time.monotonic(), time.monotonic()
                     log.info("this process holds the hall's leader lock (pid %d)", os.getpid())
                     continue  # check it at once: with no grace to wait, the duties start now
-            elif self._call(self.lock.still_held):
-                self._last_ok = time.monotonic()
+                self._sleep(self.check_s)
+                continue
+            checked_at = time.monotonic()  # a good check proves the lock held from here on
+            if self._call(self.lock.still_held):
+                if self._serving and checked_at - self._last_ok >= self.valid_s:
+                    # The checks came late (a slow database, a starved process): the jobs have
+                    # stopped on their own clock. The lock never went, so start them again.
+                    log.warning("the leader's checks came late: its duties start again")
+                    self._serving = False
+                    self.on_lose()
+                self._last_ok = checked_at
                 if not self._serving and time.monotonic() - won_at >= self.grace_s:
                     self._serving = True
                     self.terms += 1

@@ -145,6 +145,97 @@ def test_postgres_leader_whose_connection_drops_stops_before_another_starts(
         admin.dispose()
 
 
+class CutOff:
+    """A PostgreSQL leader lock whose checks hang once the network is cut (a partition): its
+    process cannot learn that the lock went, and must stop on its own clock."""
+
+    needs_grace = True
+
+    def __init__(self, lock: PostgresLeaderLock) -> None:
+        self.lock, self.cut, self.healed = lock, threading.Event(), threading.Event()
+
+    def try_take(self) -> bool:
+        return self.lock.try_take()
+
+    def still_held(self) -> bool:
+        if self.cut.is_set():
+            self.healed.wait(30)  # the check hangs while the network is cut
+        return self.lock.still_held()
+
+    def release(self) -> None:
+        self.lock.release()
+
+
+@pytest.mark.postgres
+def test_postgres_leader_cut_off_unawares_stops_before_another_starts(
+    pg_url: str, probe: Probe
+) -> None:
+    locks = [CutOff(PostgresLeaderLock(pg_url, 1, check_s=CHECK_S)) for _ in range(2)]
+    processes = _processes(probe, list(locks))
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    try:
+        leader = _one_leader(processes, probe)
+        other = next(p for p in processes if p is not leader)
+        cut = cast(CutOff, leader.lock)
+        cut.cut.set()  # its checks now hang: it cannot learn what follows
+        with admin.connect() as connection:  # the server ends its session and frees the lock
+            connection.execute(
+                text("SELECT pg_terminate_backend(:pid)"), {"pid": cut.lock.backend_pid}
+            )
+        until(lambda: probe.by(other.name) >= 3, 10, interval_s=0.02, what="the other leads")
+        assert not leader.election.leading()  # stopped on its own clock
+        probe.assert_never_twice()
+        cut.healed.set()
+    finally:
+        for process in processes:
+            process.stop()
+            cast(CutOff, process.lock).healed.set()
+        admin.dispose()
+
+
+class SlowOnce:
+    """An SQLite leader lock whose one check hangs until the test lets it go (a starved
+    process): the lock stays held all along."""
+
+    needs_grace = False
+
+    def __init__(self, lock: FileLeaderLock) -> None:
+        self.lock, self.slow, self.go = lock, threading.Event(), threading.Event()
+
+    def try_take(self) -> bool:
+        return self.lock.try_take()
+
+    def still_held(self) -> bool:
+        if self.slow.is_set():
+            self.go.wait(30)
+            self.slow.clear()
+        return self.lock.still_held()
+
+    def release(self) -> None:
+        self.go.set()
+        self.lock.release()
+
+
+def test_a_leader_whose_checks_came_late_pauses_its_duties_then_resumes(
+    tmp_path: Path, probe: Probe
+) -> None:
+    slow = SlowOnce(FileLeaderLock(str(tmp_path / "hall.db-leader.lock")))
+    (process,) = _processes(probe, [slow])
+    try:
+        _one_leader([process], probe)
+        slow.slow.set()
+        until(lambda: not process.election.leading(), 10, interval_s=0.02,
+              what="the duties pausing on the leader's own clock")  # fmt: skip
+        paused_at = probe.by("p0")
+        until(lambda: not process.wiring.jobs or process.wiring.stop.is_set(), 10)
+        slow.go.set()
+        until(lambda: probe.by("p0") >= paused_at + 3, 10, interval_s=0.02,
+              what="the duties starting again")  # fmt: skip
+        assert process.election.terms == 2
+    finally:
+        process.stop()
+
+
 # ---------------------------------------------------------------- real `hall serve` processes
 
 
