@@ -355,7 +355,7 @@ def _candidates(write: HallWrite, number: int) -> list[Candidate]:
 _CANDIDATE_COLUMNS = [_t.id, _t.service_id, _t.queued_at, _t.priority, _t.target_window,
                       _a.slot_start, _a.slot_end]  # fmt: skip
 _CANDIDATE_ROWS = RowReader(_CANDIDATE_COLUMNS)
-_candidate_statements: dict[tuple[int, int, int, str], Prepared] = {}
+_candidate_statements: dict[tuple[tuple[int, ...], str], Prepared] = {}
 
 
 _SQLITE_HEAD = (
@@ -421,12 +421,17 @@ def _sqlite_heads(served: list[int]) -> list[TextualSelect]:
 
 
 def _candidate_statement(layout: Layout, number: int, dialect: str) -> Prepared:
-    """One UNION ALL of the window's index heads, built once per window and layout."""
-    key = (layout.hall_id, layout.version, number, dialect)
+    """One UNION ALL of the window's index heads, built once per set of services served.
+
+    Keyed by what the statement is made of (the services' ids and the dialect), not by the
+    window or layout: two databases in one process (the simulator, tests) may both have a
+    hall 1 whose window 4 serves different services.
+    """
+    served = sorted(layout.services[code].id for code in layout.windows[number].weights)
+    key = (tuple(served), dialect)
     statement = _candidate_statements.get(key)
     if statement is not None:
         return statement
-    served = sorted(layout.services[code].id for code in layout.windows[number].weights)
     base = (
         select(*_CANDIDATE_COLUMNS)
         .select_from(_TICKETS.outerjoin(_APPOINTMENTS, _a.id == _t.appointment_id))

@@ -301,3 +301,25 @@ class _Drive:
                 )
                 or 0
             )
+
+
+def test_two_halls_in_one_process_each_call_their_own_services(tmp_path: Path) -> None:
+    """Statements are shared by what they are made of: a hall 1 in another database whose
+    window 4 serves other services must not lend this one its candidates."""
+    config = tmp_path / "prop_hall.toml"
+    services = "".join(SERVICE_TOML.format(code=c, prefix=c.upper()) for c in SERVICES)
+    config.write_text(HALL_TOML.format(services=services), encoding="utf-8")
+    small = build_hall(f"sqlite:///{tmp_path / 'small.db'}", tmp_path / "v1")
+    prop = build_hall(f"sqlite:///{tmp_path / 'prop.db'}", tmp_path / "v2", config_path=config)
+    try:
+        for hall, service in ((small, "c"), (prop, "d")):  # window 4 of each serves one
+            assert hall.ctx.hall_id == 1 and set(hall.ctx.layout.windows[4].weights) == {service}
+            hall.clock.now = START + timedelta(hours=10)  # the small hall's c opens by day
+            drive = _Drive(hall)
+            drive.act(4, "open")
+            issue_ticket(hall.ctx, drive.boss, IssueRequest(service=service))
+            called = drive.act(4, "call-next")["ticket"]
+            assert called is not None and called["service"] == service  # type: ignore[index]
+    finally:
+        small.ctx.db.dispose()
+        prop.ctx.db.dispose()
