@@ -294,7 +294,8 @@ def test_counts_come_a_few_times_a_second_at_most(hall: HallRig) -> None:
     period = rooms_of(hall).period_s
     started = time.monotonic()
     issued = 0
-    while time.monotonic() - started < 1.5:
+    # At most 1.5 s, and fewer tickets than service b's numbers (a fast machine ran out).
+    while time.monotonic() - started < 1.5 and issued < 900:
         hall.issue("b")
         issued += 1
         display.pump()
