@@ -230,6 +230,8 @@ def test_kill_9_of_a_screens_process_moves_it_through_nginx_to_the_other_no_call
         made = [first, _serve_and_call_next(other)]
         health = until(lambda: _health_through(front), 20, what="health through nginx")
         assert health["process"] == other.process.pid  # the pool now answers from the survivor
+        with pytest.raises(requests.ConnectionError):
+            here.api(None, "GET", "/health")  # what the operator's monitoring sees of the dead one
         made += [_serve_and_call_next(front) for _ in range(2)]
 
         assert screen.wait_for(_shows_call(made[-1]), 30), "the screen did not come back"
