@@ -195,6 +195,12 @@ _TICKET_FIELDS = {
         "waiting", "called", "serving", "held", "no_show", "done", "cancelled", "expired"]},
     "priority": _BOOL, "window": {"type": ["integer", "null"]},
 }  # fmt: skip
+# Where a waiting ticket stands (services/forecast.py): its place in the call order and the
+# wait, median and 80 % range in seconds (null when it is not waiting or no window will call).
+_ETA_RANGE = {"anyOf": [{"type": "array", "items": _INT, "minItems": 2, "maxItems": 2},
+                        {"type": "null"}]}  # fmt: skip
+_ETA_FIELDS = {"people_ahead": {"type": "integer", "minimum": 0},
+               "eta_s": {"type": ["integer", "null"], "minimum": 0}, "eta_range_s": _ETA_RANGE}  # fmt: skip
 ANSWERS: dict[str, dict[str, Any]] = {
     "Health": {
         "type": "object",
@@ -203,12 +209,16 @@ ANSWERS: dict[str, dict[str, Any]] = {
                        "leader": {"type": "boolean",
                                   "description": "this process runs the background duties"}},
     },
-    "Ticket": {"type": "object", "required": list(_TICKET_FIELDS), "properties": _TICKET_FIELDS},
+    "Ticket": {
+        "type": "object",
+        "required": list(_TICKET_FIELDS),
+        "properties": _TICKET_FIELDS | _ETA_FIELDS,
+    },
     "PublicTicket": {
         "description": "A visitor's view: never a phone or ID number, staff or case number.",
         "type": "object",
         "required": list(_TICKET_FIELDS),
-        "properties": _TICKET_FIELDS,
+        "properties": _TICKET_FIELDS | _ETA_FIELDS,
         "not": {
             "anyOf": [
                 {"required": [name]}
@@ -232,7 +242,18 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "Snapshot": {
         "type": "object",
         "required": ["seq", "windows", "queues", "recent_calls", "alarms", "notices"],
-        "properties": {"seq": _INT, "windows": {"type": "array"}, "queues": {"type": "array"}},
+        "properties": {
+            "seq": _INT,
+            "windows": {"type": "array"},
+            "queues": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["service", "waiting", "eta_s", "eta_range_s"],
+                    "properties": {"service": _STR, "waiting": _INT} | _ETA_FIELDS,
+                },
+            },
+        },
     },
     "Events": {
         "type": "object",
@@ -246,7 +267,16 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "Services": {
         "type": "object",
         "required": ["services"],
-        "properties": {"services": {"type": "array"}},
+        "properties": {
+            "services": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["code", "waiting", "eta_s", "eta_range_s"],
+                    "properties": {"code": _STR, "waiting": _INT} | _ETA_FIELDS,
+                },
+            }
+        },
     },
 }
 ANSWER_OF: dict[tuple[str, str], str] = {

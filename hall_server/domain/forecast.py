@@ -358,7 +358,13 @@ def forecast(
     # times in the replay: seconds after ``now``
     free: list[tuple[float, int, WindowNow]] = []
     tracks: dict[int, _Track] = {}
+    # A closed window's opening counts only while no open or paused one may call the target
+    # (before the hall opens; a service nobody serves yet): a window left closed in open
+    # hours is not promised.
+    live = any(w.state != "closed" and _may_call(w, target) for w in pool)
     for w in pool:
+        if live and w.state == "closed":
+            continue
         first = _first_free(w, now, handling, default)
         if first is None:
             continue

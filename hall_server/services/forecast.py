@@ -63,7 +63,7 @@ CLIP = 8.0  # a visit counts at most CLIP × the configured mean
 REFRESH_S = 60.0  # hall seconds between two refreshes of today's figures
 EXPECTED_PAUSE_S = 15 * 60  # a pause (暂停) is expected to last this long
 QUEUE_READ = 100  # waiting tickets read per service and pool (and the replay's bound)
-NEW_TICKET_ID = -1  # the id of a hypothetical new ticket
+NEW_TICKET_ID = 2**62  # a hypothetical new ticket: after every real one queued as early
 
 _t = cast(Table, TicketRow.__table__).c
 _w = cast(Table, WindowRow.__table__).c
@@ -472,12 +472,12 @@ def _issuing_until(layout: Layout, now: datetime) -> dict[str, datetime]:
 
 
 def _openings(layout: Layout, windows: list[WindowNow], now: datetime) -> list[WindowNow]:
-    """Closed windows open at their services' next opening, for services none open serves."""
-    live = {code for w in windows if w.state != "closed" for code in w.weights}
+    """Closed windows open at their services' next opening (the replay counts them only for
+    a ticket that no open or paused window may call)."""
     local = now.astimezone(layout.tz)
     out = []
     for w in windows:
-        if w.state != "closed" or not set(w.weights) - live:
+        if w.state != "closed":
             out.append(w)
             continue
         opens = _next_opening(layout, w, local)

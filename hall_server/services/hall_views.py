@@ -21,7 +21,9 @@ def list_services(ctx: HallContext) -> list[dict[str, Any]]:
                 "hours": [list(p) for p in service.hours_text],
                 "guide": service.guide,
                 "waiting": queue["waiting"],
+                "people_ahead": queue["people_ahead"],
                 "eta_s": queue["eta_s"],
+                "eta_range_s": queue["eta_range_s"],
                 "open": queue["open"],
                 "windows_open": queue["windows_open"],
             }

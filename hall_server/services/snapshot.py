@@ -9,7 +9,6 @@ from sqlalchemy import select, text
 
 from ..contract import CALL_EVENTS, RECENT_CALLS, public_view
 from ..domain.numbering import business_day, is_open
-from ..domain.queueing import eta_seconds
 from ..domain.tickets import AT_WINDOW, TicketState
 from ..models import Alarm, Hall, LogEvent, Notice, Staff
 from ..models import Counter as CounterRow
@@ -17,6 +16,7 @@ from ..models import Ticket as TicketRow
 from ..models import Window as WindowRow
 from .context import HallContext
 from .devices import device_views
+from .forecast import eta_fields, new_ticket_etas
 from .hall_log import wire
 from .public_stream import public_events_after
 from .ticket_rows import iso
@@ -182,6 +182,8 @@ def _queues(
         )
         if first is not None:
             oldest[service.id] = first
+    # a newcomer's place and wait per service, from the live hall (services/forecast.py)
+    etas = new_ticket_etas(ctx, session.connection(), now)
     queues = []
     for service in layout.services.values():
         waiting, served = counts.get(service.id, (0, 0))
@@ -194,7 +196,7 @@ def _queues(
                 "waiting": waiting,
                 "served": served,
                 "longest_wait_s": round((now - first).total_seconds()) if first else 0,
-                "eta_s": eta_seconds(waiting, serving, service.avg_handle_s),
+                **eta_fields(etas.get(service.code), waiting),
                 "windows_open": serving,
                 "open": is_open(service.hours, now, layout.tz),
             }

@@ -15,13 +15,14 @@ from ..domain import events as ev
 from ..domain import tickets as rules
 from ..domain.errors import Forbidden, InvalidInput, NotFound
 from ..domain.numbering import Counter, business_day, check_open, next_number
-from ..domain.queueing import eta_seconds, requeue_position
+from ..domain.queueing import requeue_position
 from ..domain.tickets import TicketState
 from ..models import Appointment, Window
 from ..models import Counter as CounterRow
 from ..models import Ticket as TicketRow
 from .actors import Actor
-from .context import HallContext, Layout, ServiceInfo
+from .context import HallContext, Layout
+from .forecast import issued_ticket_eta, ticket_eta
 from .hall_log import HallWrite, hall_write
 from .issuing import IssueRequest as IssueRequest  # issue_ticket's input, used from here
 from .issuing import apply_issuing_rules
@@ -52,28 +53,6 @@ _NEW_COUNTER = Prepared(insert(_COUNTERS).values(
     issued=bindparam("b_issued"), waiting=bindparam("b_waiting"), served=0,
 ))  # fmt: skip
 _INSERT_TICKET = Prepared(insert(_TICKETS).returning(_TICKETS.c.id))
-_OPEN_WINDOWS = Prepared(
-    select(Window.__table__.c.number).where(
-        Window.__table__.c.hall_id == bindparam("b_hall"), Window.__table__.c.state == "open"
-    )
-)
-
-
-def _eta(write: HallWrite, service: ServiceInfo, ahead: int) -> int | None:
-    open_windows = _OPEN_WINDOWS.run(write.connection, {"b_hall": write.hall.id})
-    serving = sum(
-        1
-        for (n,) in open_windows.fetchall()
-        if service.code in write.layout.windows.get(n, _NO_WINDOW).weights
-    )
-    return eta_seconds(ahead, serving, service.avg_handle_s)
-
-
-class _NoWindow:
-    weights: dict[str, int] = {}  # noqa: RUF012 - read-only sentinel
-
-
-_NO_WINDOW = _NoWindow()
 
 
 def issue_ticket(
@@ -129,14 +108,16 @@ def issue_ticket(
             _SET_COUNTER.run(connection, {**key, **counts})
         [(ticket_id,)] = _INSERT_TICKET.run(connection, values | _FRESH).fetchall()
         row = _new_row(ticket_id, values)
-        eta = _eta(write, service, ahead)
+        slot = (appointment.slot_start, appointment.slot_end) if appointment is not None else None
+        eta = issued_ticket_eta(ctx, connection, row, write.now, seq_before=write.seq,
+                                fallback_ahead=ahead, slot=slot)  # fmt: skip
         if appointment is not None:
             appointment.state, appointment.ticket_id = "checked_in", row.id
         write.log(
             ticket_event(ev.TicketIssued, row, layout, waiting=ahead + 1),
             ticket_id=row.id,
         )
-        body = ticket_view(row, layout) | {"people_ahead": ahead, "eta_s": eta}
+        body = ticket_view(row, layout) | eta
         write.remember(scope, idempotency_key, 201, body)
         return body
 
@@ -234,7 +215,8 @@ def get_ticket(ctx: HallContext, ticket_id: int, *, staff: bool = True) -> dict[
         if row is None or row.hall_id != ctx.hall_id:
             raise NotFound(f"没有此号票 (no ticket with id {ticket_id}).")
         view = ticket_view(row, ctx.layout, staff=staff)
-        return view | {"people_ahead": people_ahead(session, row)}
+        return view | ticket_eta(ctx, session.connection(), row, ctx.clock(),
+                                 lambda: people_ahead(session, row))  # fmt: skip
 
 
 def public_ticket(ctx: HallContext, token: str) -> dict[str, Any]:
@@ -246,20 +228,14 @@ def public_ticket(ctx: HallContext, token: str) -> dict[str, Any]:
         if row is None:
             raise NotFound("号票不存在或已失效 (no such ticket).")
         layout = ctx.layout
-        service = layout.services_by_id[row.service_id]
-        ahead = people_ahead(session, row)
-        open_windows = session.scalars(
-            select(Window.number).where(Window.hall_id == ctx.hall_id, Window.state == "open")
-        ).all()
-        serving = sum(1 for n in open_windows if service.code in layout.windows[n].weights)
-        eta = eta_seconds(ahead, serving, service.avg_handle_s) if row.state == "waiting" else None
-        return ticket_view(row, layout, staff=False) | {
-            "people_ahead": ahead,
-            "eta_s": eta,
+        eta = ticket_eta(ctx, session.connection(), row, ctx.clock(),
+                         lambda: people_ahead(session, row))  # fmt: skip
+        place = {
             "hall_name": layout.name,
             "state_name": rules.STATE_NAMES_ZH[TicketState(row.state)],
             "token": row.token,
         }
+        return ticket_view(row, layout, staff=False) | eta | place
 
 
 def requeue_ticket(

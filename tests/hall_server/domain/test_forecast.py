@@ -22,13 +22,15 @@ FIVE_MIN = {"a": Handling(300.0), "b": Handling(300.0)}
 
 def queue(n: int, service: str = "a", start_id: int = 1) -> list[Candidate]:
     """``n`` normal tickets queued a minute apart, the first 30 minutes ago."""
-    return [
-        Candidate(start_id + i, service, NOW - timedelta(minutes=30 - i)) for i in range(n)
-    ]
+    return [Candidate(start_id + i, service, NOW - timedelta(minutes=30 - i)) for i in range(n)]
 
 
 def busy(
-    number: int, weights: dict[str, int], service: str = "a", *, elapsed_s: float = 60.0,
+    number: int,
+    weights: dict[str, int],
+    service: str = "a",
+    *,
+    elapsed_s: float = 60.0,
     priority_streak: int = 0,
 ) -> WindowNow:
     return WindowNow(number, weights, busy_service=service, elapsed_s=elapsed_s,

@@ -1,0 +1,149 @@
+"""Position and ETA as visitors get them: the issue answer, the phone page, the services list
+and the TV's queue table, all from the live hall; handling times learned from the day."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hall_server.api.openapi import openapi_document
+from hall_server.services import forecast as fc
+
+from .hall import HallRig, build_hall
+
+PRIOR_B_S = 8 * 60  # the small hall's configured mean for service b
+
+
+def read_hall(hall: HallRig) -> fc.HallNow:
+    with hall.ctx.db.read() as session:
+        return fc.read_hall(hall.ctx, session.connection(), hall.clock.now)
+
+
+def serve(hall: HallRig, window: int, minutes: float, who: str = "staff1") -> dict[str, Any]:
+    called = hall.act(who, window, "call-next")
+    hall.clock.advance(minutes=minutes)
+    hall.act(who, window, "finish")
+    return called
+
+
+def eta_range(answer: dict[str, Any]) -> tuple[int, int]:
+    low, high = answer["eta_range_s"]
+    assert low <= answer["eta_s"] <= high
+    return low, high
+
+
+def test_learned_handling_replaces_a_wrong_prior_after_enough_visits(hall: HallRig) -> None:
+    hall.act("staff1", 3, "open")
+    assert read_hall(hall).handling["b"].mean_s == pytest.approx(PRIOR_B_S)
+    for _ in range(2):  # too few visits: the configured mean stays
+        hall.issue("b")
+        serve(hall, 3, 12)
+    assert read_hall(hall).handling["b"].mean_s == pytest.approx(PRIOR_B_S)
+    for _ in range(28):
+        hall.issue("b")
+        serve(hall, 3, 12)
+    learned = read_hall(hall).handling["b"].mean_s
+    assert learned == pytest.approx(12 * 60, rel=0.05)
+    # and a new visitor is told it: one window, busy from now with a 12-minute visit, one
+    # ahead — called after about two visits, not two configured 8-minute ones
+    hall.issue("b")
+    hall.act("staff1", 3, "call-next")
+    hall.issue("b")
+    mine = hall.issue("b")
+    assert mine["people_ahead"] == 1
+    assert mine["eta_s"] > 2 * PRIOR_B_S
+
+
+def test_a_green_channel_ticket_is_told_it_goes_first(hall: HallRig) -> None:
+    hall.act("staff1", 3, "open")
+    hall.issue("b")
+    hall.act("staff1", 3, "call-next")  # the window is busy
+    normal = [hall.issue("b") for _ in range(4)]
+    assert [t["people_ahead"] for t in normal] == [0, 1, 2, 3]
+    green = hall.post("boss", "/tickets", {"service": "b", "priority": True})
+    assert green.status_code == 201, green.get_json()
+    assert green.get_json()["people_ahead"] == 0
+    # the normal tickets now have the green-channel one ahead of them
+    token = normal[0]["token"]
+    page = hall.client.get(f"/api/v1/public/tickets/{token}").get_json()
+    assert page["people_ahead"] == 1
+
+
+def test_every_answer_carries_the_eta_and_its_range(hall: HallRig) -> None:
+    hall.act("staff1", 3, "open")
+    hall.issue("b")
+    hall.act("staff1", 3, "call-next")
+    issued = hall.issue("b")
+    low, high = eta_range(issued)
+    assert 0 <= low < high
+    page = hall.client.get(f"/api/v1/public/tickets/{issued['token']}").get_json()
+    assert page["people_ahead"] == 0 and eta_range(page)
+    services = {s["code"]: s for s in hall.get("kiosk-1", "/services").get_json()["services"]}
+    assert services["b"]["people_ahead"] == 1 and eta_range(services["b"])
+    queues = {q["service"]: q for q in hall.get("boss", "/snapshot").get_json()["queues"]}
+    assert eta_range(queues["b"]) == eta_range(services["b"])
+    staff_view = hall.get("boss", f"/tickets/{issued['id']}").get_json()
+    assert staff_view["people_ahead"] == 0 and eta_range(staff_view)
+
+
+def test_before_any_window_opens_the_eta_comes_from_the_hours(hall: HallRig) -> None:
+    # 10:00, service b open round the clock, nobody at a window yet: not null
+    first = hall.issue("b")
+    assert first["eta_s"] is not None and eta_range(first)
+    services = {s["code"]: s for s in hall.get("kiosk-1", "/services").get_json()["services"]}
+    assert services["b"]["eta_s"] is not None
+
+
+def test_a_called_ticket_has_no_eta(hall: HallRig) -> None:
+    hall.act("staff1", 3, "open")
+    ticket = hall.issue("b")
+    hall.act("staff1", 3, "call-next")
+    page = hall.client.get(f"/api/v1/public/tickets/{ticket['token']}").get_json()
+    assert page["status"] == "called" and page["eta_s"] is None and page["eta_range_s"] is None
+
+
+def test_the_openapi_document_describes_the_eta_fields() -> None:
+    schemas = openapi_document()["components"]["schemas"]
+    for name in ("Ticket", "PublicTicket"):
+        fields = schemas[name]["properties"]
+        assert {"people_ahead", "eta_s", "eta_range_s"} <= set(fields), name
+        assert fields["eta_range_s"]["anyOf"][0]["minItems"] == 2
+    service = schemas["Services"]["properties"]["services"]["items"]["properties"]
+    assert {"eta_s", "eta_range_s", "people_ahead"} <= set(service)
+    queue = schemas["Snapshot"]["properties"]["queues"]["items"]["properties"]
+    assert {"eta_s", "eta_range_s"} <= set(queue)
+
+
+@pytest.mark.postgres
+def test_the_forecast_reads_postgresql_too(pg_url: str, tmp_path: Path) -> None:
+    rig = build_hall(pg_url, tmp_path / "var")
+    try:
+        rig.act("staff1", 3, "open")
+        rig.issue("b")
+        rig.act("staff1", 3, "call-next")
+        normal = [rig.issue("b") for _ in range(3)]
+        assert [t["people_ahead"] for t in normal] == [0, 1, 2]
+        low, high = eta_range(normal[-1])
+        assert 0 < low < high
+        services = {s["code"]: s for s in rig.get("kiosk-1", "/services").get_json()["services"]}
+        assert services["b"]["people_ahead"] == 3
+    finally:
+        rig.ctx.db.dispose()
+
+
+def test_a_long_queue_is_answered_without_replaying_it(hall: HallRig) -> None:
+    hall.act("staff1", 3, "open")
+    hall.act("staff2", 2, "open")
+    for _ in range(fc.QUEUE_READ):
+        hall.issue("b")
+    late = hall.issue("b")
+    assert late["people_ahead"] == fc.QUEUE_READ
+    eta_range(late)
+    # windows 3 and 2 serve b; 2 would prefer a (3 to 1), but nobody waits for a
+    expected = (fc.QUEUE_READ + 1) * PRIOR_B_S / 2
+    assert 0.8 * expected < late["eta_s"] < 1.2 * expected
+    page = hall.client.get(f"/api/v1/public/tickets/{late['token']}").get_json()
+    assert page["people_ahead"] == fc.QUEUE_READ
+    assert 0.8 * expected < page["eta_s"] < 1.2 * expected and eta_range(page)
