@@ -51,18 +51,24 @@ def to_domain(row: TicketRow, layout: Layout) -> Ticket:
     )
 
 
-def store(row: TicketRow, ticket: Ticket, layout: Layout) -> None:
-    """Write the domain's Ticket back onto its row, keeping the day's waiting counts.
-
-    Every change of a ticket passes here, so this is the one place that moves the
-    counters' ``waiting`` (what "people ahead" and the screens' queue lengths read).
-    """
+def _copy_onto(row: Any, ticket: Ticket, layout: Layout) -> tuple[bool, int, bool]:
+    """Copy the domain's Ticket onto a row; return (was waiting, old service id, was done)."""
     was_waiting, old_service = row.state == TicketState.WAITING.value, row.service_id
     was_done = row.state == TicketState.DONE.value
     for name, column in _FIELDS.items():
         value = getattr(ticket, name)
         setattr(row, column, value.value if name == "state" else value)
     row.service_id = layout.service(ticket.service).id
+    return was_waiting, old_service, was_done
+
+
+def store(row: TicketRow, ticket: Ticket, layout: Layout) -> None:
+    """Write the domain's Ticket back onto its row, keeping the day's waiting counts.
+
+    Every change of a ticket passes here, so this is the one place that moves the
+    counters' ``waiting`` (what "people ahead" and the screens' queue lengths read).
+    """
+    was_waiting, old_service, was_done = _copy_onto(row, ticket, layout)
     now_waiting = row.state == TicketState.WAITING.value
     session = object_session(row)
     assert session is not None, "store() needs a ticket row loaded in a session"
@@ -205,12 +211,7 @@ def save(connection: Connection, row: Any, ticket: Ticket, layout: Layout) -> in
     StaleDataError (HTTP 409, "retry") and nothing is written. Returns the service's waiting
     count when it moved, else None.
     """
-    was_waiting, old_service = row.state == TicketState.WAITING.value, row.service_id
-    was_done = row.state == TicketState.DONE.value
-    for name, column in _FIELDS.items():
-        value = getattr(ticket, name)
-        setattr(row, column, value.value if name == "state" else value)
-    row.service_id = layout.service(ticket.service).id
+    was_waiting, old_service, was_done = _copy_onto(row, ticket, layout)
     values = {column: getattr(row, column) for column in _SAVED}
     cas = {"b_id": row.id, "b_version": row.version, "b_next": row.version + 1}
     if _SAVE.run(connection, values | cas).rowcount != 1:
