@@ -47,6 +47,21 @@ class Scope:
         return "全部窗口 / All windows"
 
 
+def floor_to_say(window_floor: int, display_floor: int | None, hall_floors: int) -> int | None:
+    """Return the floor to show and say with a call to a window, or None to leave it out.
+
+    A hall on one floor never names it. A display that knows its floor names the floor only
+    for windows on another floor ("请D001号到2楼16号窗口办理"): the visitor standing there
+    needs to go up or down. A display without a floor (a whole-hall screen at the door, a
+    zone screen) names the floor of every window, since it cannot know which one is "here".
+    """
+    if hall_floors <= 1:
+        return None
+    if display_floor is not None and window_floor == display_floor:
+        return None
+    return window_floor
+
+
 def _floor_zh(floor: int | None) -> str:
     names = "零一二三四五六七八九十"
     if floor is not None and 0 < floor <= 10:

@@ -3,7 +3,7 @@
 - ``GET /display/<device>`` — the page; the device's token comes once as ``?token=``.
 - ``GET /api/v1/display/config`` — what the calling display shows: its layout (all, one
   zone, one floor), the windows and services in scope, voice on/off, the server's time.
-- ``GET /api/v1/display/voice?number=A012&window=3`` — one WAV per call, joined from the
+- ``GET /api/v1/display/voice?number=A012&window=3[&floor=2]`` — one WAV per call, joined from the
   clip bank under ``var/voice/`` (made with espeak-ng on first use) and cached.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from display.scope import display_scope
+from display.scope import display_scope, floor_to_say
 from display.voice import Announcer, VoiceError
 from display.voice.bank import ESPEAK, MANIFEST
 from hall_server.api.common import actor, hall
@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 VOICE_DIR = "voice"
 RECENT_CALLS = 6  # rows of "last calls" on the page unless the device's options say otherwise
 STALE_S = 90  # a call older than this when it reaches the page is shown, not announced
+DEFAULT_TEMPLATE = "请{number}号到{floor}{window}号窗口办理"  # {floor} is "2楼" or empty
 TICKET_NUMBER = re.compile(r"^[A-Z]{0,3}[0-9]{1,6}$")
 
 pages = Blueprint(
@@ -106,6 +107,8 @@ def display_settings(device: dict[str, Any], *, is_device: bool) -> dict[str, An
         "title": scope.title,
         "windows": list(scope.windows),
         "window_names": {str(n): layout.windows[n].name for n in scope.windows},
+        # The floor a call to each window is shown and announced with (null: not named).
+        "window_floors": window_floors(device["floor"]),
         "services": list(scope.services),
         "hall": {"code": layout.code, "name": layout.name, "name_en": layout.name_en},
         "timezone": layout.tz.key,
@@ -115,13 +118,20 @@ def display_settings(device: dict[str, Any], *, is_device: bool) -> dict[str, An
             "message": message,
             "repeat": int(voice.get("repeat", 2)),
             "chime": bool(voice.get("chime", True)),
-            "template": str(voice.get("template", "请{number}号到{window}号窗口办理")),
+            "template": str(voice.get("template", DEFAULT_TEMPLATE)),
             "stale_s": int(options.get("stale_s", STALE_S)),
         },
         # The device's own options (LED signs, audio) go to the device itself only.
         "options": options if is_device else {},
         "server_time": datetime.now(UTC).isoformat(),
     }
+
+
+def window_floors(display_floor: int | None) -> dict[str, int | None]:
+    """Return, for every window of the hall, the floor a call to it names (None: not named)."""
+    windows = hall().ctx.layout.windows
+    floors = len({w.floor for w in windows.values()})
+    return {str(n): floor_to_say(w.floor, display_floor, floors) for n, w in windows.items()}
 
 
 def voice_available(bank_dir: Path) -> tuple[bool, str]:
@@ -143,6 +153,14 @@ def voice() -> Any:
     raw = request.args.get("window", "")
     if not (raw.isascii() and raw.isdigit()) or int(raw) not in hall().ctx.layout.windows:
         raise InvalidInput(f"没有这个窗口：{raw!r} (no such window).")
+    floor_raw = request.args.get("floor", "")
+    floor = None
+    if floor_raw:
+        if not (floor_raw.isascii() and floor_raw.isdigit()) or int(floor_raw) != (
+            hall().ctx.layout.windows[int(raw)].floor
+        ):
+            raise InvalidInput(f"窗口不在这一层：{floor_raw!r} (window {raw} is not on that floor).")
+        floor = int(floor_raw)
     settings = hall().ctx.layout.voice
     try:
         data = announcer().wav_for(
@@ -150,6 +168,7 @@ def voice() -> Any:
             int(raw),
             chime=bool(settings.get("chime", True)),
             repeat=int(settings.get("repeat", 2)),
+            floor=floor,
         )
     except VoiceError as error:
         raise VoiceUnavailable(str(error)) from None

@@ -1,4 +1,4 @@
-"""Join clips into one WAV per call ("请 A零一二 号到 三 号窗口办理"), cached.
+"""Join clips into one WAV per call ("请 A零一二 号到 [二 楼] 三 号窗口办理"), cached.
 
 Pauses: ``word_gap_ms`` between words, ``chime_gap_ms`` after the chime and
 ``repeat_gap_ms`` before each repetition of the phrase. The WAV has the clips' format and
@@ -64,9 +64,17 @@ class Announcer:
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def wav_for(self, number: str, window: int, *, chime: bool = True, repeat: int = 1) -> bytes:
-        """Return the WAV announcing ``number`` to ``window``."""
-        sequence = clips.clip_sequence(number, window, chime=chime, repeat=repeat)
+    def wav_for(
+        self,
+        number: str,
+        window: int,
+        *,
+        chime: bool = True,
+        repeat: int = 1,
+        floor: int | None = None,
+    ) -> bytes:
+        """Return the WAV announcing ``number`` to ``window`` (on ``floor`` when it is said)."""
+        sequence = clips.clip_sequence(number, window, chime=chime, repeat=repeat, floor=floor)
         pauses = pauses_ms(
             sequence,
             word_ms=self.word_gap_ms,

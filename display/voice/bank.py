@@ -51,6 +51,7 @@ PINYIN = {
     clips.HANDLE: "ban4 li3",
     clips.TEN: "shi2",
     clips.HUNDRED: "bai3",
+    clips.FLOOR: "lou2",
     "零": "ling2",
     "一": "yi1",
     "二": "er4",

@@ -11,6 +11,10 @@ Chinese number. Window numbers 1..999 are read the way hall staff say them:
   a hundred), 二百 (not 两百), 九百九十九
 
 Hence the bank needs 百 besides 十 and the digits.
+
+A window on another floor than the screen is read with its floor before the window
+("请 D零零一 号到 二 楼 十六 号窗口办理"): the floor as a Chinese number (1..999, read like a
+window number), then 楼. Floors below 1 (basements) are not read.
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ WINDOW = "窗口"
 HANDLE = "办理"
 TEN = "十"
 HUNDRED = "百"
+FLOOR = "楼"
 DIGITS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")
 LETTERS = tuple(chr(code) for code in range(ord("A"), ord("Z") + 1))
 
-WORDS = (PLEASE, NUMBER_SIGN, GO_TO, WINDOW, HANDLE, TEN, HUNDRED)
+WORDS = (PLEASE, NUMBER_SIGN, GO_TO, WINDOW, HANDLE, TEN, HUNDRED, FLOOR)
 ALL_CLIPS = (CHIME, *WORDS, *DIGITS, *LETTERS)
 
 MAX_WINDOW = 999
@@ -69,13 +74,21 @@ def ticket_words(number: str) -> list[str]:
     return words
 
 
-def phrase(number: str, window: int) -> list[str]:
-    """Return one reading of the call, without the chime."""
+def floor_words(floor: int | None) -> list[str]:
+    """Return the clips reading a floor ("二 楼"), or nothing for no floor or a basement."""
+    if floor is None or floor < 1:
+        return []
+    return [*window_words(floor), FLOOR]
+
+
+def phrase(number: str, window: int, floor: int | None = None) -> list[str]:
+    """Return one reading of the call, without the chime; ``floor`` only when it is said."""
     return [
         PLEASE,
         *ticket_words(number),
         NUMBER_SIGN,
         GO_TO,
+        *floor_words(floor),
         *window_words(window),
         NUMBER_SIGN,
         WINDOW,
@@ -83,8 +96,10 @@ def phrase(number: str, window: int) -> list[str]:
     ]
 
 
-def clip_sequence(number: str, window: int, *, chime: bool = True, repeat: int = 1) -> list[str]:
+def clip_sequence(
+    number: str, window: int, *, chime: bool = True, repeat: int = 1, floor: int | None = None
+) -> list[str]:
     """Return the clip names of a call: the chime once, then the phrase ``repeat`` times."""
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat}")
-    return ([CHIME] if chime else []) + phrase(number, window) * repeat
+    return ([CHIME] if chime else []) + phrase(number, window, floor) * repeat

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..domain.text import refusal, unshowable
 from .base import REPO_ROOT, Loc, Problems, quote, raise_problems, unknown
 from .checks import hall_links
 
@@ -29,6 +30,13 @@ def _slug(value: str) -> str:
 def _non_empty(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
+    return _showable(value)
+
+
+def _showable(value: str) -> str:
+    found = unshowable(value)
+    if found:
+        raise ValueError(refusal(found))
     return value
 
 
@@ -53,6 +61,7 @@ def _hours(value: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
 
 Slug = Annotated[str, AfterValidator(_slug)]
 Text = Annotated[str, AfterValidator(_non_empty)]
+Shown = Annotated[str, AfterValidator(_showable)]  # text on a screen or ticket; may be empty
 Hours = Annotated[tuple[tuple[str, str], ...], AfterValidator(_hours)]
 Minutes = Annotated[int, Field(ge=1)]
 Weight = Annotated[int, Field(ge=1, le=10)]
@@ -133,7 +142,7 @@ class PolicyConfig(_Model):
 class VoiceConfig(_Model):
     repeat: int = Field(default=2, ge=1, le=5)
     chime: bool = True
-    template: str = "请{number}号到{window}号窗口办理"
+    template: str = "请{number}号到{floor}{window}号窗口办理"  # {floor}: "2楼" or empty
 
     @field_validator("template")
     @classmethod
@@ -142,8 +151,8 @@ class VoiceConfig(_Model):
             names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
         except ValueError as exc:
             raise ValueError(f"is not a valid template: {exc}") from None
-        if names != {"number", "window"}:
-            raise ValueError("must use exactly the placeholders {number} and {window}")
+        if names not in ({"number", "window"}, {"number", "window", "floor"}):
+            raise ValueError("must use the placeholders {number} and {window}, and may use {floor}")
         return value
 
 
@@ -180,10 +189,12 @@ class IssuingConfig(_Model):
 
 
 class GuideConfig(_Model):
-    materials: tuple[str, ...] = ()
-    fee: str = "免费"
-    time_limit: str = "即办"
-    notes: str = ""
+    """办事指南 on the kiosk; what the admin leaves empty is shown as "ask at the desk"."""
+
+    materials: tuple[Shown, ...] = ()
+    fee: Shown = ""
+    time_limit: Shown = ""
+    notes: Shown = ""
 
 
 class ServiceConfig(_Model):
@@ -257,7 +268,7 @@ class ServiceConfig(_Model):
 
 class WindowConfig(_Model):
     number: int = Field(ge=1)
-    name: str = ""
+    name: Shown = ""
     zone: Text
     floor: int
     general: bool = False
@@ -308,7 +319,7 @@ class HallConfig(_Model):
     name: Text
     name_en: Text
     timezone: str = "Asia/Shanghai"
-    notices: tuple[str, ...] = ()
+    notices: tuple[Shown, ...] = ()
     policy: PolicyConfig = PolicyConfig()
     voice: VoiceConfig = VoiceConfig()
     alarms: AlarmConfig = AlarmConfig()

@@ -87,7 +87,7 @@ def test_committed_defaults_apply_where_the_site_file_is_silent(tmp_path: Path) 
     assert settings.hall.timezone == "Asia/Shanghai"
     assert settings.hall.policy.priority_swap_ratio == 3
     assert settings.hall.policy.no_show_requeue == "after_n"
-    assert settings.hall.voice.template == "请{number}号到{window}号窗口办理"
+    assert settings.hall.voice.template == "请{number}号到{floor}{window}号窗口办理"
     assert settings.hall.alarms.wait_red_min == 40
     assert settings.hall.issuing.elderly_age == 65
     shebao = settings.hall.service("shebao")
