@@ -46,6 +46,7 @@ HERE = ROOT / "benchmarks" / "simulation"
 MONDAY = date(2026, 12, 7)
 
 MMC_MEAN_S = 300.0
+LEAN = False  # --lean: the issue answer's read (the windows serving the service only)
 SCENARIOS: dict[str, dict[str, Any]] = {
     # M/M/4 at ρ = 0.90: one service, exponential handling as configured, FIFO.
     "mmc": {
@@ -147,10 +148,11 @@ def run(name: str, days: int, seed: int) -> tuple[list[Record], dict[str, float]
             with ctx.db.read() as session:
                 connection = session.connection()
                 t0 = wallclock.perf_counter()
-                hall = fc.read_hall(ctx, connection, sim.now)
+                only = visitor.service if LEAN else None
+                hall = fc.read_hall(ctx, connection, sim.now, for_service=only)
                 t1 = wallclock.perf_counter()
                 me = next(c for c in hall.waiting if c.id == visitor.ticket_id)
-                eta = fc.forecast_ticket(hall, me, ctx)
+                eta = fc.forecast_ticket(hall, me, ctx, whole=not LEAN)
                 t2 = wallclock.perf_counter()
             cost["read"] += t1 - t0
             cost["forecast"] += t2 - t1
@@ -270,7 +272,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cost", action="store_true", help="also time the replay alone")
+    parser.add_argument("--lean", action="store_true", help="the issue answer's lean read")
     args = parser.parse_args()
+    global LEAN
+    LEAN = args.lean
     for name in args.scenario or ["mmc", "mixed"]:
         started = wallclock.perf_counter()
         records, cost = run(name, args.days, args.seed)

@@ -340,6 +340,7 @@ def forecast(
     *,
     arrival_rates: Mapping[tuple[str, bool], float] | None = None,
     arrivals_until: Mapping[str, datetime] | None = None,
+    whole: bool = True,
     max_steps: int = 20_000,
 ) -> Eta | None:
     """Position and ETA of ``target`` (a waiting ticket, or a new one not in ``waiting``).
@@ -350,10 +351,13 @@ def forecast(
     the replay lets them arrive at their mean spacing (the k-th at (k − ½)/rate), and the
     spread of their count (Poisson) widens the range. (The target's own pool comes after
     it.) ``arrivals_until``: per service, when it stops issuing (the end of its open period);
-    none come after. None when no window that may call it is open or opens later today.
+    none come after. ``whole``: replay every window connected to the target's through shared
+    services; else only the windows that may call it (cheaper, at the price of not seeing
+    the other windows drain the services these share). None when no window that may call it
+    is open or opens later today.
     """
     default = handling.get(target.service, Handling(300.0))
-    pool = _connected(windows, target)
+    pool = _connected(windows, target) if whole else [w for w in windows if _may_call(w, target)]
     queues = _Queues([*waiting, target] if all(c.id != target.id for c in waiting) else waiting)
     # times in the replay: seconds after ``now``
     free: list[tuple[float, int, WindowNow]] = []

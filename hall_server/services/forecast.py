@@ -346,10 +346,10 @@ _SQLITE_POOL = (
 _waiting_statements: dict[tuple[str, tuple[int, ...]], Prepared] = {}
 
 
-def _waiting_statement(layout: Layout, dialect: str) -> Prepared:
+def _waiting_statement(layout: Layout, dialect: str, only: set[int] | None = None) -> Prepared:
     """The first QUEUE_READ waiting tickets of each service's two pools and the targeted ones:
-    one UNION ALL of index walks, built once per layout."""
-    ids = sorted(s.id for s in layout.services.values())
+    one UNION ALL of index walks, built once per layout (and set of services ``only``)."""
+    ids = sorted(s.id for s in layout.services.values() if only is None or s.id in only)
     key = (dialect, tuple(ids))  # by content: simulated halls share ids and versions
     found = _waiting_statements.get(key)
     if found is not None:
@@ -389,11 +389,44 @@ def _waiting_statement(layout: Layout, dialect: str) -> Prepared:
     return prepared
 
 
+_part_statements: dict[tuple[str, tuple[int, ...]], tuple[Prepared, Prepared]] = {}
+
+
+def _part(layout: Layout, service: str) -> tuple[Prepared, Prepared]:
+    """The windows that serve ``service`` and the visitors at them: two statements per set."""
+    numbers = tuple(sorted(n for n, info in layout.windows.items() if service in info.weights))
+    key = (service, numbers)
+    found = _part_statements.get(key)
+    if found is not None:
+        return found
+    listed: list[Any] = [literal_column(str(int(n))) for n in numbers] or [literal_column("-1")]
+    windows = Prepared(
+        select(*_WINDOW_COLUMNS).where(
+            _w.hall_id == bindparam("b_hall"), _w.active == true(), _w.number.in_(listed)
+        )
+    )
+    busy = Prepared(
+        select(*_BUSY_COLUMNS).where(
+            _t.hall_id == bindparam("b_hall"),
+            _t.window_no.in_(listed),
+            _t.state.in_([literal_column("'called'"), literal_column("'serving'")]),
+        )
+    )
+    made = _part_statements[key] = (windows, busy)
+    return made
+
+
 def read_hall(
-    ctx: HallContext, connection: Connection, now: datetime, *, tickets: bool = True
+    ctx: HallContext,
+    connection: Connection,
+    now: datetime,
+    *,
+    tickets: bool = True,
+    for_service: str | None = None,
 ) -> HallNow:
     """Read the windows, the waiting tickets (bounded; none when not ``tickets``) and the
-    handling estimates."""
+    handling estimates; with ``for_service``, only the windows that serve it and the queues of
+    what those serve (an issue's lean read)."""
     layout = ctx.layout
     hall = {"b_hall": ctx.hall_id}
     day = business_day(now, layout.tz)
@@ -401,14 +434,17 @@ def read_hall(
     served = sum(int(r[2] or 0) for r in count_rows)
     book = handling_book(ctx)
     handling = book.get(ctx, connection, now, served)
+    window_statement, busy_statement = _WINDOWS, _BUSY
+    if for_service is not None:
+        window_statement, busy_statement = _part(layout, for_service)
     at_window: dict[int, tuple[str, float]] = {}
-    for r in _BUSY_ROWS(connection, _BUSY.run(connection, hall)):
+    for r in _BUSY_ROWS(connection, busy_statement.run(connection, hall)):
         begun = r.called_at or r.started_at or now
         service = layout.services_by_id.get(r.service_id)
         if r.window_no is not None and service is not None:
             at_window[r.window_no] = (service.code, max(0.0, (now - begun).total_seconds()))
     windows = []
-    for r in _WINDOW_ROWS(connection, _WINDOWS.run(connection, hall)):
+    for r in _WINDOW_ROWS(connection, window_statement.run(connection, hall)):
         info = layout.windows.get(r.number)
         if info is None:
             continue
@@ -429,7 +465,10 @@ def read_hall(
             )
         )
     windows = _openings(layout, windows, now)
-    statement = _waiting_statement(layout, connection.dialect.name)
+    serving_ids = None
+    if for_service is not None:
+        serving_ids = {layout.services[c].id for w in windows for c in w.weights}
+    statement = _waiting_statement(layout, connection.dialect.name, serving_ids)
     waiting = []
     pools: dict[tuple[str, bool], int] = {}
     rows = _WAITING_ROWS(connection, statement.run(connection, hall)) if tickets else []
@@ -524,7 +563,12 @@ def eta_fields(eta: Eta | None, fallback_ahead: int) -> dict[str, Any]:
 
 
 def forecast_ticket(
-    hall: HallNow, ticket: Candidate, ctx: HallContext, now: datetime | None = None
+    hall: HallNow,
+    ticket: Candidate,
+    ctx: HallContext,
+    now: datetime | None = None,
+    *,
+    whole: bool = True,
 ) -> Eta | None:
     """Position and ETA of one waiting ticket (or a new one with ``NEW_TICKET_ID``).
 
@@ -537,7 +581,8 @@ def forecast_ticket(
         eta = _beyond_read(hall, ticket, ctx)
     else:
         eta = forecast(ticket, hall.windows, hall.waiting, hall.handling, ctx.layout.call_policy,
-                       hall.now, arrival_rates=hall.rates, arrivals_until=hall.until)  # fmt: skip
+                       hall.now, arrival_rates=hall.rates, arrivals_until=hall.until,
+                       whole=whole)  # fmt: skip
     gone = (now - hall.now).total_seconds() if now is not None else 0.0
     if eta is None or gone <= 0:
         return eta
@@ -562,14 +607,19 @@ def _beyond_read(hall: HallNow, ticket: Candidate, ctx: HallContext) -> Eta | No
                base.high_s + more * 1.1)  # fmt: skip
 
 
+def _serving(hall: HallNow, code: str) -> list[WindowNow]:
+    """The windows that will call ``code``: the open and paused ones, else those opening."""
+    serving = [w for w in hall.windows if code in w.weights]
+    live = [w for w in serving if w.state != "closed"]
+    return live or [w for w in serving if w.opens_at is not None]
+
+
 def _service_rate(hall: HallNow, code: str) -> float:
     """Calls per second the windows serving ``code`` give it: each its weight's share among
     the services with someone waiting."""
     mean = max(hall.handling.get(code, Handling(300.0)).mean_s, 1.0)
     rate = 0.0
-    for w in hall.windows:
-        if code not in w.weights or (w.state == "closed" and w.opens_at is None):
-            continue
+    for w in _serving(hall, code):
         busy = sum(v for s, v in w.weights.items() if s == code or hall.counts.get(s, 0) > 0)
         rate += w.weights[code] / busy / mean
     return rate
@@ -581,9 +631,7 @@ def _long_queue(hall: HallNow, ticket: Candidate, ahead: int) -> Eta | None:
     code = ticket.service
     spec = hall.handling.get(code, Handling(300.0))
     rate, start = _service_rate(hall, code), None
-    for w in hall.windows:
-        if code not in w.weights or (w.state == "closed" and w.opens_at is None):
-            continue
+    for w in _serving(hall, code):
         at = w.opens_at if w.state == "closed" else w.resume_at if w.state == "paused" else None
         delay = max((at - hall.now).total_seconds(), 0.0) if at is not None else 0.0
         start = delay if start is None else min(start, delay)
@@ -682,6 +730,15 @@ def new_ticket_etas(
     return out
 
 
+_quiet: weakref.WeakSet[HallContext] = weakref.WeakSet()
+
+
+def answer_issues_without_eta(ctx: HallContext) -> None:
+    """Issues of this hall answer no ETA (the simulator's: it reads none, and the forecast
+    would cost more than the issue itself; hall state is the same either way)."""
+    _quiet.add(ctx)
+
+
 def issued_ticket_eta(
     ctx: HallContext,
     connection: Connection,
@@ -698,6 +755,8 @@ def issued_ticket_eta(
     plus the new ticket is the hall now: nothing is read again. The result is kept as the
     read of the seq this issue makes.
     """
+    if ctx in _quiet:
+        return {"people_ahead": fallback_ahead, "eta_s": None, "eta_range_s": None}
     minute = int(now.timestamp() // 60)
     cache = _caches.get(ctx)
     candidate = as_candidate(row, ctx.layout, slot)
@@ -713,9 +772,11 @@ def issued_ticket_eta(
     elif fallback_ahead >= QUEUE_READ:  # a long queue: no replay, nothing of it read
         hall = read_hall(ctx, connection, now, tickets=False)
         return eta_fields(_long_queue(hall, candidate, fallback_ahead), fallback_ahead)
-    else:
-        hall = read_hall(ctx, connection, now)
-        candidate = next((c for c in hall.waiting if c.id == row.id), candidate)
+    else:  # the lean read: the windows that serve it and the queues they serve
+        lean = read_hall(ctx, connection, now, for_service=candidate.service)
+        candidate = next((c for c in lean.waiting if c.id == row.id), candidate)
+        eta = forecast_ticket(lean, candidate, ctx, now, whole=False)
+        return eta_fields(eta, fallback_ahead)
     eta = forecast_ticket(hall, candidate, ctx, now)
     with _books_lock:
         _caches[ctx] = _SeqCache(seq_before + 1, minute, hall)

@@ -34,6 +34,7 @@ from ..models import Hall
 from ..services.actors import Actor
 from ..services.auth import add_staff_without_login
 from ..services.context import HallContext, Layout, ServiceInfo
+from ..services.forecast import answer_issues_without_eta
 from ..services.reports import today_figures
 from ..services.setup import init_database
 from ..services.tickets import IssueRequest, issue_ticket
@@ -446,6 +447,7 @@ def simulated_hall(scenario: Scenario) -> Iterator[Simulation]:
                     update(Hall).where(Hall.id == hall_id).values(config_version=next(_VERSIONS))
                 )
             ctx = HallContext(db, settings.hall.code, secret="simulation")
+            answer_issues_without_eta(ctx)  # nobody reads them (benchmarks/eta_accuracy.py does)
             first = datetime.combine(scenario.day, time(0), tzinfo=ctx.layout.tz)
 
             numbers = sorted(ctx.layout.windows)
