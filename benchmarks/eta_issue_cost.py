@@ -1,0 +1,79 @@
+"""What the ETA adds to an issue: the mixed hall with its windows busy and a normal queue,
+issues interleaved with calls, timed with the forecast and without it in the same run.
+
+    .venv/bin/python benchmarks/eta_issue_cost.py --rounds 300 --waiting 30
+
+Each round: one issue timed with the ETA (the lean read of the windows serving its service,
+after a call moved the hall on, so no cached read helps), one without it (the same hall,
+``answer_issues_without_eta``), then a window finishes and calls the next. Figures in
+docs/SIMULATION.md, "Waiting times (ETA)".
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time as wallclock
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hall_server.services import forecast as fc  # noqa: E402
+from hall_server.services.tickets import IssueRequest, issue_ticket  # noqa: E402
+from hall_server.services.windows import WindowCommand, window_action  # noqa: E402
+from hall_server.simulation.engine import KIOSK, simulated_hall  # noqa: E402
+from hall_server.simulation.scenario import scenario_from  # noqa: E402
+
+HERE = ROOT / "benchmarks" / "simulation"
+MONDAY = date(2026, 12, 7)
+SERVICES = ("shebao", "yibao", "budongchan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--waiting", type=int, default=30)
+    args = parser.parse_args()
+    scenario = scenario_from({"hall": "eta_mixed_hall.toml", "day": MONDAY.isoformat()}, HERE,
+                             MONDAY)  # fmt: skip
+    with simulated_hall(scenario) as sim:
+        ctx = sim.ctx
+        fc._quiet.discard(ctx)  # this benchmark wants the issues' ETA
+        now = datetime.combine(MONDAY, time(10), tzinfo=ctx.layout.tz).astimezone(UTC)
+
+        def press(n: int, action: str) -> None:
+            window_action(ctx, sim.windows[n].actor, n, WindowCommand(action), now=now)
+
+        for n in sim.windows:
+            press(n, "open")
+        for i in range(args.waiting):
+            issue_ticket(ctx, KIOSK, IssueRequest(SERVICES[i % 3]), now=now)
+        for n in sim.windows:
+            press(n, "call-next")
+        with_eta: list[float] = []
+        without: list[float] = []
+        for i in range(args.rounds):
+            now += timedelta(seconds=20)
+            service = SERVICES[i % 3]
+            for quiet, into in ((False, with_eta), (True, without)):
+                if quiet:
+                    fc.answer_issues_without_eta(ctx)
+                else:
+                    fc._quiet.discard(ctx)
+                started = wallclock.perf_counter()
+                issue_ticket(ctx, KIOSK, IssueRequest(service), now=now)
+                into.append(wallclock.perf_counter() - started)
+            for k in (0, 1):  # two visits end as two tickets came: the queue stays as long
+                n = 1 + (2 * i + k) % len(sim.windows)
+                press(n, "finish")
+                press(n, "call-next")  # the hall moves on: the next issue reads it afresh
+        ms_with, ms_without = statistics.median(with_eta) * 1e3, statistics.median(without) * 1e3
+        print(f"issue with ETA {ms_with:.2f} ms, without {ms_without:.2f} ms "
+              f"(median of {args.rounds}; x{ms_with / ms_without:.2f})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
