@@ -159,7 +159,9 @@ def voice() -> Any:
         if not (floor_raw.isascii() and floor_raw.isdigit()) or int(floor_raw) != (
             hall().ctx.layout.windows[int(raw)].floor
         ):
-            raise InvalidInput(f"窗口不在这一层：{floor_raw!r} (window {raw} is not on that floor).")
+            raise InvalidInput(
+                f"窗口不在这一层：{floor_raw!r} (window {raw} is not on that floor)."
+            )
         floor = int(floor_raw)
     settings = hall().ctx.layout.voice
     try:

@@ -13,6 +13,7 @@
   const device = root.dataset.device;
   const $ = (id) => doc.getElementById(id);
   const FLASH_MS = 5000;
+  const PAGE_S = 6; // a waiting list longer than its card shows each page this long (options.page_s)
 
   const page = {
     device,
@@ -38,7 +39,8 @@
   let hall = null; // HallClient
   const voice = new global.AnnouncementQueue({
     fetchWav: async (call) => {
-      const path = `/display/voice?number=${encodeURIComponent(call.number)}&window=${call.window}`;
+      const floor = floorOf(call);
+      const path = `/display/voice?number=${encodeURIComponent(call.number)}&window=${call.window}` + (floor ? `&floor=${floor}` : "");
       return global.URL.createObjectURL(await global.hallFetch(path, { token, as: "blob" }));
     },
     onChange: renderVoice,
@@ -104,11 +106,26 @@
 
   function inScope(call) { return scopeWindows.has(Number(call.window)); }
 
+  /* The floor named with a call to this window (another floor than this screen's), or null. */
+  function floorOf(call) {
+    const floors = (page.config && page.config.window_floors) || {};
+    return floors[String(call.window)] || null;
+  }
+
   function windowLabel(call) {
-    // The hall's own wording (hall.voice.template, "请{number}号到{window}号窗口办理").
-    const template = (page.config.voice && page.config.voice.template) || "请{number}号到{window}号窗口办理";
-    const zh = template.split("{number}").join(call.number).split("{window}").join(String(call.window));
-    return { zh, en: `Please go to window ${call.window}` };
+    // The hall's own wording (hall.voice.template, "请{number}号到{floor}{window}号窗口办理");
+    // a template without {floor} still names the floor, just before the window.
+    let template = (page.config.voice && page.config.voice.template) || "请{number}号到{floor}{window}号窗口办理";
+    if (!template.includes("{floor}")) template = template.split("{window}").join("{floor}{window}");
+    const floor = floorOf(call);
+    const zh = template.split("{number}").join(call.number).split("{floor}").join(floor ? `${floor}楼` : "").split("{window}").join(String(call.window));
+    return { zh, en: floor ? `Please go to window ${call.window}, floor ${floor}` : `Please go to window ${call.window}` };
+  }
+
+  /* Shrink a line until it fits its box (a long sentence with a floor), never below 48 px. */
+  function fit(el, largest) {
+    el.style.fontSize = "";
+    for (let size = largest; el.scrollWidth > el.clientWidth && size > 48; size -= 4) el.style.fontSize = `${size - 4}px`;
   }
 
   function render(state) {
@@ -126,6 +143,11 @@
     const label = page.current ? windowLabel(page.current) : { zh: "\u00a0", en: "\u00a0" };
     text("current-window", label.zh);
     text("current-window-en", label.en);
+    fit($("current-window"), 80);
+    fit($("current-window-en"), 44);
+    // A recall (重呼) is marked on the main panel: the visitor was called before.
+    current.dataset.kind = page.current ? page.current.kind : "";
+    $("current-recall").hidden = !(page.current && page.current.kind === "recall");
 
     const list = $("recent");
     list.replaceChildren(...page.recent.slice(1, limit + 1).map((call) => {
@@ -136,7 +158,8 @@
       num.textContent = call.number;
       const win = doc.createElement("span");
       win.className = "win";
-      win.textContent = `${call.window}号窗口`;
+      const floor = floorOf(call);
+      win.textContent = `${floor ? floor + "楼" : ""}${call.window}号窗口`;
       if (call.kind === "recall") {
         const tag = doc.createElement("span");
         tag.className = "tag";
@@ -148,7 +171,6 @@
     }));
 
     const waiting = $("waiting");
-    waiting.classList.toggle("two", page.config.services.length > 6);
     page.waiting = {};
     waiting.replaceChildren(...page.config.services.map((code) => state.queues[code]).filter(Boolean).map((q) => {
       page.waiting[q.service] = q.waiting;
@@ -173,7 +195,43 @@
       return li;
     }));
 
+    paginateWaiting();
     renderNotices(state.notices);
+  }
+
+  /* ---------- the waiting list: pages that fit the card ---------- */
+
+  const pager = { index: 0, count: 1, timer: null };
+  page.waitingPages = pager;
+
+  /* Split the rows into pages that fit the card; show the current page and "1/3". */
+  function paginateWaiting() {
+    const list = $("waiting");
+    const rows = Array.from(list.children);
+    rows.forEach((row) => { row.hidden = false; });
+    // The card's bottom less its padding, from the list's top: what one page may fill.
+    const room = list.parentElement.getBoundingClientRect().bottom - 20 - list.getBoundingClientRect().top;
+    const pages = [];
+    let used = 0;
+    for (const row of rows) {
+      const height = row.getBoundingClientRect().height;
+      if (!pages.length || used + height > room) { pages.push([]); used = 0; }
+      pages[pages.length - 1].push(row);
+      used += height;
+    }
+    pager.count = Math.max(1, pages.length);
+    if (pager.index >= pager.count) pager.index = 0;
+    pages.forEach((rowsOfPage, index) => rowsOfPage.forEach((row) => { row.hidden = index !== pager.index; }));
+    const label = $("waiting-page");
+    label.hidden = pager.count < 2;
+    label.textContent = `${pager.index + 1}/${pager.count}`;
+    if (pager.count > 1 && !pager.timer) {
+      const seconds = Number((page.config.options || {}).page_s) || PAGE_S;
+      pager.timer = setInterval(() => { pager.index = (pager.index + 1) % pager.count; paginateWaiting(); }, seconds * 1000);
+    } else if (pager.count < 2 && pager.timer) {
+      clearInterval(pager.timer);
+      pager.timer = null;
+    }
   }
 
   /* When a call first reached the screen (the next painted frame): the latency benchmark reads it. */
@@ -240,6 +298,18 @@
     }
   }
 
+  async function reloadConfig() {
+    try {
+      const config = await global.hallFetch("/display/config?device=" + encodeURIComponent(device), { token });
+      page.config = config;
+      scopeWindows = new Set(config.windows);
+      text("scope-title", config.title);
+      if (hall && hall.state) render(hall.state);
+    } catch (err) {
+      page.error = String(err.message || err); // keep the settings shown; the next change retries
+    }
+  }
+
   async function start() {
     tickClock();
     setInterval(tickClock, 1000);
@@ -272,6 +342,8 @@
         else if (!page.revoked) renderConnection(up);
       },
     });
+    // An admin added or changed a service or window: take the new scope and names live.
+    hall.on("config.changed", () => { reloadConfig(); });
     hall.on("ticket.called", announce);
     hall.on("ticket.recalled", announce);
     hall.connect();
