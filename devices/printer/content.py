@@ -36,9 +36,32 @@ class QrCode:
 Block = TextLine | Separator | QrCode
 
 
+# Emoji-style pictographs: the printer's font has none (the same rule as the server's
+# hall_server/domain/text.py; devices import no app). One the GBK set has (★ ☆) stays.
+_PICTOGRAPH_BLOCKS = ((0x2600, 0x27BF), (0x2B00, 0x2BFF), (0x1F000, 0x1FAFF))
+
+
+def _no_glyph(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    code = ord(ch)
+    if category in ("Cf", "Co", "Cs", "Cn") or 0xFE00 <= code <= 0xFE0F or code == 0x20E3:
+        return True
+    if category in ("So", "Sk") and (
+        code >= 0x10000 or any(lo <= code <= hi for lo, hi in _PICTOGRAPH_BLOCKS)
+    ):
+        try:
+            ch.encode("gbk")
+        except UnicodeEncodeError:
+            return True
+    return False
+
+
 def clean_text(text: str) -> str:
-    """Replace control characters so config text can never smuggle printer commands."""
-    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    """Replace control characters so config text can never smuggle printer commands, and
+    drop emoji and other characters no printer font has (they would print as "?" or junk)."""
+    return "".join(
+        " " if unicodedata.category(ch) == "Cc" else ch for ch in text if not _no_glyph(ch)
+    )
 
 
 def _waiting_lines(ticket: TicketPrint) -> list[Block]:

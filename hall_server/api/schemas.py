@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
+from ..domain.text import refusal, showable, unshowable
 from ..settings import DeviceConfig, ServiceConfig, WindowConfig
+
+
+def _refuse_unshowable(value: str) -> str:
+    found = unshowable(value)
+    if found:
+        raise ValueError(refusal(found))
+    return value
+
+
+# Text the hall shows (docs/CONFIG.md, "Text the hall can show"): a visitor's or a busy
+# clerk's own words lose only what no screen or printer can draw (emoji); a name an admin
+# types is refused with the reason.
+Kept = Annotated[str, AfterValidator(showable)]
+Shown = Annotated[str, AfterValidator(_refuse_unshowable)]
 
 
 class Body(BaseModel):
@@ -32,15 +47,15 @@ class WindowActionBody(Body):
     number: str | None = Field(default=None, max_length=16, description="call: ticket number")
     service: str | None = Field(default=None, max_length=64, description="transfer: service")
     window: int | None = Field(default=None, ge=1, description="transfer: window number")
-    reason: str = Field(default="", max_length=100, description="pause: reason")
-    note: str = Field(default="", max_length=200, description="transfer: note")
+    reason: Kept = Field(default="", max_length=100, description="pause: reason")
+    note: Kept = Field(default="", max_length=200, description="transfer: note")
     case_no: str = Field(default="", max_length=64, description="finish: 办件编号")
 
 
 class EvaluationBody(Body):
     score: int = Field(ge=1, le=5, description="5 非常满意 … 1 非常不满意")
     reasons: list[str] = Field(default_factory=list, max_length=10)
-    comment: str = Field(default="", max_length=500)
+    comment: Kept = Field(default="", max_length=500)
 
 
 class AppointmentBody(Body):
@@ -48,7 +63,7 @@ class AppointmentBody(Body):
     code: str = Field(min_length=4, max_length=32)
     slot_start: str = Field(description="ISO 8601 with offset, e.g. 2026-11-23T09:00:00+08:00")
     slot_end: str
-    name: str = Field(default="", max_length=50)
+    name: Kept = Field(default="", max_length=50)
     phone: str | None = Field(default=None, max_length=20)
     id_number: str | None = Field(default=None, max_length=18)
 
@@ -135,12 +150,12 @@ class TomlImportBody(Body):
 class NewStaffBody(Body):
     login: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=8, max_length=200)
-    name: str = Field(default="", max_length=100)
+    name: Shown = Field(default="", max_length=100)
     role: Literal["staff", "supervisor", "admin"] = "staff"
 
 
 class StaffEditBody(Body):
-    name: str | None = Field(default=None, max_length=100)
+    name: Shown | None = Field(default=None, max_length=100)
     password: str | None = Field(default=None, min_length=8, max_length=200)
     role: Literal["staff", "supervisor", "admin"] | None = None
     active: bool | None = None

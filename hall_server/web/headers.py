@@ -17,7 +17,7 @@ POLICY = {
     "default-src": "'self'",
     "script-src": "'self'",
     "style-src": "'self'",
-    # data: for the empty favicon (<link rel="icon" href="data:,">); QR codes are /t/<token>/qr.svg.
+    # The favicon is /static/favicon.svg; QR codes are /t/<token>/qr.svg; data: stays allowed.
     "img-src": "'self' data:",
     # blob: for the TV's announcement WAVs (fetched with the device token, played from a blob).
     "media-src": "'self' blob:",

@@ -158,8 +158,10 @@
     const [etaZh, etaEn] = minutes(s.eta_s, s.eta_range_s);
     const [placeZh, placeEn] = place(s);
     const canPrint = !ui.printer || ui.printer.ready;
+    // What the admin left empty is not invented ("无需材料", "免费"): the desk knows.
+    const ask = bi("请咨询工作人员", "Please ask at the desk");
     const materials = (guide.materials || []).map((m) => `<li>${esc(m)}</li>`).join("") ||
-      `<li>${esc("无需材料")}</li>`;
+      `<li class="ask">${ask}</li>`;
     const hours = (s.hours || []).map((h) => h.join("-")).join("，");
     const why = s.available ? "" : s.reason; // a printer fault is said by the banner above
     screen.innerHTML = `
@@ -174,8 +176,8 @@
         <h3 class="inline">${bi("所需材料", "Required documents")}</h3>
         <ol>${materials}</ol>
         <div class="row">
-          <div><h3 class="inline">${bi("收费", "Fee")}</h3>${esc(guide.fee || "免费")}</div>
-          <div><h3 class="inline">${bi("法定时限", "Legal time limit")}</h3>${esc(guide.time_limit || "即办")}</div>
+          <div><h3 class="inline">${bi("收费", "Fee")}</h3>${guide.fee ? esc(guide.fee) : ask}</div>
+          <div><h3 class="inline">${bi("法定时限", "Legal time limit")}</h3>${guide.time_limit ? esc(guide.time_limit) : ask}</div>
           <div><h3 class="inline">${bi("取号时间", "Ticket hours")}</h3>${esc(hours)}</div>
         </div>
         ${guide.notes ? `<h3 class="inline">${bi("备注", "Notes")}</h3><div>${esc(guide.notes)}</div>` : ""}

@@ -93,7 +93,7 @@ def test_committed_defaults_apply_where_the_site_file_is_silent(tmp_path: Path) 
     shebao = settings.hall.service("shebao")
     assert shebao.hours == (("08:30", "12:00"), ("13:30", "17:30"))
     assert shebao.weekdays == (1, 2, 3, 4, 5)
-    assert shebao.guide.fee == "免费"
+    assert shebao.guide.fee == ""  # not invented: the kiosk says "ask at the desk"
 
 
 def test_default_toml_agrees_with_the_model_defaults() -> None:

@@ -25,6 +25,11 @@
   };
   const optionalNumber = { show: (v) => (v == null ? "" : v), read: (t) => (t.trim() === "" ? null : Number(t)) };
   const number = { show: (v) => v, read: (t) => Number(t) };
+  // One material per line (办事指南 所需材料).
+  const lines = {
+    show: (v) => (v || []).join("\n"),
+    read: (t) => t.split(/\r?\n/).map((x) => x.trim()).filter(Boolean),
+  };
 
   // [field, 中文, English, kind, options]
   const FORMS = {
@@ -36,6 +41,9 @@
       ["avg_handle_min", "平均办理(分)", "Avg handling (min)", "number"], ["sla_wait_min", "承诺等候(分)", "SLA wait (min)", "number"],
       ["wait_yellow_min", "黄色预警(分)", "Yellow alarm (min)", "number", { codec: optionalNumber }],
       ["wait_red_min", "红色预警(分)", "Red alarm (min)", "number", { codec: optionalNumber }],
+      ["guide.materials", "所需材料（每行一项）", "Required documents (one per line)", "textarea", { codec: lines }],
+      ["guide.fee", "收费", "Fee", "text"], ["guide.time_limit", "办理时限", "Time limit", "text"],
+      ["guide.notes", "备注", "Notes", "textarea"],
     ],
     windows: [
       ["number", "窗口号", "Number", "number", { key: true }], ["name", "名称", "Name", "text"], ["zone", "区域", "Zone", "text"],
@@ -73,6 +81,8 @@
       let input;
       if (type === "select") {
         input = `<select name="${field}">${opt.options.map((o) => `<option ${o === value ? "selected" : ""}>${o}</option>`).join("")}</select>`;
+      } else if (type === "textarea") {
+        input = `<textarea name="${field}" rows="3">${esc(value == null ? "" : value)}</textarea>`;
       } else if (type === "checkbox") {
         input = `<input type="checkbox" name="${field}" ${value ? "checked" : ""}>`;
       } else {
