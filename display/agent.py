@@ -294,7 +294,8 @@ class DisplayAgent:
                 return
             content = strip_content(window, self._texts)
         else:
-            content = tuple(board_lines(state.recent_calls, self.windows, slot.lines))
+            floors = self.settings.get("window_floors") or {}
+            content = tuple(board_lines(state.recent_calls, self.windows, slot.lines, floors))
         if content == slot.shown and not force:
             return
         try:

@@ -3,7 +3,11 @@
 A window strip (窗口屏) shows the call ("A012 请到3号窗口") while the ticket is called,
 "A012 正在办理" while it is served, and otherwise the window's state: "暂停服务" when
 paused or closed, a welcome line when open and idle. The hall board (综合屏/条屏) shows the
-recent calls of its windows, newest first, one per line ("A012→3号").
+recent calls of its windows, newest first, one per line ("A012→3号"); a window on another
+floor than the board's is named with its floor ("D001→2楼16号", the floors to name come from
+the display settings' ``window_floors``). A strip hangs above its own window, so it never
+names a floor. A board line is at most 16 GB2312 bytes ("A1234→12楼123号"): one line of a
+128-pixel sign in a 16-pixel font.
 """
 
 from __future__ import annotations
@@ -56,10 +60,23 @@ def strip_content(window: Mapping[str, Any], texts: Mapping[str, str]) -> StripC
     return StripContent(text=template.format(window=number, number=""))
 
 
+def board_line_for(number: str, window: int, floor: int | None = None) -> str:
+    """Return one hall-board line, with the floor when it is named: ``D001→2楼16号``."""
+    if not floor:
+        return board_line(number, window)
+    return f"{number}→{floor}楼{window}号"
+
+
 def board_lines(
-    calls: Iterable[Mapping[str, Any]], windows: Iterable[int], lines: int
+    calls: Iterable[Mapping[str, Any]],
+    windows: Iterable[int],
+    lines: int,
+    floors: Mapping[str, int | None] | None = None,
 ) -> list[str]:
-    """Return the hall board's lines: the latest call of each number, newest first."""
+    """Return the hall board's lines: the latest call of each number, newest first.
+
+    ``floors`` maps a window number (as text) to the floor named with calls to it.
+    """
     wanted = set(windows)
     seen: set[str] = set()
     result: list[str] = []
@@ -68,7 +85,8 @@ def board_lines(
         if call.get("window") not in wanted or not number or number in seen:
             continue  # a recalled number is shown once, where it was called last
         seen.add(number)
-        result.append(board_line(number, int(call["window"])))
+        window = int(call["window"])
+        result.append(board_line_for(number, window, (floors or {}).get(str(window))))
         if len(result) >= lines:
             break
     return result

@@ -38,6 +38,7 @@ def led_agent(strip_url: str, board_url: str, *, windows: str = "[2, 3]") -> str
 [[hall.devices]]
 name = "led-agent"
 kind = "agent"
+floor = 2
 windows = {windows}
 [[hall.devices.options.strips]]
 window = 3

@@ -89,3 +89,25 @@ def test_the_board_lists_the_latest_call_of_each_number_newest_first() -> None:
     ]
     assert board_lines(calls, [2, 3], 3) == ["B002→3号", "B001→2号", "A005→2号"]
     assert board_lines([], [2, 3], 3) == []
+
+
+def test_a_board_names_the_floor_of_a_window_upstairs_byte_exact_in_gb2312() -> None:
+    from devices.led.charset import to_gb2312
+
+    calls = [{"number": "D001", "window": 16}, {"number": "A002", "window": 2}]
+    floors = {"16": 2, "2": None}  # the board hangs on floor 1: window 16 is upstairs
+    lines = board_lines(calls, [2, 16], 3, floors)
+    assert lines == ["D001→2楼16号", "A002→2号"]
+    assert to_gb2312(lines[0]) == b"D001\xa1\xfa2\xc2\xa516\xba\xc5"
+    # The longest line a hall can make still fits one 128-pixel line (16 half-width columns).
+    longest = board_lines([{"number": "A1234", "window": 123}], [123], 1, {"123": 12})
+    assert longest == ["A1234→12楼123号"] and len(to_gb2312(longest[0])) == 16
+
+
+def test_floor_is_named_only_off_the_display_floor_in_a_hall_of_several_floors() -> None:
+    from display.scope import floor_to_say
+
+    assert floor_to_say(2, 1, hall_floors=2) == 2  # upstairs from this screen
+    assert floor_to_say(1, 1, hall_floors=2) is None  # the screen's own floor
+    assert floor_to_say(2, None, hall_floors=2) == 2  # a screen on no floor names every floor
+    assert floor_to_say(1, None, hall_floors=1) is None  # a one-floor hall never names it
