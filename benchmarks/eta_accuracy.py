@@ -36,7 +36,6 @@ sys.path.insert(0, str(ROOT))
 from hall_server.domain.errors import DomainError  # noqa: E402
 from hall_server.domain.forecast import gamma_quantile  # noqa: E402
 from hall_server.services import forecast as fc  # noqa: E402
-from hall_server.services import windows as windows_service  # noqa: E402
 from hall_server.services.tickets import IssueRequest, issue_ticket  # noqa: E402
 from hall_server.services.visits import create_appointment  # noqa: E402
 from hall_server.simulation.engine import KIOSK, Simulation, Visitor, simulated_hall  # noqa: E402
@@ -113,9 +112,6 @@ def run(name: str, days: int, seed: int) -> tuple[list[Record], dict[str, float]
     appointments = spec.pop("appointments", {})
     data = {**spec, "day": MONDAY.isoformat(), "days": days, "seed": seed}
     scenario = scenario_from(data, HERE, MONDAY)
-    # Call-next's statements are cached by (hall id, config version, window): two simulated
-    # halls in one process share those, so a second hall would reuse the first's.
-    windows_service._candidate_statements.clear()
     records: list[Record] = []
     cost = {"issue": 0.0, "read": 0.0, "forecast": 0.0, "n": 0, "waiting": 0}
     with simulated_hall(scenario) as sim:
