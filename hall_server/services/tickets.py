@@ -234,8 +234,17 @@ def public_ticket(ctx: HallContext, token: str) -> dict[str, Any]:
             "hall_name": layout.name,
             "state_name": rules.STATE_NAMES_ZH[TicketState(row.state)],
             "token": row.token,
+            # The called window's floor, named on the phone when the hall has several floors.
+            "window_floor": _window_floor(layout, row.window_no),
         }
         return ticket_view(row, layout, staff=False) | eta | place
+
+
+def _window_floor(layout: Layout, window: int | None) -> int | None:
+    found = layout.windows.get(window) if window is not None else None
+    if found is None or len({w.floor for w in layout.windows.values()}) < 2:
+        return None
+    return int(found.floor)
 
 
 def requeue_ticket(

@@ -52,7 +52,10 @@
         <div class="where">请在 ${esc(t.floor)}楼 ${esc(t.zone)} 等候叫号<br><span class="en">Please wait at Floor ${esc(t.floor)}, ${esc(t.zone)}</span></div>
         <button class="cancel" id="cancel" type="button">取消排队 <span class="en">Cancel my ticket</span></button>`;
     } else if (t.status === "called" || t.status === "serving") {
-      middle = `<div class="called" id="called">请到 ${esc(t.window)} 号窗口办理<br><span class="en">Please go to window ${esc(t.window)}</span></div>`;
+      // A hall on several floors names the window's floor ("请到 2楼 16 号窗口办理").
+      const floorZh = t.window_floor ? `${esc(t.window_floor)}楼 ` : "";
+      const floorEn = t.window_floor ? `, floor ${esc(t.window_floor)}` : "";
+      middle = `<div class="called" id="called">请到 ${floorZh}${esc(t.window)} 号窗口办理<br><span class="en">Please go to window ${esc(t.window)}${floorEn}</span></div>`;
     } else if (t.status === "held") {
       middle = `<div class="where">补件中：材料备齐后请回到 ${esc(t.window)} 号窗口<br><span class="en">On hold: return to window ${esc(t.window)} with your documents</span></div>`;
     } else {

@@ -220,7 +220,7 @@ def test_the_mobile_ticket_follows_the_queue_and_shows_the_window_when_called(
     expect(phone.locator("#ahead")).to_have_text("0", timeout=TIMEOUT_MS)
     live_hall.api("staff2", "POST", "/windows/3/finish")
     live_hall.api("staff2", "POST", "/windows/3/call-next")
-    expect(phone.locator("#called")).to_contain_text("请到 3 号窗口办理", timeout=TIMEOUT_MS)
+    expect(phone.locator("#called")).to_contain_text("请到 2楼 3 号窗口办理", timeout=TIMEOUT_MS)
     phone.wait_for_function("() => Array.isArray(window.__vibrated)", timeout=TIMEOUT_MS)
     shot(phone, "mobile-called")
 
