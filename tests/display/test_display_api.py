@@ -50,6 +50,9 @@ def test_each_display_gets_the_windows_and_services_of_its_layout(rig: HallRig) 
     assert (zone["windows"], zone["services"]) == ([3], ["b"])
     floor = rig.get("tv-floor-2", "/display/config").get_json()
     assert (floor["windows"], floor["services"]) == ([3, 4], ["b", "c"])
+    # Floors named with calls: the floor-2 TV names floor 1 only; tv-1 (on no floor) every one.
+    assert floor["window_floors"] == {"1": 1, "2": 1, "3": None, "4": None}
+    assert everything["window_floors"] == {"1": 1, "2": 1, "3": 2, "4": 2}
 
 
 def test_a_supervisor_may_preview_a_display_but_not_read_its_device_options(rig: HallRig) -> None:
@@ -69,6 +72,7 @@ def test_a_supervisor_may_preview_a_display_but_not_read_its_device_options(rig:
         ("boss", "/display/config?device=nobody", 404),
         ("tv-1", "/display/voice?number=A0%2012&window=3", 422),
         ("tv-1", "/display/voice?number=A012&window=99", 422),
+        ("tv-1", "/display/voice?number=A012&window=3&floor=1", 422),  # window 3 is on 2
         ("kiosk-1", "/display/voice?number=A012&window=3", 403),
     ],
 )
@@ -111,5 +115,8 @@ def test_the_call_wav_is_joined_from_the_bank_made_on_first_use(fresh_rig: HallR
     bank = rig.app.extensions["hall"].settings.server.var_path / "voice"
     assert (bank / "manifest.json").is_file()
     assert rig.get("tv-1", "/display/voice?number=B012&window=3").data == answer.data
+    upstairs = rig.get("tv-1", "/display/voice?number=B012&window=3&floor=2")
+    assert upstairs.status_code == 200
+    assert read_wav(upstairs.data).frame_count > pcm.frame_count  # "... 到 二 楼 三 号窗口 ..."
     config = rig.get("tv-1", "/display/config").get_json()
     assert config["voice"]["enabled"] is True
