@@ -92,6 +92,30 @@ ACTION_NAMES_ZH = {
     A.CANCEL: "取消",
     A.EXPIRE: "过期",
 }
+# The same in plain English for messages (never the internal names such as "no_show").
+STATE_NAMES_EN = {
+    S.WAITING: "waiting",
+    S.CALLED: "already called",
+    S.SERVING: "being served",
+    S.HELD: "on hold for documents",
+    S.NO_SHOW: "marked absent",
+    S.DONE: "finished",
+    S.CANCELLED: "cancelled",
+    S.EXPIRED: "expired",
+}
+ACTION_NAMES_EN = {
+    A.CALL: "called",
+    A.RECALL: "called again",
+    A.START: "started",
+    A.FINISH: "finished",
+    A.NO_SHOW: "marked absent",
+    A.REQUEUE: "put back in the queue",
+    A.TRANSFER: "transferred",
+    A.HOLD: "put on hold",
+    A.RETURN: "brought back",
+    A.CANCEL: "cancelled",
+    A.EXPIRE: "expired",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +156,7 @@ def next_state(state: TicketState, action: TicketAction) -> TicketState:
     except KeyError:
         raise IllegalTransition(
             f"号票{STATE_NAMES_ZH[state]}，不能{ACTION_NAMES_ZH[action]}"
-            f" (a {state.value} ticket cannot be {action.value}ed)."
+            f" (a ticket that is {STATE_NAMES_EN[state]} cannot be {ACTION_NAMES_EN[action]})."
         ) from None
 
 

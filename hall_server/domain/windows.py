@@ -35,6 +35,13 @@ WINDOW_TRANSITIONS: dict[tuple[WindowState, WindowAction], WindowState] = {
     (W.PAUSED, WindowAction.CLOSE): W.CLOSED,
 }
 WINDOW_STATE_ZH = {W.CLOSED: "已关闭", W.OPEN: "服务中", W.PAUSED: "暂停服务"}
+WINDOW_STATE_EN = {W.CLOSED: "closed", W.OPEN: "open", W.PAUSED: "paused"}
+WINDOW_ACTION_EN = {
+    WindowAction.OPEN: "open it",
+    WindowAction.PAUSE: "pause it",
+    WindowAction.RESUME: "resume it",
+    WindowAction.CLOSE: "close it",
+}
 PAUSE_REASONS = ("临时离开", "会议", "午休", "系统故障", "业务咨询", "其他")
 
 
@@ -56,7 +63,8 @@ def act(w: Window, action: WindowAction, now: datetime, *, reason: str = "") -> 
     except KeyError:
         raise IllegalTransition(
             f"{w.number}号窗口{WINDOW_STATE_ZH[w.state]}，不能执行此操作 "
-            f"(window {w.number} is {w.state.value}: cannot {action.value})."
+            f"(window {w.number} is {WINDOW_STATE_EN[w.state]}: you cannot "
+            f"{WINDOW_ACTION_EN[action]} now)."
         ) from None
     if action is WindowAction.PAUSE and not reason.strip():
         raise InvalidInput("暂停需要填写原因 (a pause needs a reason).")
@@ -74,5 +82,5 @@ def require_open(w: Window) -> None:
     if w.state is not W.OPEN:
         raise IllegalTransition(
             f"{w.number}号窗口{WINDOW_STATE_ZH[w.state]}，请先开启或恢复 "
-            f"(window {w.number} is {w.state.value}: open or resume it first)."
+            f"(window {w.number} is {WINDOW_STATE_EN[w.state]}: open or resume it first)."
         )

@@ -99,7 +99,10 @@ def issue_device_token(db: Database, hall_id: int, name: str, *, kind: str | Non
             device = Device(hall_id=hall_id, name=name, kind=kind)
             session.add(device)
         elif kind is not None and kind != device.kind:
-            raise InvalidInput(f"device {name} is a {device.kind}, not a {kind}.")
+            raise InvalidInput(
+                f"设备 {name} 的类型是 {device.kind}，不是 {kind} "
+                f"(device {name} is registered as a {device.kind}, not as a {kind})."
+            )
         token = new_token(DEVICE_PREFIX)
         device.token_hash, device.revoked = token_hash(token), False
         return token
@@ -305,6 +308,18 @@ def _lookup(ctx: HallContext, token: str, digest: str) -> tuple[Actor, datetime]
     raise Unauthorized("登录已失效，请重新登录 (the token is invalid or expired).")
 
 
+# Who was refused, in plain English (never the role codes: "staff staff may not do this").
+_WHO_EN = {
+    "staff": "window staff",
+    "supervisor": "a supervisor",
+    "admin": "an administrator",
+    "kiosk": "a kiosk",
+    "display": "a display screen",
+    "agent": "a device agent",
+    "evaluator": "a rating keypad",
+}
+
+
 def require(actor: Actor, *allowed: str) -> None:
     """Refuse unless the actor is one of ``allowed`` (roles, or ``device:<kind>``)."""
     if actor.kind == "staff":
@@ -316,4 +331,4 @@ def require(actor: Actor, *allowed: str) -> None:
     else:
         ok = f"{actor.kind}:{actor.role}" in allowed
     if not ok:
-        raise Forbidden(f"无权执行此操作 ({actor.kind} {actor.role or ''} may not do this).")
+        raise Forbidden(f"无权执行此操作 ({_WHO_EN.get(actor.role or '', 'you')} may not do this).")

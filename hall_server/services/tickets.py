@@ -176,7 +176,8 @@ def _check_in(write: HallWrite, request: IssueRequest) -> Appointment:
         raise NotFound(f"没有预约号 {code} (no appointment with code {code}).")
     if appointment.state != "booked":
         raise InvalidInput(
-            f"预约 {code} 已使用或已失效 (appointment {code} is {appointment.state})."
+            f"预约 {code} 已使用或已失效 (appointment {code} was already used, cancelled "
+            "or has expired)."
         )
     policy = write.layout.policy
     early = int(policy.get("appointment_early_min", 30)) * 60

@@ -14,6 +14,12 @@
   let audio = null; // an AudioContext, once the visitor allowed sound with a tap
   let announcedCall = null; // called_at of the call we already signalled
 
+  // An ended ticket in plain English (never the internal state names such as "no_show").
+  const ENDED_EN = {
+    done: "Finished", cancelled: "Cancelled", expired: "Expired at the end of the day",
+    no_show: "Missed: called while you were away", held: "On hold",
+  };
+
   function esc(text) {
     return String(text == null ? "" : text).replace(/[&<>"']/g, (c) => (
       { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
@@ -59,7 +65,7 @@
     } else if (t.status === "held") {
       middle = `<div class="where">补件中：材料备齐后请回到 ${esc(t.window)} 号窗口<br><span class="en">On hold: return to window ${esc(t.window)} with your documents</span></div>`;
     } else {
-      middle = `<div class="ended">${esc(t.state_name)}<br><span class="en">${esc(t.status)}</span></div>`;
+      middle = `<div class="ended">${esc(t.state_name)}<br><span class="en">${esc(ENDED_EN[t.status] || "")}</span></div>`;
     }
     card.innerHTML = `<div class="service">${esc(t.service_name)}</div>
       <div class="number" id="number">${esc(t.number)}</div>

@@ -216,7 +216,7 @@ def test_device_add_prints_a_token_that_works_and_again_rotates_it(ready: Site) 
 def test_device_add_refuses_to_change_a_devices_kind(ready: Site) -> None:
     token = ok(ready.run("device", "add", "kiosk-9", "--kind", "kiosk")).strip().splitlines()[-1]
     result = ready.run("device", "add", "kiosk-9", "--kind", "display")
-    assert result.returncode != 0 and "kiosk-9 is a kiosk" in result.stderr
+    assert result.returncode != 0 and "kiosk-9 is registered as a kiosk" in result.stderr
     with ready.api() as client:
         assert client.get("/api/v1/services", headers=bearer(token)).status_code == 200
 

@@ -424,7 +424,7 @@ def busy_hall(hall: HallRig) -> HallRig:
         ("staff1", "/windows/2/call", {"number": "A002"}, 409, "A001"),
         ("staff1", "/windows/2/resume", None, 409, "window 2 is open"),
         ("staff1", "/windows/2/open", None, 409, "window 2 is open"),
-        ("staff1", "/windows/2/hold", None, 409, "called ticket cannot be hold"),
+        ("staff1", "/windows/2/hold", None, 409, "already called cannot be put on hold"),
         ("staff1", "/windows/2/transfer", None, 422, "转移需要指定"),
         ("staff1", "/windows/2/transfer", {"window": 2}, 422, "same window"),
         ("staff1", "/windows/2/transfer", {"window": 99}, 404, "99"),
@@ -448,7 +448,7 @@ def busy_hall(hall: HallRig) -> HallRig:
         ("kiosk-1", "/windows/3/call-next", None, 403, "无权"),
         ("tv-1", "/windows/3/call-next", None, 403, "无权"),
         ("keypad-2", "/windows/3/call-next", None, 403, "window 3"),
-        ("staff1", "/tickets/1/requeue", None, 409, "called ticket cannot be requeue"),
+        ("staff1", "/tickets/1/requeue", None, 409, "already called cannot be put back in the queue"),
         ("staff1", "/tickets/999/requeue", None, 404, "999"),
     ],
 )  # fmt: skip
