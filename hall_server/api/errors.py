@@ -48,7 +48,10 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def validation_message(error: ValidationError) -> tuple[str, list[dict[str, str]]]:
-    fields = [{"field": _field(e["loc"]), "message": e["msg"]} for e in error.errors()]
+    fields = [
+        {"field": _field(e["loc"]), "message": str(e["msg"]).removeprefix("Value error, ")}
+        for e in error.errors()
+    ]
     text = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return f"请求参数有误 (invalid request): {text}", fields
 

@@ -55,7 +55,9 @@ def showable(text: str) -> str:
 
 
 def refusal(found: str) -> str:
-    """The sentence an admin form shows for a refused text."""
+    """The sentence an admin form shows for a refused text; each character is also named by
+    its code point, since the admin's own screen may draw it as a box too."""
+    found = " ".join(f"{ch} U+{ord(ch):04X}" for ch in found)
     return (
         f"含有大厅屏幕和打印机无法显示的字符（如表情符号）：{found} "
         f"(contains characters the hall's screens and printer cannot show, such as emoji: {found})"
