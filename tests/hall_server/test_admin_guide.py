@@ -98,3 +98,23 @@ def test_a_clerks_pause_reason_loses_only_the_emoji(hall: HallRig) -> None:
     hall.act("staff1", 1, "open")
     paused = hall.act("staff1", 1, "pause", reason="午休🍜 ")["window"]
     assert paused["pause_reason"] == "午休"
+
+
+@pytest.mark.parametrize(
+    ("schema", "field", "extra"),
+    [
+        ("WindowActionBody", "reason", {}),
+        ("WindowActionBody", "note", {}),
+        ("EvaluationBody", "comment", {"score": 5}),
+        ("AppointmentBody", "name", {"service": "b", "code": "Y0001", "slot_start": "x"}),
+    ],
+)
+def test_a_visitors_or_clerks_own_words_keep_all_but_the_emoji(
+    schema: str, field: str, extra: dict[str, Any]
+) -> None:
+    from hall_server.api import schemas
+
+    if schema == "AppointmentBody":
+        extra = {**extra, "slot_end": "y"}
+    body = getattr(schemas, schema).model_validate({**extra, field: "很满意👍🏻 谢谢🙏"})
+    assert getattr(body, field) == "很满意 谢谢"
