@@ -298,6 +298,7 @@
     }
   }
 
+  let configStale = false; // a config.changed came: read the settings again after the snapshot
   async function reloadConfig() {
     try {
       const config = await global.hallFetch("/display/config?device=" + encodeURIComponent(device), { token });
@@ -336,14 +337,19 @@
 
     hall = new global.HallClient({
       auth: { token },
-      onChange: (state) => render(state),
+      onChange: (state, event) => {
+        render(state);
+        // The fresh snapshot after a config change: the hall's new layout is certainly in
+        // place now, so read this display's settings (scope, names, floors) once more.
+        if (event === null && configStale) { configStale = false; reloadConfig(); }
+      },
       onConnection: (up, error) => {
         if (global.hallDevice.refusedToken(error)) revoked();
         else if (!page.revoked) renderConnection(up);
       },
     });
     // An admin added or changed a service or window: take the new scope and names live.
-    hall.on("config.changed", () => { reloadConfig(); });
+    hall.on("config.changed", () => { configStale = true; reloadConfig(); });
     hall.on("ticket.called", announce);
     hall.on("ticket.recalled", announce);
     hall.connect();

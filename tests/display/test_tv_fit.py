@@ -174,7 +174,7 @@ def test_many_services_page_inside_their_card_and_no_text_is_below_40px(
     assert sizes[0][0] >= 40, sizes[:5]
 
 
-def test_a_service_renamed_in_admin_reaches_the_tv_without_a_reload(
+def test_a_service_renamed_or_added_in_admin_reaches_the_tv_without_a_reload(
     ground_hall: LiveHall, page: Any
 ) -> None:
     open_tv(page, ground_hall, "tv-ground")
@@ -185,4 +185,10 @@ def test_a_service_renamed_in_admin_reaches_the_tv_without_a_reload(
     response = ground_hall.api("root", "PUT", "/admin/services/b", {"name": "不动产办证"})
     assert response.status_code == 200, response.text
     expect(row).to_contain_text("不动产办证", timeout=5_000)
+
+    new = {"code": "visa", "name": "签证", "name_en": "Visas", "category": "出入境",
+           "prefix": "V", "zone": "A区", "floor": 1}  # fmt: skip
+    response = ground_hall.api("root", "POST", "/admin/services", new)
+    assert response.status_code == 201, response.text
+    expect(page.locator('#waiting li[data-service="visa"]')).to_have_count(1, timeout=5_000)
     assert page.evaluate("window.notReloaded === true")
