@@ -54,6 +54,9 @@ _OWN_CODE = tuple(
     str(Path(__file__).resolve().parents[1] / part)
     for part in ("hall_server", "kiosk", "display", "window_client", "devices")
 )
+# Our frames that only hand a request on (this module's handler, the /metrics WSGI layer in
+# front of the app): an error passing through them alone is still the client's garbage.
+_PASSES_ON = frozenset({__file__, str(Path(__file__).resolve().parent / "web" / "metrics.py")})
 
 
 def raised_by_client_input(tb: TracebackType | None) -> bool:
@@ -66,7 +69,7 @@ def raised_by_client_input(tb: TracebackType | None) -> bool:
     """
     while tb is not None:
         where = tb.tb_frame.f_code.co_filename
-        if where.startswith(_OWN_CODE) and where != __file__:  # this module only passes it on
+        if where.startswith(_OWN_CODE) and where not in _PASSES_ON:
             return False
         tb = tb.tb_next
     return True
