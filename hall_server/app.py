@@ -89,13 +89,13 @@ def create_app(
     api_errors.register(app)
     app.register_blueprint(api)
     app.register_blueprint(web)
+    from .web.headers import init_browser_defences
+
+    init_browser_defences(app)
     from .api.alarms import alarms_api
 
     app.register_blueprint(alarms_api)
     from .api.reports import reports_api
-    from .web.headers import init_browser_defences
-
-    init_browser_defences(app)
 
     app.register_blueprint(reports_api)
     from .api.staffing import staffing_api

@@ -327,7 +327,7 @@ def _set(hall: dict[str, Any], dotted: str, value: Any) -> None:
         ("devices.0.windows", [9], "devices[0].windows[0]: no window number 9"),
         ("windows", [], "windows: Tuple should have at least 1 item"),
         ("timezone", "Asia/Beijing", "timezone: unknown time zone"),
-        ("voice", {"template": "请{number}号"}, "voice.template: must use exactly"),
+        ("voice", {"template": "请{number}号"}, "voice.template: must use the placeholders"),
     ],
 )
 def test_bad_values_stop_start_up_with_the_dotted_key(
