@@ -205,9 +205,12 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "Health": {
         "type": "object",
         "required": ["status", "hall", "seq", "process", "worker", "leader"],
-        "properties": {"status": {"const": "ok"}, "hall": _STR, "seq": _INT,
-                       "leader": {"type": "boolean",
-                                  "description": "this process runs the background duties"}},
+        "properties": {
+            "status": {"const": "ok"},
+            "hall": _STR,
+            "seq": _INT,
+            "leader": {"type": "boolean", "description": "this process runs the background duties"},
+        },
     },
     "Ticket": {
         "type": "object",

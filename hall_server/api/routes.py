@@ -211,9 +211,7 @@ def get_events() -> Any:
     after = int_arg("after", 0)
     limit = min(int_arg("limit"), 5000) if request.args.get("limit") else None
     return jsonify(
-        events_after(
-            hall().ctx, after, staff=sees_staff_view(who.kind, who.role), limit=limit
-        )
+        events_after(hall().ctx, after, staff=sees_staff_view(who.kind, who.role), limit=limit)
     )
 
 

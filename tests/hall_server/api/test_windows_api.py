@@ -448,7 +448,7 @@ def busy_hall(hall: HallRig) -> HallRig:
         ("kiosk-1", "/windows/3/call-next", None, 403, "无权"),
         ("tv-1", "/windows/3/call-next", None, 403, "无权"),
         ("keypad-2", "/windows/3/call-next", None, 403, "window 3"),
-        ("staff1", "/tickets/1/requeue", None, 409, "already called cannot be put back in the queue"),
+        ("staff1", "/tickets/1/requeue", None, 409, "cannot be put back in the queue"),
         ("staff1", "/tickets/999/requeue", None, 404, "999"),
     ],
 )  # fmt: skip
