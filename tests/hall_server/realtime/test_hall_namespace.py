@@ -3,6 +3,7 @@ and how a client that was away catches up."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ from socketio.exceptions import ConnectionRefusedError
 from hall_server.contract import NAMESPACE, PUBLIC_WITHHELD_EVENTS, STAFF_ONLY_EVENTS
 from hall_server.domain import events as ev
 from hall_server.extensions import socketio
+from hall_server.realtime import TOKEN_RECHECK_S
 from hall_server.services.actors import SYSTEM
 from hall_server.services.audit import LoginLocked, LoginUnlocked
 from hall_server.services.hall_log import hall_write
@@ -242,3 +244,28 @@ def test_resync_keeps_the_audience_of_the_connection(hall: HallRig) -> None:
 def test_a_client_ahead_of_the_log_gets_a_snapshot(hall: HallRig) -> None:
     hall.issue("b")
     assert snapshot_of(as_device(hall, "tv-1", last_seq=50))["seq"] == 1
+
+
+def namespace_of(hall: HallRig) -> Any:
+    """This app's /hall namespace handler (the one that holds its connections)."""
+    return socketio.server.namespace_handlers[NAMESPACE]
+
+
+def test_a_socket_does_not_outlive_the_logout_of_its_token(hall: HallRig) -> None:
+    staff = as_device(hall, "staff1")
+    tv = as_device(hall, "tv-1")
+    received(staff), received(tv)
+    assert hall.post("staff1", "/auth/logout").status_code in (200, 204)
+    assert namespace_of(hall).close_ended_tokens() == 1  # the round the namespace runs every 5 s
+    assert not staff.is_connected(NAMESPACE)  # told why first (an ``error`` event), then closed
+    assert tv.is_connected(NAMESPACE)  # other connections go on
+
+
+def test_a_revoked_devices_socket_is_closed(hall: HallRig) -> None:
+    tv = as_device(hall, "tv-1")
+    received(tv)
+    assert hall.post("root", "/admin/devices/tv-1/revoke").status_code == 200
+    deadline = time.monotonic() + 3 * TOKEN_RECHECK_S + 5
+    while tv.is_connected(NAMESPACE):  # the namespace's own background round closes it
+        assert time.monotonic() < deadline, "a revoked display kept its socket"
+        time.sleep(0.1)  # polling, bounded by the deadline
