@@ -108,8 +108,11 @@ def serve_cmd(host: str | None, port: int | None, workers: int | None, listen_fd
     host = host or settings.server.host
     port = port or settings.server.port
     if listen_fd is not None:  # one worker of several (hall_server/workers.py)
+        from .workers import end_with_the_process_manager
+
         app = create_app(settings=settings)
         app.config["HALL_WORKER"] = worker_index
+        end_with_the_process_manager(worker_index)
         elect_leader(app)  # the worker holding the leader lock runs the background jobs, once
         serve(app, host=host, port=port, async_mode=settings.server.async_mode,
               listener=socket.socket(fileno=listen_fd))  # fmt: skip

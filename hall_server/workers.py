@@ -14,6 +14,7 @@ A worker that dies is started again; SIGTERM or Ctrl-C stops them all.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -86,6 +87,31 @@ def run_workers(listener: socket.socket, count: int) -> int:
             signal.signal(sig, handler)
         listener.close()
     return 1 if failed else 0
+
+
+PARENT_CHECK_S = 1.0
+
+
+def end_with_the_process_manager(index: int) -> None:
+    """End this worker soon after its process manager is gone (killed with SIGKILL, say).
+
+    An orphaned worker would go on holding the shared port and answering as part of a
+    server that no longer restarts or stops it.
+    """
+    from .extensions import socketio
+
+    manager = os.getppid()
+
+    def watch() -> None:
+        while True:
+            socketio.sleep(PARENT_CHECK_S)
+            if os.getppid() != manager:
+                log.warning("worker %d: the process manager (pid %d) is gone: ending", index,
+                            manager)  # fmt: skip
+                logging.shutdown()
+                os._exit(0)
+
+    socketio.start_background_task(watch)
 
 
 def _start(listener: socket.socket, index: int, quick_crashes: int = 0) -> _Worker:

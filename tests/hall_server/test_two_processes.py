@@ -136,6 +136,20 @@ def test_hall_serve_with_two_workers_one_port_one_counter_and_a_dead_worker_come
         until(lambda pid=pid: not _alive(pid), 10, what=f"worker {pid} ending with the server")
 
 
+def test_workers_end_when_their_process_manager_is_killed(tmp_path: Path, redis_url: str) -> None:
+    """kill -9 of the process manager alone: its workers must not live on holding the port."""
+    hall = start_live_hall(tmp_path, HALL_MESSAGE_QUEUE=redis_url, HALL_WORKERS="2")
+    workers: dict[int, int] = {}
+    try:
+        workers = _workers_seen(hall, {0, 1})
+        assert set(workers) == {0, 1}, f"only {workers} answered on the shared port"
+        os.kill(hall.process.pid, signal.SIGKILL)  # the manager, not its process group
+        for pid in workers.values():
+            until(lambda pid=pid: not _alive(pid), 15, what=f"orphaned worker {pid} ending")
+    finally:
+        hall.stop()
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
