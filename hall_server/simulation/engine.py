@@ -14,7 +14,6 @@ runs with different call-next settings (``--policy``) see exactly the same visit
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
 import random
 import shutil
@@ -27,10 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
-
 from ..domain.errors import DomainError
-from ..models import Hall
 from ..services.actors import Actor
 from ..services.auth import add_staff_without_login
 from ..services.context import HallContext, Layout, ServiceInfo
@@ -42,7 +38,6 @@ from ..services.windows import WindowCommand, window_action
 from ..settings import Settings, load_settings
 from .scenario import Handling, Scenario
 
-_VERSIONS = itertools.count(1_000_000_000 + random.SystemRandom().randrange(10**8))
 KIOSK = Actor(kind="device", name="模拟取号机 simulated kiosk", role="kiosk")
 
 
@@ -438,14 +433,6 @@ def simulated_hall(scenario: Scenario) -> Iterator[Simulation]:
         settings = simulation_settings(scenario, folder)
         db, hall_id, _ = init_database(settings, settings.server.database_url)
         try:
-            # Statements are cached for the process by (hall id, config version) — call-next's
-            # heads name service ids (services/windows.py). A simulated hall has id 1 like the
-            # hall the same process may serve (hall advise, the dashboard's check), so it takes
-            # a version no served hall reaches.
-            with db.write() as session:
-                session.execute(
-                    update(Hall).where(Hall.id == hall_id).values(config_version=next(_VERSIONS))
-                )
             ctx = HallContext(db, settings.hall.code, secret="simulation")
             answer_issues_without_eta(ctx)  # nobody reads them (benchmarks/eta_accuracy.py does)
             first = datetime.combine(scenario.day, time(0), tzinfo=ctx.layout.tz)
