@@ -4,7 +4,9 @@ Both the kiosk page and the kiosk agent connect with the kiosk's device token,
 ``auth={"token": …, "role": "agent" | "page"}``, and join their kiosk's room. The agent
 gets ``print`` jobs (pending ones again after a reconnect) and answers ``print_result``;
 the page gets ``print_result`` and ``printer`` (ready or not, and the sentence to show).
-An agent's connection is the kiosk's ``agent`` device part: online while connected.
+An agent's connection is the kiosk's ``agent`` device part: online while connected. Like
+/hall, a connection lasts only as long as its token (tokens.py): a revoked kiosk's agent
+gets no more print jobs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..services.context import HallContext
 from ..services.devices import find_device
 from ..services.kiosk import agent_presence, jobs_to_resend, kiosk_printer, record_print_result
 from .inbound import CheckedNamespace, number_of, object_of, refusal, text_of
+from .tokens import TokenWatch
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ class KioskNamespace(CheckedNamespace):
     def __init__(self, ctx: HallContext) -> None:
         super().__init__(KIOSK_NAMESPACE)
         self.ctx = ctx
+        self.token_watch = TokenWatch(ctx, KIOSK_NAMESPACE)
         self.sessions: dict[str, tuple[Actor, str]] = {}  # sid -> (kiosk, role)
 
     def on_connect(self, auth: Any = None) -> None:
@@ -50,13 +54,15 @@ class KioskNamespace(CheckedNamespace):
             role = text_of(auth, "role") or "page"
             if role not in ROLES:
                 raise InvalidInput(f"role 须为 agent 或 page (role must be agent or page: {role}).")
-            who = authenticate(self.ctx, text_of(auth, "token"))
+            token = text_of(auth, "token")
+            who = authenticate(self.ctx, token)
             if who.kind != "device" or who.role != "kiosk":
                 raise Forbidden("只有取号机可以连接 (only a kiosk connects here).")
         except DomainError as error:
             raise refusal(error) from None
         sid = request.sid  # type: ignore[attr-defined]
         self.sessions[sid] = (who, role)
+        self.token_watch.watch(sid, str(token))
         join_room(kiosk_room(self.ctx.hall_id, who.name, role))
         if role == "agent":
             agent_presence(self.ctx, who, online=True)
@@ -67,6 +73,7 @@ class KioskNamespace(CheckedNamespace):
 
     def on_disconnect(self, *_: Any) -> None:
         sid = request.sid  # type: ignore[attr-defined]
+        self.token_watch.forget(sid)
         who, role = self.sessions.pop(sid, (None, ""))
         if who is None or role != "agent":
             return

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from hall_server.extensions import socketio
 from hall_server.models import Alarm, LogEvent, PrintJob, Ticket
 from tests.hall_server.hall import HallRig
 
@@ -169,3 +170,18 @@ def test_only_a_kiosk_may_connect_to_the_kiosk_namespace(hall: HallRig) -> None:
                                   auth={"token": hall.tokens["tv-1"], "role": "agent"})  # fmt: skip
     assert not client.is_connected(KIOSK_NAMESPACE)
     assert hall.post("tv-1", "/kiosk/tickets", {"service": "b"}).status_code == 403
+
+
+def test_a_revoked_kiosks_agent_is_closed_and_gets_no_more_print_jobs(
+    hall: HallRig, agent: Any
+) -> None:
+    page = connect(hall, "kiosk-1", "page")
+    assert hall.post("root", "/admin/devices/kiosk-1/revoke").status_code == 200
+    watch = socketio.server.namespace_handlers[KIOSK_NAMESPACE].token_watch
+    assert watch.close_ended_tokens() == 2  # the round the namespace runs every 5 s
+    assert not agent.is_connected(KIOSK_NAMESPACE)
+    assert not page.is_connected(KIOSK_NAMESPACE)
+    again = socketio.test_client(
+        hall.app, namespace=KIOSK_NAMESPACE, auth={"token": hall.tokens["kiosk-1"], "role": "agent"}
+    )
+    assert not again.is_connected(KIOSK_NAMESPACE)  # and it cannot come back
