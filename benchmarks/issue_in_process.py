@@ -24,12 +24,10 @@ from werkzeug.test import EnvironBuilder
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hall_server import create_app  # noqa: E402
-from hall_server.app import database_url  # noqa: E402
-from hall_server.services.setup import init_database, rotate_device_tokens  # noqa: E402
-from hall_server.settings import load_settings  # noqa: E402
+from in_process import bench_database  # noqa: E402
 
-BENCH_TOML = Path(__file__).with_name("bench_hall.toml")
+from hall_server import create_app  # noqa: E402
+from hall_server.services.setup import rotate_device_tokens  # noqa: E402
 
 
 def main() -> int:
@@ -40,12 +38,7 @@ def main() -> int:
     if not 1 <= args.calls <= 100_000:
         parser.error("--calls must be 1-100000")
     with tempfile.TemporaryDirectory(prefix="hall-bench-") as folder:
-        settings = load_settings({
-            "config_path": str(BENCH_TOML),
-            "server": {"database_url": f"sqlite:///{folder}/hall.db", "var_dir": folder,
-                       "secret_key": "bench-secret-" + "x" * 32},
-        })  # fmt: skip
-        db, hall_id, _ = init_database(settings, database_url(settings))
+        settings, db, hall_id = bench_database(folder)
         token = rotate_device_tokens(db, hall_id)["bench-kiosk"][1]
         db.dispose()
         app = create_app(settings=settings)

@@ -22,13 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hall_server import create_app  # noqa: E402
-from hall_server.app import database_url  # noqa: E402
-from hall_server.services.auth import add_user  # noqa: E402
-from hall_server.services.setup import init_database  # noqa: E402
-from hall_server.settings import load_settings  # noqa: E402
+from in_process import bench_database  # noqa: E402
 
-BENCH_TOML = Path(__file__).with_name("bench_hall.toml")
+from hall_server import create_app  # noqa: E402
+from hall_server.services.auth import add_user  # noqa: E402
+
 PASSWORD = "bench-password-1"
 KINDS = {  # kind -> (login, password)
     "wrong password": ("clerk", "not-the-password"),
@@ -45,13 +43,11 @@ def main() -> int:
     if not 1 <= args.rounds <= 200:
         parser.error("--rounds must be 1-200")
     with tempfile.TemporaryDirectory(prefix="hall-bench-") as folder:
-        settings = load_settings({
-            "config_path": str(BENCH_TOML),
-            "server": {"database_url": f"sqlite:///{folder}/hall.db", "var_dir": folder,
-                       "secret_key": "bench-secret-" + "x" * 32, "async_mode": "threading"},
-            "login": {"fails_per_login": 1000},  # every kind is tried once a round, unlimited
-        })  # fmt: skip
-        db, hall_id, _ = init_database(settings, database_url(settings))
+        settings, db, hall_id = bench_database(
+            folder,
+            server={"async_mode": "threading"},
+            login={"fails_per_login": 1000},  # every kind is tried once a round, unlimited
+        )
         now = datetime.now(UTC)
         add_user(db, hall_id, "clerk", role="staff", password=PASSWORD, name="clerk", now=now)
         gone = add_user(db, hall_id, "gone", role="staff", password=PASSWORD, name="g", now=now)

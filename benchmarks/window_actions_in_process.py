@@ -31,13 +31,12 @@ from werkzeug.test import EnvironBuilder
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hall_server import create_app  # noqa: E402
-from hall_server.app import database_url  # noqa: E402
-from hall_server.services.auth import add_user  # noqa: E402
-from hall_server.services.setup import init_database, rotate_device_tokens  # noqa: E402
-from hall_server.settings import load_settings  # noqa: E402
+from in_process import bench_database  # noqa: E402
 
-BENCH_TOML = Path(__file__).with_name("bench_hall.toml")
+from hall_server import create_app  # noqa: E402
+from hall_server.services.auth import add_user  # noqa: E402
+from hall_server.services.setup import rotate_device_tokens  # noqa: E402
+
 ACTIONS = ("issue", "call-next", "recall", "start", "finish", "no-show", "transfer", "hold")
 
 
@@ -93,12 +92,7 @@ def main() -> int:
     if not 1 <= args.cycles <= 20_000:
         parser.error("--cycles must be 1-20000")
     with tempfile.TemporaryDirectory(prefix="hall-bench-") as folder:
-        settings = load_settings({
-            "config_path": str(BENCH_TOML),
-            "server": {"database_url": f"sqlite:///{folder}/hall.db", "var_dir": folder,
-                       "secret_key": "bench-secret-" + "x" * 32},
-        })  # fmt: skip
-        db, hall_id, _ = init_database(settings, database_url(settings))
+        settings, db, hall_id = bench_database(folder)
         kiosk = rotate_device_tokens(db, hall_id)["bench-kiosk"][1]
         add_user(db, hall_id, "boss", role="supervisor", password="bench-password",
                  name="Boss", now=datetime.now(UTC))  # fmt: skip
