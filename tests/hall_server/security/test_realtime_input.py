@@ -19,6 +19,7 @@ import pytest
 import socketio
 
 from tests.live import LiveHall, start_live_hall
+from tests.support.polling import until
 
 from .raw_socketio import frame, frames_until_closed, ws_open
 
@@ -81,9 +82,8 @@ def lines_of(hall: LiveHall) -> list[str]:
 
 def one_new_line(hall: LiveHall, before: int) -> str:
     """Wait for the server's line about what just happened; fail on a traceback or a second."""
-    deadline = time.monotonic() + 5
-    while len(lines_of(hall)) <= before and time.monotonic() < deadline:
-        time.sleep(0.02)  # polling the server's log, bounded by the deadline
+    with contextlib.suppress(AssertionError):  # none came: the assert below says what did
+        until(lambda: len(lines_of(hall)) > before, 5, interval_s=0.02)
     new = lines_of(hall)[before:]
     assert len(new) == 1 and "Traceback" not in new[0], new
     return new[0]
@@ -219,10 +219,8 @@ def test_frames_that_are_not_socketio_leave_one_line_each_and_no_traceback(
         sock.close()
     # A refused connect last: once its line is there, every earlier line is too.
     Client(hall, HALL, "sentinel").close()
-    deadline = time.monotonic() + 5
-    while not any("sentinel" in line for line in lines_of(hall)[before:]):
-        assert time.monotonic() < deadline, lines_of(hall)[before:]
-        time.sleep(0.02)  # polling the server's log, bounded by the deadline
+    until(lambda: any("sentinel" in line for line in lines_of(hall)[before:]), 5,
+          interval_s=0.02, what="the sentinel's line in the server log")  # fmt: skip
     new = lines_of(hall)[before:]
     assert len(new) <= len(GARBAGE) + 1 and not any("Traceback" in line for line in new), new
 
