@@ -19,6 +19,7 @@ from hall_server.contract import NAMESPACE, PUBLIC_WITHHELD_EVENTS, QUEUE_COUNTS
 from hall_server.models import Ticket as TicketRow
 from hall_server.realtime.public import HallRooms
 from hall_server.services.snapshot import snapshot
+from tests.support.polling import until
 
 from ..hall import HallRig
 from .sockets import as_device, received
@@ -84,8 +85,8 @@ def converges(hall: HallRig, screen: Screen, deadline_s: float = DEADLINE_S) -> 
     """Poll until the screen shows the hall's last seq and the true counts, and the last
     counts message it got is current and true too (a call carries its own service's count,
     so the state may be right before the counts that follow it arrive), or the deadline."""
-    end = time.monotonic() + deadline_s
-    while True:
+
+    def converged() -> bool:
         screen.pump()
         state = screen.client.state
         waiting = {code: q["waiting"] for code, q in state.queues.items()}
@@ -93,11 +94,13 @@ def converges(hall: HallRig, screen: Screen, deadline_s: float = DEADLINE_S) -> 
         counts = screen.counts()
         last = counts[-1] if counts else {"seq": seq, "waiting": truth}  # none due: no change
         last_is_true = (last["seq"], last["waiting"]) == (seq, truth)
-        if state.seq == seq and waiting == truth and last_is_true:
-            return True
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.02)  # the counts come from the server's timer: look again soon
+        return state.seq == seq and waiting == truth and last_is_true
+
+    try:  # the counts come from the server's timer: look again soon
+        until(converged, deadline_s, interval_s=0.02)
+    except AssertionError:
+        return False
+    return True
 
 
 def last_seq(hall: HallRig) -> int:
