@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -93,12 +92,10 @@ def backup_cmd(dest: str) -> None:
     "--workers",
     default=None,
     type=click.IntRange(1, 32),
-    help="server processes sharing the port (default from config: server.workers)",
+    help="server processes sharing the port, under gunicorn (default from config: "
+    "server.workers)",
 )
-@click.option("--listen-fd", default=None, type=int, hidden=True)  # a worker's inherited socket
-@click.option("--worker-index", default=0, type=int, hidden=True)  # shown in /api/v1/health
-def serve_cmd(host: str | None, port: int | None, workers: int | None, listen_fd: int | None,
-              worker_index: int) -> None:  # fmt: skip
+def serve_cmd(host: str | None, port: int | None, workers: int | None) -> None:
     from . import create_app
     from .bootstrap import elect_leader
     from .server import serve
@@ -107,29 +104,18 @@ def serve_cmd(host: str | None, port: int | None, workers: int | None, listen_fd
     settings = _settings(workers=workers)
     host = host or settings.server.host
     port = port or settings.server.port
-    if listen_fd is not None:  # one worker of several (hall_server/workers.py)
-        from .workers import end_with_the_process_manager
-
-        app = create_app(settings=settings)
-        app.config["HALL_WORKER"] = worker_index
-        end_with_the_process_manager(worker_index)
-        elect_leader(app)  # the worker holding the leader lock runs the background jobs, once
-        serve(app, host=host, port=port, async_mode=settings.server.async_mode,
-              listener=socket.socket(fileno=listen_fd))  # fmt: skip
-        return
     workers = settings.server.workers  # checked with the rest: a queue and gevent for several
     init_database(settings, database_url(settings))
     mode = settings.server.async_mode
-    if workers > 1:
-        from .workers import bind, run_workers
+    if workers > 1:  # gunicorn's master and N workers (hall_server/workers.py)
+        import os
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        try:
-            listener = bind(host, port)
-        except OSError as error:
-            raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
-        click.echo(f"hall server on http://{host}:{port}/ ({workers} workers, async mode {mode})")
-        sys.exit(run_workers(listener, workers))
+        click.echo(f"hall server on http://{host}:{port}/ ({workers} workers under gunicorn, "
+                   f"async mode {mode})")  # fmt: skip
+        sys.stdout.flush()
+        command = [sys.executable, "-m", "hall_server.workers", "--host", host,
+                   "--port", str(port), "--workers", str(workers)]  # fmt: skip
+        os.execv(sys.executable, command)  # a fresh interpreter: gevent must not patch it
     app = create_app(settings=settings)
     click.echo(f"hall server on http://{host}:{port}/ (async mode {mode})")
     elect_leader(app)  # another `hall serve` on the same database may lead instead

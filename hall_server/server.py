@@ -197,7 +197,20 @@ def _bounded_websocket() -> type:
     return BoundedWebSocket
 
 
-def _gevent_server(app: Flask, where: Any) -> Any:
+_IN_FLIGHT = [0]
+
+
+def requests_in_flight() -> int:
+    """HTTP requests of this process being answered now, not counting websockets and
+    Engine.IO long polls (which may wait for the ping interval): what a graceful stop waits
+    for before the process ends."""
+    return _IN_FLIGHT[0]
+
+
+@functools.cache
+def gevent_classes() -> tuple[type, type]:
+    """(handler, server): gevent's WSGI server and gevent-websocket's handler with the hall's
+    tuning. ``hall serve`` uses them directly; its workers under gunicorn too (workers.py)."""
     import gevent
     from gevent.pywsgi import WSGIServer
     from geventwebsocket.handler import WebSocketHandler
@@ -209,7 +222,12 @@ def _gevent_server(app: Flask, where: Any) -> Any:
             pass  # no access log (log=None): gevent still formatted each line for nothing
 
         def handle_one_response(self) -> Any:
-            result = super().handle_one_response()
+            counted = not (self.command == "GET" and self.path.startswith("/socket.io"))
+            _IN_FLIGHT[0] += counted
+            try:
+                result = super().handle_one_response()
+            finally:
+                _IN_FLIGHT[0] -= counted
             # A keep-alive client whose next request is already buffered would be served
             # again without a switch, starving every other connection: let them run first.
             gevent.sleep(0)
@@ -312,7 +330,12 @@ def _gevent_server(app: Flask, where: Any) -> Any:
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return super().handle(client, address)
 
-    return NoDelayServer(where, app, handler_class=FairHandler, log=None)
+    return FairHandler, NoDelayServer
+
+
+def _gevent_server(app: Flask, where: Any) -> Any:
+    handler, server = gevent_classes()
+    return server(where, app, handler_class=handler, log=None)
 
 
 def _bound_simple_websocket() -> None:
@@ -325,22 +348,20 @@ def _bound_simple_websocket() -> None:
         eio._async = {**eio._async, "websocket": bounded}
 
 
-def serve(
-    app: Flask, *, host: str, port: int, async_mode: str, listener: socket.socket | None = None
-) -> None:
-    """Serve ``app`` until interrupted, on ``listener`` when given (a worker's shared socket)."""
+def settle_process() -> None:
+    """What a serving process does once its app is built, before it takes requests."""
     # Everything built so far (the app, SQLAlchemy's mappers and caches, pydantic models)
     # lives as long as the process: keep it out of the collector's full passes.
     gc.collect()
     gc.freeze()
     logging.getLogger("engineio.server").addFilter(OneLineForClientGarbage())
+
+
+def serve(app: Flask, *, host: str, port: int, async_mode: str) -> None:
+    """Serve ``app`` in this process until interrupted."""
+    settle_process()
     if async_mode != "gevent":
         _bound_simple_websocket()
         socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
         return
-    server = _gevent_server(app, listener or (host, port))
-    if listener is not None:
-        # Workers share the socket: accept one connection per wake-up, so an idle worker
-        # gets the next one instead of a busy one taking the whole backlog.
-        server.max_accept = 1
-    server.serve_forever()
+    _gevent_server(app, (host, port)).serve_forever()

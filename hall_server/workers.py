@@ -1,123 +1,178 @@
-"""Several server processes on one port (``hall serve --workers N``).
+"""Several server processes on one port (``hall serve --workers N``): gunicorn.
 
-The process manager binds the port once and starts N worker processes that accept on the
-same socket: the kernel hands each new connection to a worker that is waiting for one, so a
-busy worker takes no new visitors while another is idle. The workers elect a leader through
-the database (``hall_server/leader.py``): only it runs the background jobs
-(``hall_server/bootstrap.py``), so each runs once per hall, and if it dies another takes over.
-The workers share the database (its lock keeps numbers and claims right across processes)
-and reach each other's screens through the Socket.IO message queue (Redis).
+gunicorn's master binds the port and keeps N worker processes on it; each worker is
+gunicorn's gevent websocket worker (``geventwebsocket.gunicorn.workers``, the one
+Flask-SocketIO documents) with the hall's own tuning carried over from ``server.py``: the
+same handler (64 KB websocket messages and polling bodies, unread large bodies, one line for a
+client's garbage, a switch after each response) and the same server (TCP_NODELAY), taking one
+connection per wake-up so that an idle worker gets the next visitor.
 
-A worker that dies is started again; SIGTERM or Ctrl-C stops them all.
+What gunicorn's master adds over a plain supervisor: a worker whose event loop stops (stuck
+in a loop, a blocking call) stops touching its heartbeat file and is killed after
+``--timeout`` (30 s) and started again; ``kill -HUP`` of the master starts new workers with
+the settings read again and stops the old ones gracefully; a dead worker is started again;
+a worker whose master is gone ends within a second.
+
+A graceful stop (SIGTERM to the master, or the old workers of a HUP) stops accepting, waits
+for the HTTP requests being answered (up to ``--graceful-timeout``), then ends: its
+websockets close and their clients reconnect to another worker and resync by their last seq.
+
+Each worker builds its own app (after the fork, once gevent has patched it) and runs a leader
+election (``hall_server/leader.py``): one worker of all the hall's processes runs the
+background jobs. They reach each other's screens through the Socket.IO message queue
+(Redis, ``server.message_queue``).
+
+gunicorn's own options may be added with ``GUNICORN_CMD_ARGS`` (its standard variable),
+say ``GUNICORN_CMD_ARGS="--timeout 10 --graceful-timeout 20"``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
-from types import FrameType
+from typing import Any
+
+from geventwebsocket.gunicorn.workers import GeventWebSocketWorker
+from gunicorn.app.base import BaseApplication
 
 log = logging.getLogger(__name__)
 
-RESTART_DELAY_S = 1.0
-CRASH_WINDOW_S = 10.0  # a worker that dies this soon after starting counts as a crash loop
-MAX_QUICK_CRASHES = 5
-POLL_S = 0.2
+WORKER_CONNECTIONS = 20_000
+"""Sockets one worker holds at most (gunicorn's default, 1,000, is too few: every screen,
+kiosk, window page and staff phone holds one all day)."""
+BACKLOG = 2048
+GRACEFUL_TIMEOUT_S = 10
+"""How long a stopping worker waits for the requests it is answering (systemd's
+TimeoutStopSec in docs/deploy/hall-gunicorn.service is longer)."""
 
 
-@dataclass
-class _Worker:
-    index: int
-    process: subprocess.Popen[bytes]
-    quick_crashes: int = 0
-    started: float = field(default_factory=time.monotonic)
+class HallWorker(GeventWebSocketWorker):  # type: ignore[misc]
+    """gunicorn's gevent websocket worker with the hall's handler and server (server.py)."""
+
+    def load_wsgi(self) -> None:
+        # Called once gevent has patched this worker (nothing of the app is imported before).
+        from .server import gevent_classes
+
+        self.wsgi_handler, self.server_class = gevent_classes()
+        super().load_wsgi()  # HallApplication.load
+
+    def run(self) -> None:
+        import gevent
+        from gevent.pool import Pool
+        from gunicorn.http.wsgi import base_environ
+        from gunicorn.workers.ggevent import VERSION
+
+        from .server import requests_in_flight
+
+        servers = []
+        for listener in self.sockets:
+            listener.setblocking(1)
+            environ = base_environ(self.cfg)
+            environ.update({"wsgi.multithread": True, "SERVER_SOFTWARE": VERSION})
+            server = self.server_class(
+                listener, application=self.wsgi, spawn=Pool(self.worker_connections),
+                log=None, handler_class=self.wsgi_handler, environ=environ,
+            )  # fmt: skip
+            # The workers share the socket: one connection per wake-up, so an idle worker
+            # gets the next one instead of a busy one taking the whole backlog.
+            server.max_accept = 1
+            server.start()
+            servers.append(server)
+        while self.alive:
+            self.notify()  # the heartbeat the master's --timeout watches; ends if orphaned
+            gevent.sleep(1.0)
+        for server in servers:
+            server.close()  # accept no more: the other (or the new) workers take them
+        deadline = time.monotonic() + self.cfg.graceful_timeout
+        while requests_in_flight() and time.monotonic() < deadline:
+            self.notify()
+            gevent.sleep(0.05)
+        if requests_in_flight():
+            log.warning("worker %d: %d requests still open at the graceful timeout",
+                        os.getpid(), requests_in_flight())  # fmt: skip
+        # Websockets and long polls end with the process; their clients reconnect elsewhere.
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """The listening socket every worker accepts on, inheritable by the workers."""
-    listener = socket.create_server((host, port), backlog=2048)
-    listener.set_inheritable(True)
-    return listener
+class HallApplication(BaseApplication):  # type: ignore[misc]
+    """gunicorn run from ``hall serve --workers N`` (the master is this process)."""
+
+    def __init__(self, command_line: dict[str, Any]) -> None:
+        self.command_line = command_line  # the [server] keys given on the command line
+        super().__init__()
+
+    def settings(self) -> Any:
+        from .settings import load_settings
+
+        return load_settings(command_line={"server": self.command_line})
+
+    def load_config(self) -> None:
+        settings = self.settings()  # read again on HUP: new workers get the new settings
+        server = settings.server
+        host = self.command_line.get("host") or server.host
+        port = self.command_line.get("port") or server.port
+        options = {
+            "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
+            "workers": server.workers,
+            "worker_class": HallWorker,
+            "worker_connections": WORKER_CONNECTIONS,
+            "backlog": BACKLOG,
+            "graceful_timeout": GRACEFUL_TIMEOUT_S,
+            "proc_name": f"hall-{settings.hall.code}",
+            "pre_fork": _number_the_worker,
+            # gunicorn's control socket is one path per user (~/.gunicorn/gunicorn.ctl), shared
+            # by every hall server of the machine: signals do the same, per master.
+            "control_socket_disable": True,
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+        from_env = self.cfg.get_cmd_args_from_env()  # GUNICORN_CMD_ARGS: the operator's word
+        if from_env:
+            parsed = self.cfg.parser().parse_args(from_env)
+            for key, value in vars(parsed).items():
+                if value is not None and key in self.cfg.settings and key != "args":
+                    self.cfg.set(key.lower(), value)
+
+    def load(self) -> Any:
+        """In each worker, after the fork: the hall's app and its leader election."""
+        from . import create_app
+        from .bootstrap import elect_leader
+        from .server import settle_process
+
+        app = create_app(settings=self.settings())
+        app.config["HALL_WORKER"] = getattr(_number_the_worker, "current", 0)
+        elect_leader(app)  # the worker holding the leader lock runs the background jobs, once
+        settle_process()
+        return app
 
 
-def run_workers(listener: socket.socket, count: int) -> int:
-    """Start ``count`` workers on ``listener`` and keep them running; return the exit code."""
-    stopping = False
-    failed = False
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-        for worker in workers.values():
-            if worker.process.poll() is None:
-                worker.process.send_signal(signal.SIGTERM)
-
-    workers = {index: _start(listener, index) for index in range(count)}
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        while workers:
-            time.sleep(POLL_S)  # the process manager only watches: a few wake-ups a second
-            for worker in [w for w in workers.values() if w.process.poll() is not None]:
-                if stopping:
-                    del workers[worker.index]
-                    continue
-                quick = time.monotonic() - worker.started < CRASH_WINDOW_S
-                crashes = worker.quick_crashes + 1 if quick else 0
-                if crashes >= MAX_QUICK_CRASHES:
-                    log.error("worker %d keeps dying at start: stopping the server", worker.index)
-                    failed = True
-                    stop(signal.SIGTERM, None)
-                    del workers[worker.index]
-                    continue
-                log.warning(
-                    "worker %d (pid %d) ended with %s: starting it again",
-                    worker.index, worker.process.pid, worker.process.returncode,
-                )  # fmt: skip
-                if quick:
-                    time.sleep(RESTART_DELAY_S)  # a crash loop must not spin the CPU
-                workers[worker.index] = _start(listener, worker.index, crashes)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        listener.close()
-    return 1 if failed else 0
+def _number_the_worker(arbiter: Any, worker: Any) -> None:
+    """Before a fork: the lowest number no live worker has (shown in /api/v1/health), so a
+    worker started again in place of a dead one takes its number."""
+    taken = {getattr(w, "hall_index", -1) for w in arbiter.WORKERS.values()}
+    worker.hall_index = next(n for n in range(len(taken) + 1) if n not in taken)
+    _number_the_worker.current = worker.hall_index  # type: ignore[attr-defined]  # forked
 
 
-PARENT_CHECK_S = 1.0
+def main(argv: list[str] | None = None) -> None:
+    """``python -m hall_server.workers --host H --port P --workers N``: the gunicorn master.
 
-
-def end_with_the_process_manager(index: int) -> None:
-    """End this worker soon after its process manager is gone (killed with SIGKILL, say).
-
-    An orphaned worker would go on holding the shared port and answering as part of a
-    server that no longer restarts or stops it.
+    ``hall serve`` starts it in a fresh interpreter (``os.execv``): the master must not be
+    patched by gevent, which ``hall`` does for a server command before anything else runs.
     """
-    from .extensions import socketio
+    import argparse
 
-    manager = os.getppid()
-
-    def watch() -> None:
-        while True:
-            socketio.sleep(PARENT_CHECK_S)
-            if os.getppid() != manager:
-                log.warning("worker %d: the process manager (pid %d) is gone: ending", index,
-                            manager)  # fmt: skip
-                logging.shutdown()
-                os._exit(0)
-
-    socketio.start_background_task(watch)
+    parser = argparse.ArgumentParser(prog="hall serve")
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--workers", type=int)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    command_line = {key: value for key, value in vars(args).items() if value is not None}
+    HallApplication(command_line).run()
+    sys.exit(0)
 
 
-def _start(listener: socket.socket, index: int, quick_crashes: int = 0) -> _Worker:
-    fd = listener.fileno()
-    command = [sys.executable, "-m", "hall_server", "serve", "--listen-fd", str(fd),
-               "--worker-index", str(index)]  # fmt: skip
-    process = subprocess.Popen(command, pass_fds=(fd,))
-    log.info("worker %d started (pid %d)", index, process.pid)
-    return _Worker(index, process, quick_crashes=quick_crashes)
+if __name__ == "__main__":
+    main()
