@@ -22,16 +22,24 @@ def apply_hall_config(db: Database, config: HallConfig) -> tuple[int, bool]:
     """Load the site file's ``config``; return the hall id and whether anything changed.
 
     The site file is applied again only when it changed since it was last applied, so
-    edits made on /admin survive a restart with the same site file.
+    edits made on /admin survive a restart with the same site file — and an upgrade whose
+    settings gained a field (or a new default): the fingerprint covers what the file says,
+    not the defaults filled in around it.
     """
-    site = _fingerprint(config)
+    site = _site_fingerprint(config)
     with db.write() as session:
         hall = session.scalar(select(Hall).where(Hall.code == config.code))
-        if hall is not None and hall.site_hash == site:
+        if hall is not None and hall.site_hash in (site, _fingerprint(config)):
+            hall.site_hash = site  # a hall last loaded before file fingerprints: now one
             return hall.id, False
         hall_id, changed = write_hall_config(session, config)
         session.execute(update(Hall).where(Hall.id == hall_id).values(site_hash=site))
         return hall_id, changed
+
+
+def _site_fingerprint(config: HallConfig) -> str:
+    """What the site file set, whatever this version's defaults are."""
+    return hashlib.sha256(config.model_dump_json(exclude_unset=True).encode()).hexdigest()
 
 
 def _fingerprint(config: HallConfig) -> str:

@@ -240,5 +240,12 @@ def test_admin_edits_survive_a_restart_with_the_same_site_file(hall: HallRig) ->
     services = {s["code"]: s for s in hall.get("kiosk-1", "/services").get_json()["services"]}
     assert services["b"]["name"] == "不动产登记中心"
 
+    upgraded = site.model_copy(deep=True)  # a newer version: a default the file leaves unset
+    assert "timezone" not in upgraded.model_fields_set
+    upgraded.__dict__["timezone"] = "Asia/Urumqi"  # changed without the file saying so
+    assert apply_hall_config(hall.ctx.db, upgraded) == (hall.ctx.hall_id, False)
+    services = {s["code"]: s for s in hall.get("kiosk-1", "/services").get_json()["services"]}
+    assert services["b"]["name"] == "不动产登记中心"  # the admin's edit is still there
+
     changed_site = site.model_copy(update={"name": "测试大厅（新）"})
     assert apply_hall_config(hall.ctx.db, changed_site) == (hall.ctx.hall_id, True)
