@@ -100,3 +100,28 @@ def display_scope(
         chosen = tuple(n for n, w in ordered if _in_scope(w, layout, zone, floor))
     codes = tuple(code for code, s in services if _in_scope(s, layout, zone, floor))
     return Scope(layout=layout, zone=zone, floor=floor, windows=chosen, services=codes)
+
+
+def voice_windows(
+    announce: str | None,
+    scope: Scope,
+    windows: Iterable[tuple[int, Placed]],
+) -> tuple[int, ...]:
+    """Return the windows of ``scope`` whose calls this display reads out (its speaker).
+
+    ``announce`` ("all", "zone", "floor"; None: the display's own layout) narrows the voice
+    below what the screen shows: the entrance TV shows the whole hall but its speaker reads
+    only the calls of its floor, while the TV upstairs reads the rest. A display with no
+    zone (or no floor) for that choice reads every call it shows.
+    """
+    chosen = announce or scope.layout
+    if chosen not in LAYOUTS:
+        raise ValueError(f"announce must be one of {', '.join(LAYOUTS)}, got {chosen!r}")
+    if (chosen == "zone" and not scope.zone) or (chosen == "floor" and scope.floor is None):
+        chosen = "all"
+    shown = set(scope.windows)
+    return tuple(
+        n
+        for n, w in sorted(windows, key=lambda pair: pair[0])
+        if n in shown and _in_scope(w, chosen, scope.zone, scope.floor)
+    )

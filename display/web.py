@@ -3,8 +3,10 @@
 - ``GET /display/<device>`` — the page; the device's token comes once as ``?token=``.
 - ``GET /api/v1/display/config`` — what the calling display shows: its layout (all, one
   zone, one floor), the windows and services in scope, voice on/off, the server's time.
-- ``GET /api/v1/display/voice?number=A012&window=3[&floor=2]`` — one WAV per call, joined from the
-  clip bank under ``var/voice/`` (made with espeak-ng on first use) and cached.
+- ``GET /api/v1/display/voice?number=A012&window=3[&floor=2][&form=once]`` — one WAV per call,
+  joined from the clip bank under ``var/voice/`` (made with espeak-ng on first use) and
+  cached; ``form`` is ``full`` (default: chime + phrase ``repeat`` times), ``once`` or
+  ``brief`` (display/voice/announce.py). ``GET /api/v1/display/voice/chime``: the chime alone.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from display.scope import display_scope, floor_to_say
+from display.scope import display_scope, floor_to_say, voice_windows
 from display.voice import Announcer, VoiceError
+from display.voice.announce import FORMS
 from display.voice.bank import ESPEAK, MANIFEST
 from hall_server.api.common import actor, hall
 from hall_server.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
@@ -28,7 +31,8 @@ from hall_server.services.devices import find_device
 HERE = Path(__file__).resolve().parent
 VOICE_DIR = "voice"
 RECENT_CALLS = 6  # rows of "last calls" on the page unless the device's options say otherwise
-STALE_S = 90  # a call older than this when it reaches the page is shown, not announced
+STALE_S = 90  # a call older than this when its turn comes is shown, not announced
+VOICE_WITHIN_S = 40  # a backlog that would voice a call later than this is read in brief
 DEFAULT_TEMPLATE = "请{number}号到{floor}{window}号窗口办理"  # {floor} is "2楼" or empty
 TICKET_NUMBER = re.compile(r"^[A-Z]{0,3}[0-9]{1,6}$")
 
@@ -120,6 +124,11 @@ def display_settings(device: dict[str, Any], *, is_device: bool) -> dict[str, An
             "chime": bool(voice.get("chime", True)),
             "template": str(voice.get("template", DEFAULT_TEMPLATE)),
             "stale_s": int(options.get("stale_s", STALE_S)),
+            # How the TV plans a rush (display/static/announce.js, docs/DISPLAY.md).
+            "windows": list(voice_windows(options.get("announce"), scope, layout.windows.items())),
+            "within_s": int(options.get("voice_within_s", VOICE_WITHIN_S)),
+            "repeat_gap_ms": announcer().repeat_gap_ms,
+            "mode": str(options.get("announce_mode", "plan")),
         },
         # The device's own options (LED signs, audio) go to the device itself only.
         "options": options if is_device else {},
@@ -163,9 +172,13 @@ def voice() -> Any:
                 f"窗口不在这一层：{floor_raw!r} (window {raw} is not on that floor)."
             )
         floor = int(floor_raw)
+    form = request.args.get("form", "full")
+    if form not in FORMS:
+        raise InvalidInput(f"没有这种播报方式：{form!r} (form must be one of {', '.join(FORMS)}).")
     settings = hall().ctx.layout.voice
     try:
-        data = announcer().wav_for(
+        data = announcer().form_wav(
+            form,
             number,
             int(raw),
             chime=bool(settings.get("chime", True)),
@@ -174,6 +187,21 @@ def voice() -> Any:
         )
     except VoiceError as error:
         raise VoiceUnavailable(str(error)) from None
+    return _wav_response(data)
+
+
+@display_api.get("/display/voice/chime")
+def voice_chime() -> Any:
+    """Return the chime alone: a TV plays it once at the start of a batch of calls."""
+    actor("staff", "device:display", "device:agent")
+    try:
+        data = announcer().chime_wav()
+    except VoiceError as error:
+        raise VoiceUnavailable(str(error)) from None
+    return _wav_response(data)
+
+
+def _wav_response(data: bytes) -> Any:
     response = Response(data, mimetype="audio/wav")
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

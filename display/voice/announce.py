@@ -1,5 +1,12 @@
 """Join clips into one WAV per call ("请 A零一二 号到 [二 楼] 三 号窗口办理"), cached.
 
+Forms (``FORMS``), so that a TV can plan a rush (display/static/announce.js):
+
+- ``full`` — the chime, then the phrase ``repeat`` times: a call in a quiet hall;
+- ``once`` — the phrase once, no chime: a call while others wait (one chime per batch);
+- ``brief`` — "A零一二 到 三 号窗口", no chime: when the backlog would run late otherwise;
+- the chime alone (``chime_wav``): the start of a batch.
+
 Pauses: ``word_gap_ms`` between words, ``chime_gap_ms`` after the chime and
 ``repeat_gap_ms`` before each repetition of the phrase. The WAV has the clips' format and
 exactly sum(clip frames) + sum(pause frames) frames.
@@ -21,6 +28,7 @@ from display.voice.errors import VoiceError
 from display.voice.wavfile import Pcm, PcmFormat, read_wav, wav_bytes, write_atomically
 
 CALLS_DIR = "calls"
+FORMS = ("full", "once", "brief")
 
 
 def pauses_ms(sequence: list[str], *, word_ms: int, chime_ms: int, repeat_ms: int) -> list[int]:
@@ -75,12 +83,40 @@ class Announcer:
     ) -> bytes:
         """Return the WAV announcing ``number`` to ``window`` (on ``floor`` when it is said)."""
         sequence = clips.clip_sequence(number, window, chime=chime, repeat=repeat, floor=floor)
+        return self._wav_of(sequence)
+
+    def form_wav(
+        self,
+        form: str,
+        number: str,
+        window: int,
+        *,
+        chime: bool = True,
+        repeat: int = 1,
+        floor: int | None = None,
+    ) -> bytes:
+        """Return one call in ``form`` (``FORMS``); ``chime`` and ``repeat`` shape ``full`` only."""
+        if form == "full":
+            return self.wav_for(number, window, chime=chime, repeat=repeat, floor=floor)
+        if form == "once":
+            return self._wav_of(clips.phrase(number, window, floor))
+        if form == "brief":
+            return self._wav_of(clips.brief_phrase(number, window, floor))
+        raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+
+    def chime_wav(self) -> bytes:
+        """Return the chime alone, followed by the pause that comes after it in a call."""
+        return self._wav_of([clips.CHIME], trailing_ms=self.chime_gap_ms)
+
+    def _wav_of(self, sequence: list[str], *, trailing_ms: int = 0) -> bytes:
         pauses = pauses_ms(
             sequence,
             word_ms=self.word_gap_ms,
             chime_ms=self.chime_gap_ms,
             repeat_ms=self.repeat_gap_ms,
         )
+        if trailing_ms:
+            pauses.append(trailing_ms)
         with self._lock:
             key = self._key(sequence, pauses)
             cached = self._cache.get(key)

@@ -12,6 +12,9 @@ Chinese number. Window numbers 1..999 are read the way hall staff say them:
 
 Hence the bank needs 百 besides 十 and the digits.
 
+In a rush the TV reads a call once (``phrase``) or, when the backlog would otherwise run
+late, in its short form (``brief_phrase``: "A零一二 到 三 号窗口"), after one chime per batch.
+
 A window on another floor than the screen is read with its floor before the window
 ("请 D零零一 号到 二 楼 十六 号窗口办理"): the floor as a Chinese number (1..999, read like a
 window number), then 楼. Floors below 1 (basements) are not read.
@@ -93,6 +96,18 @@ def phrase(number: str, window: int, floor: int | None = None) -> list[str]:
         NUMBER_SIGN,
         WINDOW,
         HANDLE,
+    ]
+
+
+def brief_phrase(number: str, window: int, floor: int | None = None) -> list[str]:
+    """Return the short reading for a backlog: "A零一二 到 [二 楼] 三 号窗口" (no 请, no 办理)."""
+    return [
+        *ticket_words(number),
+        GO_TO,
+        *floor_words(floor),
+        *window_words(window),
+        NUMBER_SIGN,
+        WINDOW,
     ]
 
 
