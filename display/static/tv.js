@@ -37,12 +37,23 @@
   const TOKEN_KEY = "hall-display-token:" + device;
   let token = global.hallDevice.token(TOKEN_KEY);
   let hall = null; // HallClient
+  let voiceWindows = new Set(); // the windows whose calls this display's speaker reads out
   const voice = new global.AnnouncementQueue({
-    fetchWav: async (call) => {
+    fetchWav: (call, form) => {
       const floor = floorOf(call);
-      const path = `/display/voice?number=${encodeURIComponent(call.number)}&window=${call.window}` + (floor ? `&floor=${floor}` : "");
-      return global.URL.createObjectURL(await global.hallFetch(path, { token, as: "blob" }));
+      const path = `/display/voice?number=${encodeURIComponent(call.number)}&window=${call.window}` + (floor ? `&floor=${floor}` : "") + `&form=${form}`;
+      return global.hallFetch(path, { token, as: "blob" });
     },
+    fetchChime: () => global.hallFetch("/display/voice/chime", { token, as: "blob" }),
+    // When its turn comes: is this call still the one at its window? (finished, called again)
+    staleReason: (call) => {
+      const w = hall && hall.state && hall.state.windows[call.window];
+      if (!w || call.ticket_id == null) return null;
+      if (!w.ticket) return "done";
+      if (w.ticket.id !== call.ticket_id) return "superseded";
+      return w.ticket.status === "serving" ? "at window" : null;
+    },
+    now: () => Date.now() + offsetMs,
     onChange: renderVoice,
   });
   global.hallAudio = voice.state;
@@ -275,11 +286,17 @@
   function announce(event) {
     if (!inScope(event)) return;
     flash();
-    const call = { seq: event.seq, number: event.number, window: event.window, kind: event.type === "ticket.recalled" ? "recall" : "call" };
-    // Calls that happened long ago (the screen was off) are shown, not read out.
-    const age = (Date.now() + offsetMs - Date.parse(event.at)) / 1000;
-    if (age > page.config.voice.stale_s) voice.skip(call, "stale");
-    else voice.push(call);
+    const call = { seq: event.seq, number: event.number, window: event.window, kind: event.type === "ticket.recalled" ? "recall" : "call", ticket_id: event.ticket_id, at: Date.parse(event.at) };
+    // The queue plans the reading (announce.js): stale or superseded calls are shown, not read.
+    if (voiceWindows.has(Number(event.window))) voice.push(call);
+  }
+
+  /* How this display's speaker reads calls (announce.js); ?announce=sequential: the old way. */
+  function configureVoice(config) {
+    const v = config.voice;
+    voiceWindows = new Set(v.windows || config.windows);
+    const mode = new URLSearchParams(global.location.search).get("announce") || v.mode || "plan";
+    voice.configure({ mode, chime: v.chime, repeat: v.repeat, repeatGapMs: v.repeat_gap_ms, staleS: v.stale_s, withinS: v.within_s });
   }
 
   /* ---------- start ---------- */
@@ -304,6 +321,7 @@
       const config = await global.hallFetch("/display/config?device=" + encodeURIComponent(device), { token });
       page.config = config;
       scopeWindows = new Set(config.windows);
+      configureVoice(config);
       text("scope-title", config.title);
       if (hall && hall.state) render(hall.state);
     } catch (err) {
@@ -331,6 +349,7 @@
     offsetMs = Date.parse(config.server_time) - Date.now();
     scopeWindows = new Set(config.windows);
     text("scope-title", config.title);
+    configureVoice(config);
     voice.setEnabled(config.voice.enabled, config.voice.message);
     $("unlock").addEventListener("click", () => voice.unblock());
     doc.addEventListener("click", () => voice.unblock());
