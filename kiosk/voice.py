@@ -54,6 +54,7 @@ MAX_NUMBER = 999  # counts and floors read as numbers up to here, digit by digit
 PHRASES = {
     "elderly": "已为您开启长辈模式，请点击要办理的事项",
     "voice": "语音引导已开启",
+    "idle": "您还在办理吗？需要更多时间，请点击继续",
 }
 
 

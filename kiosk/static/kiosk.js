@@ -12,8 +12,14 @@
   const device = document.body.dataset.device;
   const TOKEN_KEY = "hall.kiosk.token." + device;
   let token = hallDevice.token(TOKEN_KEY);
-  // Back to the home screen after this long untouched (?idle_s=… on the kiosk's URL).
-  const IDLE_MS = 1000 * (Number(new URLSearchParams(location.search).get("idle_s")) || 45);
+  const params = new URLSearchParams(location.search);
+  // Untouched this long (?idle_s=…), the kiosk goes back to its start for the next visitor,
+  // after a warning with a countdown and a "继续 / Continue" for the last WARN_S seconds
+  // (?warn_s=…). Elderly mode doubles both.
+  const IDLE_S = Number(params.get("idle_s")) || 60;
+  const WARN_S = Number(params.get("warn_s")) || Math.min(20, IDLE_S / 3);
+  const PER_PAGE = { normal: 10, elderly: 4 }; // service cards on one home page
+  const VOICE = document.body.dataset.voice === "on"; // the server can speak (espeak-ng)
   const RETRIES = 5;
   const screen = document.getElementById("screen");
   const banner = document.getElementById("printer-banner");
@@ -26,6 +32,10 @@
     view: { name: "home" },
     visitor: { phone: "", idNumber: "", idMasked: "" },
     lastTouch: Date.now(),
+    elderly: false, // 长辈模式: large text, high contrast, fewer cards, voice on
+    voiceChoice: null, // the visitor's voice switch; null: on in elderly mode, off otherwise
+    page: 0, // the home page's page of services
+    warned: false, // the idle warning is showing
     issuing: false,
     revoked: null, // [zh, en] once the hall refused this kiosk's token: the kiosk stops
   };
@@ -40,6 +50,8 @@
     const [a, b] = ui.lang === "en" ? [en, zh] : [zh, en];
     return `<span class="primary">${esc(a)}</span><span class="secondary">${esc(b)}</span>`;
   }
+  // One line in the visitor's language only (a card has room for one; the next screen has both).
+  function one(zh, en) { return ui.lang === "en" && en ? en : zh; }
   /* The wait: its 80 % range in minutes when the hall gives one ("约5–9分钟"), else the median. */
   function minutes(etaS, rangeS) {
     if (etaS == null) return ["暂无", "n/a"];
@@ -107,6 +119,7 @@
   function render() {
     if (ui.revoked) { renderMessage({ zh: ui.revoked[0], en: ui.revoked[1], fault: true }); return; }
     const v = ui.view;
+    screen.dataset.view = v.name;
     if (v.name === "home") renderHome();
     else if (v.name === "service") renderService(v.code);
     else if (v.name === "keypad") renderKeypad(v);
@@ -114,38 +127,119 @@
     else if (v.name === "message") renderMessage(v);
     else if (v.name === "wait") renderWait(v);
     document.getElementById("lang").textContent = ui.lang === "en" ? "中文" : "English";
+    renderModes();
   }
 
-  function renderHome() {
-    if (!ui.state) { screen.innerHTML = `<div class="message">${bi("正在加载…", "Loading…")}</div>`; return; }
+  /* ------------------------------------------------------------ elderly mode, voice */
+  const elderlySwitch = document.getElementById("elderly");
+  const voiceSwitch = document.getElementById("voice");
+  const audio = document.getElementById("guide-audio");
+
+  function voiceOn() { return VOICE && (ui.voiceChoice === null ? ui.elderly : ui.voiceChoice); }
+
+  function renderModes() {
+    document.body.classList.toggle("elderly", ui.elderly);
+    elderlySwitch.setAttribute("aria-pressed", String(ui.elderly));
+    elderlySwitch.innerHTML = ui.elderly ? bi("退出长辈模式", "Standard view")
+                                         : bi("长辈模式", "Large text");
+    voiceSwitch.setAttribute("aria-pressed", String(voiceOn()));
+    voiceSwitch.innerHTML = voiceOn() ? bi("语音引导：开", "Voice guide: on")
+                                      : bi("语音引导：关", "Voice guide: off");
+  }
+
+  function setElderly(on) {
+    ui.elderly = on;
+    ui.voiceChoice = null; // elderly mode speaks unless the visitor switches it off
+    ui.page = 0;
+    render();
+    screen.scrollTop = 0;
+    if (on) speak("/kiosk/voice/say/elderly.wav");
+    else stopVoice();
+  }
+
+  /* Say one sentence of guidance in the hall's voice (a WAV from the server), if the voice
+     is on. Without espeak-ng on the server the page has no voice: nothing is said, and the
+     visitor sees nothing of it. */
+  function speak(url) {
+    if (!voiceOn()) return;
+    ui.lastVoice = url;
+    audio.src = url;
+    audio.play().catch(() => {}); // a refused play (no sound device) is not the visitor's problem
+  }
+  function stopVoice() { audio.pause(); audio.removeAttribute("src"); }
+  audio.addEventListener("error", () => { ui.voiceFailed = ui.lastVoice; });
+
+  elderlySwitch.addEventListener("click", () => setElderly(!ui.elderly));
+  voiceSwitch.addEventListener("click", () => {
+    ui.voiceChoice = !voiceOn();
+    renderModes();
+    if (voiceOn()) speak("/kiosk/voice/say/voice.wav");
+    else stopVoice();
+  });
+
+  /* The services in the hall's order, grouped by category, cut into pages of cards. */
+  function servicePages() {
     const groups = new Map();
     for (const s of ui.state.services) {
       if (!groups.has(s.category)) groups.set(s.category, []);
       groups.get(s.category).push(s);
     }
+    const ordered = [].concat(...groups.values());
+    const per = ui.elderly ? PER_PAGE.elderly : PER_PAGE.normal;
+    return { ordered, per, count: Math.max(1, Math.ceil(ordered.length / per)) };
+  }
+
+  function renderHome() {
+    if (!ui.state) { screen.innerHTML = `<div class="message">${bi("正在加载…", "Loading…")}</div>`; return; }
+    const { ordered, per, count } = servicePages();
+    ui.page = Math.max(0, Math.min(ui.page, count - 1));
+    const shown = ordered.slice(ui.page * per, (ui.page + 1) * per);
+    const left = ordered.length - (ui.page + 1) * per;
     const canPrint = !ui.printer || ui.printer.ready;
-    let html = `<h1 class="title inline">${bi("请选择办理事项", "Choose your service")}</h1>`;
-    for (const [category, services] of groups) {
-      html += `<h2 class="category">${esc(category)}</h2><div class="services">`;
-      for (const s of services) {
-        const off = !s.available || !canPrint;
-        const [etaZh, etaEn] = minutes(s.eta_s, s.eta_range_s);
-        html += `<button class="service${off ? " off" : ""}" data-service="${esc(s.code)}" type="button">
-          <div class="name">${bi(s.name, s.name_en)}</div>
-          <div class="meta inline">${bi(`等候 ${s.waiting} 人 · ${etaZh}`, `${s.waiting} waiting · ${etaEn}`)}</div>
-          ${s.available ? "" : `<div class="reason">${bi(...splitSentence(s.reason))}</div>`}
-        </button>`;
-      }
-      html += "</div>";
-    }
-    html += `<div class="actions">
+    let html = `<div class="home-head">
+      <h1 class="title">${bi("请选择办理事项", "Choose your service")}</h1>
       <button class="big plain small" id="appointment" type="button">${bi("预约签到", "Appointment check-in")}</button>
-    </div>`;
+    </div><div class="services" id="services">`;
+    for (const s of shown) {
+      const off = !s.available || !canPrint;
+      const [etaZh, etaEn] = minutes(s.eta_s, s.eta_range_s);
+      // Long names end in "…" here; the next screen (the confirm step) shows them whole.
+      html += `<button class="service${off ? " off" : ""}" data-service="${esc(s.code)}" type="button">
+        <span class="name">${bi(s.name, s.name_en)}</span>
+        <span class="meta">${esc(one(`等候 ${s.waiting} 人 · ${etaZh}`, `${s.waiting} waiting · ${etaEn}`))}</span>
+        ${s.available ? "" : `<span class="reason">${esc(one(...splitSentence(s.reason)))}</span>`}
+      </button>`;
+    }
+    html += "</div>";
+    if (count > 1) {
+      html += `<nav class="pager" aria-label="翻页 Pages">
+        <button class="big plain page-btn" id="prev" type="button" ${ui.page === 0 ? "disabled" : ""}>${bi("上一页", "Previous")}</button>
+        <div class="page-count" id="page-count">${bi(`第 ${ui.page + 1} / ${count} 页`, `Page ${ui.page + 1} of ${count}`)}</div>
+        <button class="big go page-btn" id="next" type="button" ${left > 0 ? "" : "disabled"}>${
+          left > 0 ? bi(`下一页（还有${left}项）`, `Next (${left} more)`) : bi("下一页", "Next")}</button>
+      </nav>`;
+    }
     screen.innerHTML = html;
     screen.querySelectorAll(".service").forEach((el) =>
-      el.addEventListener("click", () => go({ name: "service", code: el.dataset.service })));
+      el.addEventListener("click", () => chooseService(el.dataset.service)));
     document.getElementById("appointment").addEventListener("click", () => openAppointment());
+    if (count > 1) {
+      document.getElementById("prev").addEventListener("click", () => turnPage(-1));
+      document.getElementById("next").addEventListener("click", () => turnPage(1));
+    }
   }
+
+  function turnPage(step) {
+    ui.page += step;
+    render();
+    screen.scrollTop = 0;
+  }
+
+  function chooseService(code) {
+    go({ name: "service", code });
+    speak(`/kiosk/voice/service/${encodeURIComponent(code)}.wav`);
+  }
+
 
   function findService(code) {
     return ui.state && ui.state.services.find((s) => s.code === code);
@@ -324,6 +418,7 @@
           netBanner.hidden = true;
           clearVisitor();
           go({ name: "issued", ticket });
+          speak(`/t/${encodeURIComponent(ticket.token)}/voice.wav`);
           refreshSoon();
           return;
         } catch (error) {
@@ -362,9 +457,16 @@
 
   function clearVisitor() { ui.visitor = { phone: "", idNumber: "", idMasked: "" }; }
 
+  /* Back to the start for the next visitor: Chinese, standard mode, voice off, page 1. */
   function reset() {
     clearVisitor();
+    hideWarning();
+    stopVoice();
     ui.lang = "zh";
+    document.documentElement.lang = "zh-CN";
+    ui.elderly = false;
+    ui.voiceChoice = null;
+    ui.page = 0;
     go({ name: "home" });
     refresh();
   }
@@ -441,8 +543,48 @@
     const now = new Date();
     const timeZone = (ui.state && ui.state.hall.timezone) || undefined; // the hall's clock, not the PC's
     document.getElementById("clock").textContent = now.toLocaleTimeString("zh-CN", { hour12: false, hour: "2-digit", minute: "2-digit", timeZone });
-    if (ui.view.name !== "home" && !ui.issuing && Date.now() - ui.lastTouch > IDLE_MS) reset();
   }
+
+  /* ------------------------------------------------------------ idle: warn, then reset */
+  const idleBox = document.getElementById("idle");
+  const idleContinue = document.getElementById("idle-continue");
+
+  // Home in Chinese, standard mode, first page: nothing of a visitor left to clear.
+  function atStart() {
+    return ui.view.name === "home" && !ui.elderly && ui.lang === "zh" && ui.page === 0 &&
+      ui.voiceChoice === null;
+  }
+  function idleLimits() {
+    const scale = ui.elderly ? 2 : 1; // an elderly visitor gets twice the time
+    return { idle: IDLE_S * scale * 1000, warn: WARN_S * scale * 1000 };
+  }
+  function checkIdle() {
+    if (atStart() || ui.issuing || ui.revoked) { hideWarning(); return; }
+    const { idle, warn } = idleLimits();
+    const untouched = Date.now() - ui.lastTouch;
+    if (untouched >= idle) { reset(); return; }
+    if (untouched >= idle - warn) showWarning(Math.ceil((idle - untouched) / 1000));
+    else hideWarning();
+  }
+  function showWarning(seconds) {
+    document.getElementById("idle-title").innerHTML = bi("您还在办理吗？", "Are you still there?");
+    document.getElementById("idle-text").innerHTML = bi(
+      `${seconds} 秒后将返回首页，需要更多时间请点“继续”`,
+      `Back to the start in ${seconds} s. Tap Continue for more time.`);
+    document.getElementById("idle-text").dataset.seconds = String(seconds);
+    if (ui.warned) return;
+    ui.warned = true;
+    idleContinue.innerHTML = bi("继续", "Continue");
+    idleBox.hidden = false;
+    idleContinue.focus();
+    speak("/kiosk/voice/say/idle.wav");
+  }
+  function hideWarning() {
+    if (!ui.warned) return;
+    ui.warned = false;
+    idleBox.hidden = true;
+  }
+  idleContinue.addEventListener("click", () => { ui.lastTouch = Date.now(); hideWarning(); });
   for (const type of ["pointerdown", "keydown"]) {
     document.addEventListener(type, () => { ui.lastTouch = Date.now(); }, { capture: true });
   }
@@ -466,6 +608,7 @@
     ui.lang = ui.lang === "zh" ? "en" : "zh";
     document.documentElement.lang = ui.lang === "en" ? "en" : "zh-CN";
     render();
+    if (ui.warned) showWarning(Number(document.getElementById("idle-text").dataset.seconds));
   });
 
   window.kiosk = { ui, refresh, reset }; // for tests and the support desk's console
@@ -473,5 +616,6 @@
   refresh();
   setInterval(refresh, 15000);
   setInterval(tick, 1000);
+  setInterval(checkIdle, 250);
   tick();
 })();

@@ -1,0 +1,167 @@
+"""The kiosk fits its services on a 1080×1920 portrait screen, however many there are.
+
+16 services (one with a 20-character name) are paged: every card of a page lies whole on the
+screen, the pager says where the visitor is and that there is more, every service is reached
+by "下一页 / Next", and a long name ends in "…" on its card but reads whole on the next screen.
+
+Set HALL_DOC_SCREENSHOTS=1 to (re)write docs/screenshots/kiosk-many-services*.png.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.kiosk.test_kiosk_pages import TIMEOUT_MS, Agents, open_kiosk, shot
+from tests.kiosk.test_kiosk_pages import kiosk as kiosk  # noqa: F401 - the 1080×1920 page
+from tests.live import SMALL_HALL, LiveHall, start_live_hall
+from tests.support.axe import small_touch_targets
+
+pytestmark = pytest.mark.browser
+
+LONG_NAME = "不动产登记与房屋交易税费及抵押登记综合受理服务专区"  # 24 characters
+LONG_NAME_EN = "Real Estate Registration, Housing Transactions, Mortgages and Taxes"
+MORE = [
+    ("医保", "Medical Insurance"), ("公积金", "Housing Fund"), ("税务", "Taxation"),
+    ("户籍", "Household Registration"), ("婚姻登记", "Marriage Registration"),
+    ("民政", "Civil Affairs"), ("残联", "Disabled Persons' Federation"),
+    ("工商", "Business Licences"), ("人才", "Talent Services"), ("交通", "Transport"),
+    ("公证", "Notary"), ("水电气报装", "Water, Power and Gas Connections"),
+    (LONG_NAME, LONG_NAME_EN),
+]  # fmt: skip
+
+
+def many_services_hall(folder: Path) -> Path:
+    """The small test hall with 13 more services (16 in all), one with a long name."""
+    extra = "".join(
+        f"""
+[[hall.services]]
+code = "s{index}"
+name = "{name}"
+name_en = "{name_en}"
+category = "其他"
+prefix = "{chr(ord("D") + index)}"
+zone = "A区"
+floor = 1
+hours = [["00:00", "23:59"]]
+weekdays = [1, 2, 3, 4, 5, 6, 7]
+"""
+        for index, (name, name_en) in enumerate(MORE)
+    )
+    path = folder / "many_services.toml"
+    path.write_text(SMALL_HALL.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def many_hall(tmp_path: Path) -> Iterator[LiveHall]:
+    hall = start_live_hall(tmp_path, config=many_services_hall(tmp_path))
+    yield hall
+    hall.stop()
+
+
+@pytest.fixture
+def many_agents(many_hall: LiveHall, tmp_path: Path) -> Iterator[Agents]:
+    agents = Agents(many_hall, tmp_path / "printed")
+    yield agents
+    agents.stop()
+
+
+# Every service card of the page as the visitor sees it: its box, the screen's box, and
+# whether any of its lines runs out of the card.
+CARDS = """() => {
+  const screen = document.getElementById("screen").getBoundingClientRect();
+  return [...document.querySelectorAll(".service")].map((card) => {
+    const box = card.getBoundingClientRect();
+    const spills = [...card.querySelectorAll(".name, .meta, .reason")].some((part) => {
+      const r = part.getBoundingClientRect();
+      return r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5 || r.right > box.right + 0.5;
+    });
+    const primary = card.querySelector(".name .primary");
+    return {
+      code: card.dataset.service, top: box.top, bottom: box.bottom, left: box.left,
+      right: box.right, height: box.height, width: box.width, spills,
+      screenTop: screen.top, screenBottom: screen.bottom,
+      truncated: primary.scrollHeight > primary.clientHeight + 1,
+      name: primary.textContent,
+    };
+  });
+}"""
+
+
+def whole_on_screen(cards: list[dict[str, Any]]) -> list[str]:
+    """The cards that are cut off by the screen or whose text runs out of them."""
+    bad = []
+    for card in cards:
+        inside = (
+            card["top"] >= card["screenTop"] - 0.5
+            and card["bottom"] <= min(card["screenBottom"], 1920) + 0.5
+            and card["left"] >= 0
+            and card["right"] <= 1080 + 0.5
+        )
+        if not inside or card["spills"] or card["height"] < 120:
+            bad.append(f"{card['code']}: {card}")
+    return bad
+
+
+def test_sixteen_services_page_whole_on_one_screen_and_every_one_is_reached(
+    many_hall: LiveHall, many_agents: Agents, kiosk: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    many_agents.start("kiosk-1")
+    open_kiosk(kiosk, many_hall)
+    expect(kiosk.locator("#printer-banner")).to_be_hidden(timeout=TIMEOUT_MS)
+    services = many_hall.api("root", "GET", "/services").json()["services"]
+    codes = [s["code"] for s in services]
+    assert len(codes) == 16
+
+    expect(kiosk.locator("#page-count")).to_contain_text("第 1 / 2 页")
+    expect(kiosk.locator("#next")).to_contain_text("下一页（还有6项）")
+    expect(kiosk.locator("#prev")).to_be_disabled()
+    shot(kiosk, "many-services")
+    seen: list[str] = []
+    for page_no in (1, 2):
+        cards = kiosk.evaluate(CARDS)
+        assert cards, f"page {page_no} shows no service"
+        assert not whole_on_screen(cards), whole_on_screen(cards)
+        small = small_touch_targets(kiosk, 48)
+        assert not small, small
+        seen += [card["code"] for card in cards]
+        if page_no == 1:
+            kiosk.click("#next")
+            expect(kiosk.locator("#page-count")).to_contain_text("第 2 / 2 页")
+    shot(kiosk, "many-services-2")
+    expect(kiosk.locator("#next")).to_be_disabled()
+    assert sorted(seen) == sorted(codes)  # each service once, none left out
+
+    long_code = next(s["code"] for s in services if s["name"] == LONG_NAME)
+    long_card = next(c for c in kiosk.evaluate(CARDS) if c["code"] == long_code)
+    assert long_card["truncated"], "the long name should end in … on its card"
+    kiosk.click(f'.service[data-service="{long_code}"]')
+    title = kiosk.locator("h1.title .primary")
+    expect(title).to_have_text(LONG_NAME)  # the confirm step names it whole
+    assert kiosk.evaluate(
+        "() => { const t = document.querySelector('h1.title .primary');"
+        " return t.scrollWidth <= t.clientWidth + 1 && t.scrollHeight <= t.clientHeight + 1; }"
+    )
+    kiosk.click("#back")
+    expect(kiosk.locator("#page-count")).to_contain_text("第 2 / 2 页")  # still where it was
+    kiosk.click("#prev")
+    kiosk.click("#lang")
+    expect(kiosk.locator("#page-count .primary")).to_have_text("Page 1 of 2")
+    shot(kiosk, "many-services-en")
+
+
+def test_a_hall_with_few_services_shows_them_on_one_page_without_pager(
+    live_hall: LiveHall, kiosk: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    open_kiosk(kiosk, live_hall)
+    expect(kiosk.locator(".service")).to_have_count(3)
+    expect(kiosk.locator(".pager")).to_have_count(0)
+    assert not whole_on_screen(kiosk.evaluate(CARDS))
