@@ -172,7 +172,7 @@ def test_a_rush_on_one_floor_is_read_in_one_batch_in_order_once_each(
     assert [p["seq"] for p in calls] == sorted(p["seq"] for p in calls)
     # one chime for the whole rush; once each while others wait; the last one twice
     assert state["batches"] == 1 and state["chimes"] == 1
-    assert [part["what"] for part in state["parts"]][0] == "chime"
+    assert state["parts"][0]["what"] == "chime"
     assert all(p["readings"] == 1 for p in played[:-1]) and played[-1]["readings"] == 2
     assert {p["form"] for p in played} <= {"once", "brief"}
 
