@@ -60,6 +60,15 @@ class Handling:
 
     mean_s: float
     cv2: float = 1.0
+    mean_rv: float = 0.0  # the mean's own uncertainty: its relative variance (learned estimate)
+
+
+@dataclass(frozen=True, slots=True)
+class PauseRisk:
+    """How often an open window pauses (per second open) and for how long (mean seconds)."""
+
+    rate: float
+    mean_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +102,9 @@ class _Track:
     ramps: bool  # busy at the start: its first free time ramps up from 0
     frees: list[float] = field(default_factory=list)  # seconds after now
     tail_s: float = 300.0  # mean handling after the replay's last free time
+    first: Handling | None = None  # busy at the start: the handling of that visit
+    elapsed_s: float = 0.0  # and how long it has lasted
+    first_s: float = 0.0  # its first free time (seconds after now), reached in the replay or not
 
 
 # ---------------------------------------------------------------- the Gamma distribution
@@ -295,6 +307,17 @@ def _may_go_first(code: str, green: bool, target: Candidate, eligible: Sequence[
     return any(w.weights.get(code, 0) > w.weights.get(target.service, 0) for w in eligible)
 
 
+def _share_first(code: str, green: bool, target: Candidate, eligible: Sequence[WindowNow]) -> float:
+    """The share of the windows that may call ``target`` at which a newcomer of (``code``,
+    ``green``) is called first."""
+    if green and not target.priority:
+        first = sum(1 for w in eligible if code in w.weights)
+    else:
+        first = sum(1 for w in eligible
+                    if w.weights.get(code, 0) > w.weights.get(target.service, 0))  # fmt: skip
+    return first / max(len(eligible), 1)
+
+
 def _first_free(
     w: WindowNow, now: datetime, handling: Mapping[str, Handling], default: Handling
 ) -> tuple[datetime, bool] | None:
@@ -342,6 +365,7 @@ def forecast(
     arrivals_until: Mapping[str, datetime] | None = None,
     whole: bool = True,
     max_steps: int = 20_000,
+    pauses: PauseRisk | None = None,
 ) -> Eta | None:
     """Position and ETA of ``target`` (a waiting ticket, or a new one not in ``waiting``).
 
@@ -354,7 +378,8 @@ def forecast(
     none come after. ``whole``: replay every window connected to the target's through shared
     services; else only the windows that may call it (cheaper, at the price of not seeing
     the other windows drain the services these share). None when no window that may call it
-    is open or opens later today.
+    is open or opens later today. ``pauses``: how often the windows pause and for how long
+    (the hall's recorded pauses): pauses to come delay the call and widen the range.
     """
     default = handling.get(target.service, Handling(300.0))
     pool = _connected(windows, target) if whole else [w for w in windows if _may_call(w, target)]
@@ -375,7 +400,12 @@ def forecast(
         begins, ramps = first
         heapq.heappush(free, ((begins - now).total_seconds(), w.number, w))
         if _may_call(w, target):
-            tracks[w.number] = _Track(ramps=ramps)
+            track = tracks[w.number] = _Track(ramps=ramps, tail_s=default.mean_s)
+            track.first_s = (begins - now).total_seconds()
+            if ramps and w.busy_service is not None:
+                track.first = handling.get(w.busy_service, default)
+                track.elapsed_s = w.elapsed_s
+                track.tail_s = track.first.mean_s
     if not tracks:
         return None
     streaks = {w.number: w.priority_streak for w in pool}
@@ -388,7 +418,13 @@ def forecast(
         and 0.5 / rate <= until.get(code, math.inf)
     ]  # fmt: skip
     heapq.heapify(coming)
+    # newcomers who may go first, per second, and until when (their Poisson spread)
+    coming_rates = [
+        (rate * _share_first(code, green, target, eligible), until.get(code, math.inf))
+        for _, code, green, rate in coming
+    ]
     injected = jumpers = others = 0
+    rv_sum = 0.0
     ahead = 0
     steps = 0
     while free and steps < max_steps:
@@ -415,7 +451,8 @@ def forecast(
         streaks[number] = decision.priority_streak
         spec = handling.get(chosen.service, default)
         if chosen.id == target.id:
-            return _eta(ahead, at, tracks, spec, jumpers, others)
+            rv = rv_sum / ahead if ahead else spec.mean_rv
+            return _eta(ahead, at, tracks, spec, jumpers, others, rv, pauses, coming_rates)
         queues.remove(chosen)
         if track is not None:
             ahead += 1
@@ -424,8 +461,39 @@ def forecast(
             elif chosen.service != target.service:
                 others += 1
             track.tail_s = spec.mean_s
+            rv_sum += spec.mean_rv
         heapq.heappush(free, (at + max(spec.mean_s, 1.0), number, w))
     return None
+
+
+HAZARD_LEVELS = (0.05, 0.15, 0.3, 0.5, 0.75, 1.0)
+
+
+def hazard_points(handling: Handling, elapsed_s: float) -> list[tuple[float, float]]:
+    """The cumulative hazard H(t) = −ln P(the visit at a window goes on past now + t) of a
+    log-normal visit that has lasted ``elapsed_s``, as points (t, H) up to H = 1.
+
+    On this clock the visit's end is an Exp(1) — exactly, whatever the handling's shape — so
+    the first free-up among busy windows is called right: with skewed handling a visit that
+    has just begun rarely ends in the next minute, which a straight ramp (the exponential's
+    H = t/mean) would promise.
+    """
+    mean = max(handling.mean_s, 1.0)
+    sigma2 = math.log(1 + max(handling.cv2, 0.01))
+    sigma = math.sqrt(sigma2)
+    mu = math.log(mean) - sigma2 / 2
+    survive = 1.0
+    if elapsed_s > 0:
+        survive = 0.5 * math.erfc((math.log(elapsed_s) - mu) / (sigma * math.sqrt(2)))
+    survive = max(survive, 1e-9)
+    points: list[tuple[float, float]] = []
+    last = 0.0
+    for h in HAZARD_LEVELS:
+        p = min(max(1.0 - math.exp(-h) * survive, 1e-12), 1 - 1e-12)
+        t = max(math.exp(mu + sigma * _normal_quantile(p)) - elapsed_s, last + 1e-3)
+        points.append((t, h))
+        last = t
+    return points
 
 
 def _eta(
@@ -435,6 +503,9 @@ def _eta(
     spec: Handling,
     jumpers: int = 0,
     others: int = 0,
+    mean_rv: float = 0.0,
+    pauses: PauseRisk | None = None,
+    coming: Sequence[tuple[float, float]] = (),
 ) -> Eta:
     """Turn the replay's free times into the ETA's median and range (module docstring)."""
     # D(t) as breakpoints: (time, slope change per second, jump).
@@ -442,16 +513,33 @@ def _eta(
     steps_before = 0.0
     for track in tracks.values():
         start = 0.0 if track.ramps else None
-        for t in track.frees:
+        # a window the replay did not reach before the call still frees up at its first time
+        for i, t in enumerate(track.frees or [track.first_s]):
             if start is None or t <= start:
                 changes.append((t, 0.0, 1.0))  # a known moment: a step
                 if t <= called_s:
                     steps_before += 1
+                start = t
+            elif i == 0 and track.first is not None and not 0.97 <= track.first.cv2 <= 1.03:
+                # the visit at the window now: its own hazard, not a straight ramp
+                following = track.frees[1] if len(track.frees) > 1 else math.inf
+                assert track.first is not None
+                level = slope = 0.0
+                last = 0.0
+                for pt, ph in hazard_points(track.first, track.elapsed_s):
+                    pt = min(pt, following - 1.0) if following < math.inf else pt
+                    if pt <= last:
+                        continue
+                    new_slope = (ph - level) / (pt - last)
+                    changes.append((last, new_slope - slope, 0.0))
+                    slope, level, last = new_slope, ph, pt
+                changes.append((last, -slope, 1.0 - level))
+                start = last
             else:
                 slope = 1.0 / (t - start)
                 changes.append((start, slope, 0.0))
                 changes.append((t, -slope, 0.0))
-            start = t
+                start = t
         tail_from = start if start is not None else 0.0
         changes.append((tail_from, 1.0 / max(track.tail_s, 1.0), 0.0))
     changes.sort()
@@ -496,12 +584,39 @@ def _eta(
     cv2 = spec.cv2 + (1.0 - spec.cv2) / (1.0 + per_window)
     # Which of a shared window's free-ups go to another service before this one depends on
     # the order windows free up in: each such call adds to the spread as a newcomer does.
-    kappa = min(max((random_part * cv2 + jumpers + SHARED_SPREAD * others) / random_part,
-                    0.05), 4.0)  # fmt: skip
-    shape = random_part / kappa
+    # Newcomers who go first: their count over the wait is Poisson (variance = its mean),
+    # whether or not the replay's evenly spaced ones fell inside the wait.
+    horizon = inverse(steps_before + random_part)
+    expected_jumpers = sum(rate * min(horizon, end) for rate, end in coming)
+    variance = random_part * cv2 + max(jumpers, expected_jumpers) + SHARED_SPREAD * others
+    # The learned means are estimates: a mean off by ε moves every departure by ε, so the
+    # count of departures needed varies by (random_part · ε)² more.
+    variance += random_part * random_part * mean_rv
+    # (the replay's newcomers come at their mean spacing, so over a wait shorter than the
+    # spacing none came: the expected count still takes its free-ups)
+    mean = random_part + max(expected_jumpers - jumpers, 0.0)
+    if pauses is not None and pauses.rate > 0:
+        # Pauses to come at the windows that may call it (a compound Poisson count, each
+        # costing a pause's worth of their departures, exponential in length): they delay
+        # the call on average and widen the range.
+        lost_each = pauses.mean_s / max(statistics_mean(t.tail_s for t in tracks.values()), 1.0)
+        expected = pauses.rate * horizon * len(tracks)
+        mean += expected * lost_each
+        variance += 2 * expected * lost_each * lost_each
+    variance = min(max(variance, 0.05 * mean), 4.0 * mean * mean)
+    scale = variance / mean
+    shape = mean / scale
 
     def at_quantile(q: float) -> float:
-        g = steps_before + kappa * gamma_quantile(shape, q)
+        g = steps_before + scale * gamma_quantile(shape, q)
         return max(0.0, inverse(g))
 
     return Eta(position, at_quantile(0.5), at_quantile(LOW_Q), at_quantile(HIGH_Q))
+
+
+def statistics_mean(values: Iterable[float]) -> float:
+    total = count = 0.0
+    for v in values:
+        total += v
+        count += 1
+    return total / count if count else 0.0

@@ -58,6 +58,8 @@ from .ticket_rows import RowReader
 PRIOR_VISITS = 10  # the exponential's spread (cv² = 1) counts as this many visits
 MIN_VISITS = 3  # fewer finished visits than this: the configured mean as it is
 FLOOR = 0.02  # the configured mean is never trusted closer than 2 %
+EVIDENCE = 4.0  # (two standard errors)²: what moves the estimate off its prior
+PRIOR_SD = 0.15  # before any visit, the configured mean is taken as right within ±15 % (1 SD)
 HISTORY_DAYS = 28
 CLIP = 8.0  # a visit counts at most CLIP × the configured mean
 REFRESH_S = 60.0  # hall seconds between two refreshes of today's figures
@@ -236,15 +238,21 @@ def _arrival_rates(
     return rates
 
 
-def _shrink(prior: float, count: float, mean: float, cv2: float) -> float:
+def _shrink(
+    prior: float, prior_var: float, count: float, mean: float, cv2: float
+) -> tuple[float, float]:
     """Empirical Bayes: move from ``prior`` towards an observed ``mean`` of ``count`` visits as
-    far as the distance between them exceeds the observed mean's own noise."""
+    far as the distance between them exceeds the observed mean's own noise. Returns the
+    estimate and its variance (the posterior's: τ²·SE²/(τ² + SE²); ``prior_var`` when there
+    are too few visits to learn from)."""
     if count < MIN_VISITS:
-        return prior
+        return prior, prior_var
     se2 = max(cv2, 0.09) * mean * mean / count
     d = mean - prior
-    tau2 = max(d * d - se2, (FLOOR * prior) ** 2)
-    return prior + tau2 / (tau2 + se2) * d
+    # the observed mean is taken as a sign that the prior is off only beyond two of its
+    # standard errors (else the distance is the observed mean's noise, and the prior stays)
+    tau2 = max(d * d - se2 if d * d > EVIDENCE * se2 else 0.0, (FLOOR * prior) ** 2)
+    return prior + tau2 / (tau2 + se2) * d, tau2 * se2 / (tau2 + se2)
 
 
 def estimate(
@@ -256,11 +264,14 @@ def estimate(
     prior of today's: the configured error is estimated as τ² = max(d² − SE², (FLOOR·prior)²)
     from the distance d between the observed and the prior mean, and the estimate moves
     τ²/(τ² + SE²) of d. A right prior stays (a day's noise does not move it); one 40 % off is
-    left within a few dozen visits; fewer than ``MIN_VISITS`` visits keep the prior.
+    left within a few dozen visits; fewer than ``MIN_VISITS`` visits keep the prior. The
+    estimate's own uncertainty (its relative variance, ``Handling.mean_rv``) widens the ETA's
+    range: ``PRIOR_SD`` of the configured mean before any visit, the posterior's after.
     """
     out: dict[str, Handling] = {}
     for service in layout.services.values():
         prior = max(service.avg_handle_s, 1.0)
+        prior_var = (PRIOR_SD * prior) ** 2
         cv2 = 1.0
         past = history.get(service.id)
         if past is not None and past.count:
@@ -268,9 +279,9 @@ def estimate(
             if past.squares > 0 and past.count >= 2:
                 var = max(past.squares / past.count - past_mean * past_mean, 0.0)
                 cv2 = (PRIOR_VISITS + past.count * var / past_mean**2) / (PRIOR_VISITS + past.count)
-            prior = _shrink(prior, float(past.count), past_mean, cv2)
+            prior, prior_var = _shrink(prior, prior_var, float(past.count), past_mean, cv2)
         seen = today.get(service.id)
-        mean = prior
+        mean, mean_var = prior, prior_var
         if seen is not None and seen.count:
             today_mean = seen.total / seen.count
             if seen.count >= 2:
@@ -278,9 +289,28 @@ def estimate(
                 seen_cv2 = var / (today_mean * today_mean) if today_mean > 0 else 1.0
                 # spread: shrunk towards the past days' (or the exponential's 1)
                 cv2 = (PRIOR_VISITS * cv2 + seen.count * seen_cv2) / (PRIOR_VISITS + seen.count)
-            mean = _shrink(prior, float(seen.count), today_mean, cv2)
-        out[service.code] = Handling(mean_s=mean, cv2=cv2)
+            mean, mean_var = _shrink(prior, prior_var, float(seen.count), today_mean, cv2)
+        visits = (past.count if past is not None else 0) + (seen.count if seen is not None else 0)
+        cv2 = towards_exponential(cv2, visits)
+        out[service.code] = Handling(mean_s=mean, cv2=cv2, mean_rv=mean_var / (mean * mean))
     return out
+
+
+def towards_exponential(cv2: float, visits: int) -> float:
+    """The measured spread, kept at the exponential's cv² = 1 as far as it is noise.
+
+    A sample's cv² is noisy (for exponential handling its standard error is about
+    √(8 / n)): the distance from 1 is shrunk by its noise (positive-part James–Stein), so
+    exponential handling is not mistaken for a log-normal one (whose residual and hazard
+    differ) on the strength of a few hundred visits.
+    """
+    if visits <= 0:
+        return 1.0
+    d = cv2 - 1.0
+    noise = 8.0 / visits
+    if d * d <= noise:
+        return 1.0
+    return 1.0 + d * (1.0 - noise / (d * d))
 
 
 _books: weakref.WeakKeyDictionary[HallContext, HandlingBook] = weakref.WeakKeyDictionary()
