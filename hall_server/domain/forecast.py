@@ -400,12 +400,12 @@ def forecast(
         begins, ramps = first
         heapq.heappush(free, ((begins - now).total_seconds(), w.number, w))
         if _may_call(w, target):
-            track = tracks[w.number] = _Track(ramps=ramps, tail_s=default.mean_s)
-            track.first_s = (begins - now).total_seconds()
+            made = tracks[w.number] = _Track(ramps=ramps, tail_s=default.mean_s)
+            made.first_s = (begins - now).total_seconds()
             if ramps and w.busy_service is not None:
-                track.first = handling.get(w.busy_service, default)
-                track.elapsed_s = w.elapsed_s
-                track.tail_s = track.first.mean_s
+                made.first = handling.get(w.busy_service, default)
+                made.elapsed_s = w.elapsed_s
+                made.tail_s = made.first.mean_s
     if not tracks:
         return None
     streaks = {w.number: w.priority_streak for w in pool}

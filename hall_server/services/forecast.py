@@ -45,10 +45,19 @@ from sqlalchemy import (
 )
 
 from ..db import Prepared
-from ..domain.forecast import HIGH_Q, LOW_Q, Eta, Handling, WindowNow, forecast, gamma_quantile
+from ..domain.forecast import (
+    HIGH_Q,
+    LOW_Q,
+    Eta,
+    Handling,
+    PauseRisk,
+    WindowNow,
+    forecast,
+    gamma_quantile,
+)
 from ..domain.numbering import business_day
 from ..domain.queueing import Candidate
-from ..models import Appointment, DailyStat, Hall
+from ..models import Appointment, DailyStat, Hall, LogEvent
 from ..models import Counter as CounterRow
 from ..models import Ticket as TicketRow
 from ..models import Window as WindowRow
@@ -63,7 +72,9 @@ PRIOR_SD = 0.15  # before any visit, the configured mean is taken as right withi
 HISTORY_DAYS = 28
 CLIP = 8.0  # a visit counts at most CLIP × the configured mean
 REFRESH_S = 60.0  # hall seconds between two refreshes of today's figures
-EXPECTED_PAUSE_S = 15 * 60  # a pause (暂停) is expected to last this long
+EXPECTED_PAUSE_S = 15 * 60  # a pause (暂停) is expected to last this long, before any is recorded
+PRIOR_PAUSES = 3  # the prior pause length counts as this many recorded pauses
+PAUSES_KEPT = 500  # recorded pause lengths kept (the latest)
 QUEUE_READ = 100  # waiting tickets read per service and pool (and the replay's bound)
 NEW_TICKET_ID = 2**62  # a hypothetical new ticket: after every real one queued as early
 
@@ -83,6 +94,78 @@ class _Figures:
     squares: float = 0.0
 
 
+_LOG = cast(Table, LogEvent.__table__).c
+_WINDOW_LOG_COLUMNS = [_LOG.seq, _LOG.type, _LOG.window_no, _LOG.at]
+_WINDOW_LOG_ROWS = RowReader(_WINDOW_LOG_COLUMNS)
+_WINDOW_LOG = Prepared(
+    select(*_WINDOW_LOG_COLUMNS)
+    .where(
+        _LOG.hall_id == bindparam("b_hall"),
+        _LOG.seq > bindparam("b_seq"),
+        _LOG.at >= bindparam("b_since"),
+        _LOG.type.in_([literal_column("'window.opened'"), literal_column("'window.paused'"),
+                       literal_column("'window.resumed'"), literal_column("'window.closed'")]),
+    )
+    .order_by(_LOG.seq)
+)  # fmt: skip
+
+
+@dataclass
+class PauseBook:
+    """The hall's recorded pauses (暂停): how often an open window pauses and for how long.
+
+    Read from the hall log's window events, the past ``HISTORY_DAYS`` days once, then only
+    what is new (by seq, on the log's own index) at each refresh of the handling book.
+    """
+
+    seq: int = 0
+    open_s: float = 0.0  # window time open and not paused
+    lengths: list[float] = field(default_factory=list)  # finished pauses, seconds
+    state: dict[int, tuple[str, datetime]] = field(default_factory=dict)  # per window
+
+    def read(self, connection: Connection, hall_id: int, now: datetime) -> None:
+        since = now - timedelta(days=HISTORY_DAYS)
+        cursor = _WINDOW_LOG.run(connection, {"b_hall": hall_id, "b_seq": self.seq,
+                                              "b_since": since})  # fmt: skip
+        for row in _WINDOW_LOG_ROWS(connection, cursor):
+            seq, kind, number, at = row.seq, row.type, row.window_no, row.at
+            self.seq = max(self.seq, int(seq))
+            if number is None:
+                continue
+            before = self.state.get(number)
+            if before is not None:
+                gone = (at - before[1]).total_seconds()
+                if before[0] == "open" and 0 < gone < 86_400:
+                    self.open_s += gone
+                elif before[0] == "paused" and kind == "window.resumed" and 0 < gone < 86_400:
+                    self.lengths.append(gone)
+            state = {"window.opened": "open", "window.resumed": "open",
+                     "window.paused": "paused"}.get(kind, "closed")  # fmt: skip
+            self.state[number] = (state, at)
+        del self.lengths[:-PAUSES_KEPT]
+
+    def mean_s(self) -> float:
+        """A pause's expected length: the recorded ones, with the prior as a few of them."""
+        n = len(self.lengths)
+        return (PRIOR_PAUSES * EXPECTED_PAUSE_S + sum(self.lengths)) / (PRIOR_PAUSES + n)
+
+    def remaining_s(self, elapsed_s: float) -> float:
+        """How much longer a pause that has lasted ``elapsed_s`` is expected to go on: the
+        recorded pauses that lasted longer (at least ``PRIOR_PAUSES`` of them), else the
+        mean length less the time gone; a minute at least."""
+        longer = [x - elapsed_s for x in self.lengths if x > elapsed_s]
+        if len(longer) >= PRIOR_PAUSES:
+            return max(sum(longer) / len(longer), 60.0)
+        return max(self.mean_s() - elapsed_s, 60.0)
+
+    def risk(self) -> PauseRisk | None:
+        """Pauses per second an open window is open, and their mean length (none recorded:
+        no risk assumed)."""
+        if not self.lengths or self.open_s < 3600:
+            return None
+        return PauseRisk(len(self.lengths) / self.open_s, self.mean_s())
+
+
 @dataclass
 class HandlingBook:
     """Per-service handling estimates of one hall, refreshed as visits finish."""
@@ -94,6 +177,7 @@ class HandlingBook:
     today: dict[int, _Figures] = field(default_factory=dict)
     estimates: dict[str, Handling] = field(default_factory=dict)
     rates: dict[tuple[str, bool], float] = field(default_factory=dict)  # per s, last hour
+    pauses: PauseBook = field(default_factory=lambda: PauseBook())
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(
@@ -118,6 +202,7 @@ class HandlingBook:
             if stale or not self.estimates or layout_changed(self.estimates, layout):
                 self.today = _today(connection, ctx.hall_id, day, layout)
                 self.rates = _arrival_rates(connection, ctx.hall_id, day, layout, now)
+                self.pauses.read(connection, ctx.hall_id, now)
                 self.served, self.refreshed_at = served, now
                 self.estimates = estimate(layout, self.history, self.today)
             return self.estimates
@@ -340,6 +425,7 @@ class HallNow:
     counts: dict[str, int]  # waiting per service (the day counters)
     rates: dict[tuple[str, bool], float] = field(default_factory=dict)  # arrivals per s
     until: dict[str, datetime] = field(default_factory=dict)  # when each stops issuing
+    pauses: PauseRisk | None = None  # how often open windows pause, for how long
 
 
 _WAITING_COLUMNS = [_t.id, _t.service_id, _t.queued_at, _t.priority, _t.target_window,
@@ -481,8 +567,8 @@ def read_hall(
         busy = at_window.get(r.number)
         resume = None
         if r.state == "paused":
-            resume = max((r.state_since or now) + timedelta(seconds=EXPECTED_PAUSE_S),
-                         now + timedelta(seconds=60))  # fmt: skip
+            elapsed = max((now - (r.state_since or now)).total_seconds(), 0.0)
+            resume = now + timedelta(seconds=book.pauses.remaining_s(elapsed))
         windows.append(
             WindowNow(
                 number=r.number,
@@ -522,7 +608,7 @@ def read_hall(
     }
     truncated = {key for key, n in pools.items() if n >= QUEUE_READ}
     return HallNow(now, windows, waiting, handling, truncated, counts, dict(book.rates),
-                   _issuing_until(layout, now))  # fmt: skip
+                   _issuing_until(layout, now), book.pauses.risk())  # fmt: skip
 
 
 def _issuing_until(layout: Layout, now: datetime) -> dict[str, datetime]:
@@ -612,7 +698,7 @@ def forecast_ticket(
     else:
         eta = forecast(ticket, hall.windows, hall.waiting, hall.handling, ctx.layout.call_policy,
                        hall.now, arrival_rates=hall.rates, arrivals_until=hall.until,
-                       whole=whole)  # fmt: skip
+                       whole=whole, pauses=hall.pauses)  # fmt: skip
     gone = (now - hall.now).total_seconds() if now is not None else 0.0
     if eta is None or gone <= 0:
         return eta
@@ -798,7 +884,7 @@ def issued_ticket_eta(
     ):
         old = cache.hall
         hall = HallNow(old.now, old.windows, [*old.waiting, candidate], old.handling,
-                       old.truncated, old.counts, old.rates, old.until)  # fmt: skip
+                       old.truncated, old.counts, old.rates, old.until, old.pauses)  # fmt: skip
     elif fallback_ahead >= QUEUE_READ:  # a long queue: no replay, nothing of it read
         hall = read_hall(ctx, connection, now, tickets=False)
         return eta_fields(_long_queue(hall, candidate, fallback_ahead), fallback_ahead)
