@@ -228,7 +228,7 @@
     async toml() {
       const text = await call("/admin/config.toml");
       $("#panel").innerHTML = `<p>导出当前布局，修改后导入；导入前整体校验。<span class="en">Export the layout, edit, import: checked as a whole first.</span></p>
-        <textarea class="toml" id="toml">${esc(text)}</textarea>
+        <textarea class="toml" id="toml" aria-label="大厅布局 TOML (hall layout as TOML)">${esc(text)}</textarea>
         <div class="actions"><button class="primary" id="import">导入 <span class="en">Import</span></button><span class="error" id="toml-error"></span><span class="notice" id="saved"></span></div>`;
       $("#import").onclick = async () => {
         $("#toml-error").textContent = ""; $("#saved").textContent = "";
