@@ -27,7 +27,8 @@
  * another), for comparison in benchmarks/announce_rush.py.
  *
  * `voice.state` is plain data (tests read it as window.hallAudio): queue (waiting calls),
- * playing, played (in order, with form, called_at/started_at/ended_at in server ms),
+ * playing, played (in order, with form, readings, called_at / started_at / voiced_at (the
+ * first reading ended) / ended_at in the hall's ms),
  * failed, skipped (with reason), parts (every WAV played: chime, once, brief, repeat,
  * full), chimes, batches, blocked (autoplay refused until a tap), playingMax (must stay 1).
  */
@@ -227,11 +228,13 @@
         const wav = await this._fetch(item, form);
         let error = wav && wav.url ? null : (wav && wav.error) || "no audio";
         let started = null;
+        let voiced = null; // the first reading ended: the call has been said
         let readings = 0;
         if (!error) {
           const first = await this._part(form, item, wav.url);
           error = first.error;
           started = first.started_at;
+          voiced = first.ended_at;
           readings = error ? 0 : 1;
           // A quiet hall: the sentence again, as long as no other call has come.
           for (let r = 1; !error && r < this.settings.repeat && !queue.length; r += 1) {
@@ -247,7 +250,7 @@
         if (error) keep(this.state.failed, summary(item, { error, form }));
         else {
           keep(this.state.played, summary(item, {
-            form, readings, called_at: item.called_at, queued_at: item.queued_at, started_at: started, ended_at: this.now(), batch: this.state.batches,
+            form, readings, called_at: item.called_at, queued_at: item.queued_at, started_at: started, voiced_at: voiced, ended_at: this.now(), batch: this.state.batches,
           }));
         }
         this.onChange(this.state);
