@@ -176,6 +176,7 @@ class Device(Base):
     name: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(50), default="")  # its place: "1楼东侧自助机"
     zone: Mapped[str] = mapped_column(String(50), default="")
     floor: Mapped[int | None] = mapped_column(Integer)
     windows: Mapped[list[Any]] = mapped_column(default=list)

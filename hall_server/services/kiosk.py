@@ -79,6 +79,10 @@ def printer_state(device: Device, now: datetime) -> dict[str, Any]:
 
 
 def _place(device: Device) -> str:
+    """Where a visitor finds the kiosk: its label from the config ("1楼东侧自助机"), else
+    its floor and zone ("1楼 大厅入口"), never only its device id."""
+    if device.label:
+        return device.label
     parts = [f"{device.floor}楼" if device.floor is not None else "", device.zone]
     return " ".join(p for p in parts if p)
 
@@ -108,8 +112,8 @@ def _split(message: str) -> tuple[str, str]:
 def unavailable_message(state: dict[str, Any], others: list[dict[str, Any]]) -> str:
     """The sentence a visitor reads when this kiosk cannot print: Chinese (English)."""
     zh, en = _split(state["message"])
-    names = [o["name"] for o in others]
-    where = "、".join(f"{o['name']}（{o['place']}）" if o["place"] else o["name"] for o in others)
+    names = [o["place"] or o["name"] for o in others]  # a visitor knows places, not device ids
+    where = "、".join(names)
     go = f"请到其他取号机取号：{where}" if where else "请到咨询台取号"
     go_en = (
         f"please use another kiosk: {', '.join(names)}" if names else "please ask at the help desk"

@@ -137,6 +137,7 @@ def _devices(session: Session, hall_id: int, config: HallConfig) -> None:
     for cfg in config.devices:
         row = existing.get(cfg.name) or Device(hall_id=hall_id, name=cfg.name)
         row.kind, row.zone, row.floor = cfg.kind, cfg.zone, cfg.floor
+        row.label = cfg.label
         row.windows, row.layout, row.options = list(cfg.windows), cfg.layout, dict(cfg.options)
         session.add(row)
 

@@ -299,6 +299,7 @@ class WindowConfig(_Model):
 class DeviceConfig(_Model):
     name: Slug
     kind: Literal["kiosk", "display", "agent", "evaluator"]
+    label: Shown = Field("", max_length=50)  # the place visitors know it by: "1楼东侧自助机"
     zone: str = ""
     floor: int | None = None
     windows: tuple[int, ...] = ()

@@ -139,7 +139,7 @@ def test_printer_out_of_paper_the_kiosk_says_so_and_issues_nothing(
     printer.paper = "out"
     banner = kiosk.locator("#printer-banner")
     expect(banner).to_contain_text("缺纸", timeout=TIMEOUT_MS)
-    expect(banner).to_contain_text("kiosk-2（2楼 B区）")
+    expect(banner).to_contain_text("请到其他取号机取号：2楼 B区")  # by its place, not its id
     kiosk.click('.service[data-service="b"]')
     expect(kiosk.locator("#take")).to_be_disabled()
     shot(kiosk, "paper-out")

@@ -63,11 +63,12 @@ def test_printer_out_of_paper_says_so_points_to_another_kiosk_and_issues_nothing
     printer_reports(hall, "kiosk-1", "out")
     page = hall.get("kiosk-1", "/kiosk/state").get_json()["printer"]
     assert page["ready"] is False and "缺纸" in page["sentence"]
-    assert "kiosk-2（2楼 B区）" in page["sentence"]
+    assert "请到其他取号机取号：2楼 B区" in page["sentence"]  # by its place, not its id
+    assert "kiosk-2" not in page["sentence"]
     response = take(hall)
     assert response.status_code == 409
     assert "缺纸" in response.get_json()["error"]["message"]
-    assert "kiosk-2" in response.get_json()["error"]["message"]
+    assert "2楼 B区" in response.get_json()["error"]["message"]
     assert tickets(hall) == 0
     assert received(agent, "print") == []
 
