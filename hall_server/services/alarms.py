@@ -257,11 +257,13 @@ def _devices(
             level = RED if health == "fault" or status.get("online") is False else None
             level = level or (YELLOW if health == "warning" else None)
             text = str(status.get("message") or health or "")
+            # Staff find a device by its place ("1楼东侧自助机"), when the config names one.
+            name = f"{device.label} {device.name}" if device.label else device.name
             add(
                 DEVICE_FAULT,
                 f"device:{device.name}/{part}"[:64],
                 level,
-                f"设备{device.name}（{part}）：{text}",
+                f"设备{name}（{part}）：{text}",
                 f"device {device.name} {part}: {text}",
             )
 
@@ -316,7 +318,16 @@ def _open_alarms(session: Session, hall_id: int) -> dict[tuple[str, str], Alarm]
 def _needs_change(causes: dict[tuple[str, str], Cause], open_: dict[tuple[str, str], Any]) -> bool:
     if set(causes) != set(open_):
         return True
-    return any(RANK[c.level] > RANK[open_[key].level] for key, c in causes.items())
+    return any(
+        RANK[c.level] > RANK[open_[key].level] or _recovered(c, open_[key])
+        for key, c in causes.items()
+    )
+
+
+def _recovered(cause: Cause, alarm: Any) -> bool:
+    """A device part back to a lesser state (缺纸 → 纸将尽): its fault is over, the lesser
+    state is a new alarm. A wait or a pause only grows, so theirs stay until they end."""
+    return cause.kind == DEVICE_FAULT and RANK[cause.level] < RANK[alarm.level]
 
 
 def check_alarms(ctx: HallContext, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -333,9 +344,10 @@ def check_alarms(ctx: HallContext, now: datetime | None = None) -> list[dict[str
     with hall_write(ctx, SYSTEM, now) as write:
         causes = find_causes(write.session, write.layout, write.hall.id, write.now)
         open_ = _open_alarms(write.session, write.hall.id)
-        for key, alarm in open_.items():
-            if key not in causes:
+        for key, alarm in list(open_.items()):
+            if key not in causes or _recovered(causes[key], alarm):
                 _clear(write, alarm, "resolved")
+                del open_[key]
         for key, cause in causes.items():
             found = open_.get(key)
             if found is None:

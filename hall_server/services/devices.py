@@ -18,6 +18,8 @@ from .context import HallContext
 from .hall_log import hall_write
 
 HEALTH = frozenset({"ok", "warning", "fault", "unknown"})
+PRINTS = frozenset({"ok", "warning"})  # a printer in these prints (paper low still prints)
+PRINT_JOBS = "print"  # the part a failed print job puts in fault (services/kiosk.py)
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,21 @@ def report_status(
         }
         if before.get(part) == current:
             return {"device": device.name, "part": part, "changed": False}
-        device.status = {**before, part: current}
+        changes = {part: current}
+        failed = before.get(PRINT_JOBS) or {}
+        if part == "printer" and current["health"] in PRINTS and failed.get("health") == "fault":
+            # The printer can print again: its failed print (缺纸时的打印失败) is over too, so
+            # the alarm of that fault clears with the printer's own.
+            changes[PRINT_JOBS] = {"health": "ok", "online": True, "detail": {},
+                                   "message": "打印机已恢复 / printer ready again"}  # fmt: skip
+        device.status = {**before, **changes}
         device.status_at = write.now
-        write.log(
-            ev.DeviceStatusChanged(
-                device=device.name, kind=device.kind, status={"part": part, **current}
+        for name, state in changes.items():
+            write.log(
+                ev.DeviceStatusChanged(
+                    device=device.name, kind=device.kind, status={"part": name, **state}
+                )
             )
-        )
         return {"device": device.name, "part": part, "changed": True}
 
 
@@ -105,6 +115,7 @@ def device_views(ctx: HallContext, session: Any) -> list[dict[str, Any]]:
         {
             "name": d.name,
             "kind": d.kind,
+            "label": d.label,
             "zone": d.zone,
             "floor": d.floor,
             "windows": list(d.windows),
