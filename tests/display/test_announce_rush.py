@@ -81,6 +81,14 @@ floor = 1
 layout = "floor"
 
 [[hall.devices]]
+name = "tv-late"
+kind = "display"
+floor = 1
+layout = "floor"
+[hall.devices.options]
+stale_s = 1
+
+[[hall.devices]]
 name = "tv-2f"
 kind = "display"
 floor = 2
@@ -145,6 +153,7 @@ def test_a_rush_on_one_floor_is_read_in_one_batch_in_order_once_each(
         api(hall, "kiosk-1", "/tickets", {"service": "a"})
     api(hall, "kiosk-1", "/tickets", {"service": "b"})
     downstairs, upstairs = open_tv(browser, hall, "tv-1f"), open_tv(browser, hall, "tv-2f")
+    late = open_tv(browser, hall, "tv-late")  # reads a call only within 1 s of it
 
     called = {w: api(hall, "boss", f"/windows/{w}/call-next")["ticket"] for w in RUSH_WINDOWS}
     # Window 5's visitor was served before the TV got to them: shown, not read.
@@ -175,6 +184,14 @@ def test_a_rush_on_one_floor_is_read_in_one_batch_in_order_once_each(
     assert state["parts"][0]["what"] == "chime"
     assert all(p["readings"] == 1 for p in played[:-1]) and played[-1]["readings"] == 2
     assert {p["form"] for p in played} <= {"once", "brief"}
+
+    # a TV that may read a call only within 1 s of it: the rest shown, not read
+    slow = until(lambda: settled(late, 12), 60, what="the rush handled by tv-late")
+    reasons = [s["reason"] for s in slow["skipped"]]
+    assert "stale" in reasons
+    handled = [*slow["played"], *slow["skipped"]]
+    assert len({h["seq"] for h in handled}) == len(handled) == 13  # 12 calls and the recall
+    assert all(p["started_at"] - p["called_at"] < 1500 for p in slow["played"])
 
     # the floor-2 TV read none of it; a call upstairs alone: chime and the sentence twice
     assert audio(upstairs)["played"] == [] and audio(upstairs)["skipped"] == []
