@@ -96,9 +96,14 @@ def check(page: Any, *, targets: bool = True) -> None:
 # --- pages without a login -------------------------------------------------------------------
 
 
-def test_the_landing_page(hall: Hall, open_page: Any) -> None:
+def test_the_landing_page_and_its_device_links(hall: Hall, open_page: Any) -> None:
     page = open_page(DESKTOP)
     page.goto(hall.live.url("/"))
+    check(page)
+    page.fill("#login input[name=login]", "root")
+    page.fill("#login input[name=password]", PASSWORD)
+    page.click("#login button[type=submit]")
+    expect(page.locator("#device-links")).to_be_visible(timeout=WAIT_MS)
     check(page)
 
 
@@ -108,6 +113,11 @@ def test_the_staff_login_forms(hall: Hall, open_page: Any, path: str) -> None:
     page.goto(hall.live.url(path))
     expect(page.locator("#login")).to_be_visible(timeout=WAIT_MS)
     check(page)
+    page.fill("#login input[name=login]", "staff1")
+    page.fill("#login input[name=password]", "wrong-password")
+    page.click("#login button[type=submit]")
+    expect(page.locator("#login .error")).not_to_be_empty(timeout=WAIT_MS)
+    check(page)  # with the refusal shown
 
 
 def test_the_tv(hall: Hall, open_page: Any) -> None:
@@ -115,6 +125,9 @@ def test_the_tv(hall: Hall, open_page: Any) -> None:
     page.goto(hall.live.url(f"/display/tv-1?token={hall.live.tokens['tv-1']}"))
     expect(page.locator("body")).to_contain_text(hall.called["number"], timeout=WAIT_MS)
     check(page, targets=False)  # nobody touches a TV
+    assert hall.live.api("staff1", "POST", "/windows/3/recall").ok
+    expect(page.locator("#current-recall")).to_be_visible(timeout=WAIT_MS)
+    check(page, targets=False)
 
 
 def test_the_phone_ticket_page(hall: Hall, open_page: Any) -> None:
@@ -153,6 +166,14 @@ def test_the_window_desk_with_a_called_ticket(hall: Hall, open_page: Any) -> Non
     window_log_in(page, hall, "staff1")  # back at window 3, where a ticket is called
     expect(page.locator("#ticket-number")).to_have_text(hall.called["number"], timeout=WAIT_MS)
     check(page)
+    page.locator('#buttons [data-action="transfer"]').click()  # a dialog, and its refusal
+    expect(page.locator("#dialog")).to_be_visible(timeout=WAIT_MS)
+    check(page)
+    page.click("#dialog-ok")
+    expect(page.locator("#dialog-error")).not_to_be_empty(timeout=WAIT_MS)
+    check(page)
+    page.click("#dialog-cancel")
+    expect(page.locator("#dialog")).to_be_hidden(timeout=WAIT_MS)
 
 
 def test_the_dashboard(hall: Hall, open_page: Any) -> None:
@@ -161,12 +182,25 @@ def test_the_dashboard(hall: Hall, open_page: Any) -> None:
     expect(page.locator('.win[data-window="3"]')).to_have_attribute("data-look", "calling",
                                                                    timeout=WAIT_MS)  # fmt: skip
     check(page)
+    fault = {"part": "printer", "status": {"health": "fault", "online": True, "message": "缺纸"}}
+    assert hall.live.api("kiosk-1", "POST", "/devices/status", fault).ok
+    alarm = page.locator('.alarm[data-kind="device_fault"]')
+    expect(alarm).to_be_visible(timeout=WAIT_MS)
+    check(page)  # with an alarm and its acknowledge button
+    alarm.locator("button.ack").click()
+    expect(alarm.locator(".acked")).to_be_visible(timeout=WAIT_MS)
+    check(page)
+    ok = {"part": "printer", "status": {"health": "ok", "online": True}}
+    assert hall.live.api("kiosk-1", "POST", "/devices/status", ok).ok
 
 
 def test_the_reports(hall: Hall, open_page: Any) -> None:
     page = open_page(DESKTOP)
     log_in(page, hall, "/reports", "boss")
     check(page)
+    page.click('#query button[type="submit"]')
+    expect(page.locator("main table").first).to_be_visible(timeout=WAIT_MS)
+    check(page)  # with today's figures
 
 
 ADMIN_TABS = ["services", "windows", "staff", "devices", "notices", "settings", "toml",
@@ -182,7 +216,12 @@ def test_every_admin_tab(hall: Hall, open_page: Any) -> None:
         expect(page.locator(f'#tabs button[data-tab="{tab}"]')).to_have_attribute(
             "aria-selected", "true", timeout=WAIT_MS
         )
+        expect(page.locator("#panel")).not_to_be_empty(timeout=WAIT_MS)
         problems = axe_violations(page) + small_touch_targets(page, 48)
+        if tab == "services":  # and the form that edits a service
+            page.click('tr[data-key="b"] button[data-edit]')
+            expect(page.locator('form[data-form="services"]')).to_be_visible(timeout=WAIT_MS)
+            problems += axe_violations(page) + small_touch_targets(page, 48)
         if problems:
             found[tab] = problems
     assert not found, "\n".join(f"{tab}: {line}" for tab, lines in found.items() for line in lines)
@@ -199,3 +238,31 @@ def test_the_kiosk(hall: Hall, open_page: Any) -> None:
     page.goto(hall.live.url(f"/kiosk/kiosk-1?token={hall.live.tokens['kiosk-1']}"))
     expect(page.locator(".service").first).to_be_visible(timeout=WAIT_MS)
     check(page)
+
+
+# --- the end of a visit: the phone is called, the evaluator asks for a rating ----------------
+
+
+def test_the_phone_when_called_and_the_evaluator_asking_for_a_rating(
+    hall: Hall, open_page: Any
+) -> None:
+    phone = open_page(PHONE, is_mobile=True, has_touch=True)
+    phone.goto(hall.live.url(f"/t/{hall.waiting['token']}"))
+    expect(phone.locator("body")).to_contain_text(hall.waiting["number"], timeout=WAIT_MS)
+    tablet = open_page(TABLET, has_touch=True)
+    tablet.goto(hall.live.url(f"/evaluate/eval-3?token={hall.live.tokens['eval-3']}"))
+    expect(tablet.locator("#idle-view")).to_be_visible(timeout=WAIT_MS)
+    expect(tablet.locator("#conn")).to_have_class("conn up", timeout=WAIT_MS)
+
+    assert hall.live.api("staff1", "POST", "/windows/3/finish").ok
+    expect(tablet.locator("#rate-view")).to_be_visible(timeout=WAIT_MS)
+    check(tablet)
+    tablet.click('.score[data-score="2"]')
+    expect(tablet.locator("#reason-view")).to_be_visible(timeout=WAIT_MS)
+    tablet.click("#reason-submit")  # no reason chosen: the page says so
+    expect(tablet.locator("#reason-error")).not_to_be_empty(timeout=WAIT_MS)
+    check(tablet)
+
+    assert hall.live.api("staff1", "POST", "/windows/3/call-next").ok
+    expect(phone.locator(".called")).to_be_visible(timeout=WAIT_MS)
+    check(phone)
