@@ -129,6 +129,10 @@ def _guidance_unavailable(error: GuidanceUnavailable) -> Any:
 
 
 def _wav(pieces: list[Piece]) -> Response:
+    available, why = guidance_available()
+    if not available:
+        _warn_once(why)
+        raise GuidanceUnavailable(why)
     try:
         data = guide().wav(pieces)
     except VoiceError as error:

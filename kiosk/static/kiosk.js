@@ -140,11 +140,12 @@
   function renderModes() {
     document.body.classList.toggle("elderly", ui.elderly);
     elderlySwitch.setAttribute("aria-pressed", String(ui.elderly));
-    elderlySwitch.innerHTML = ui.elderly ? bi("退出长辈模式", "Standard view")
-                                         : bi("长辈模式", "Large text");
+    const label = (zh, en) => `<span class="label">${bi(zh, en)}</span>`;
+    elderlySwitch.innerHTML = ui.elderly ? label("退出长辈模式", "Standard view")
+                                         : label("长辈模式", "Large text");
     voiceSwitch.setAttribute("aria-pressed", String(voiceOn()));
-    voiceSwitch.innerHTML = voiceOn() ? bi("语音引导：开", "Voice guide: on")
-                                      : bi("语音引导：关", "Voice guide: off");
+    voiceSwitch.innerHTML = voiceOn() ? label("语音引导：开", "Voice guide: on")
+                                      : label("语音引导：关", "Voice guide: off");
   }
 
   function setElderly(on) {
@@ -206,8 +207,8 @@
       // Long names end in "…" here; the next screen (the confirm step) shows them whole.
       html += `<button class="service${off ? " off" : ""}" data-service="${esc(s.code)}" type="button">
         <span class="name">${bi(s.name, s.name_en)}</span>
-        <span class="meta">${esc(one(`等候 ${s.waiting} 人 · ${etaZh}`, `${s.waiting} waiting · ${etaEn}`))}</span>
-        ${s.available ? "" : `<span class="reason">${esc(one(...splitSentence(s.reason)))}</span>`}
+        ${s.available ? `<span class="meta">${esc(one(`等候 ${s.waiting} 人 · ${etaZh}`, `${s.waiting} waiting · ${etaEn}`))}</span>`
+                      : `<span class="reason">${esc(one(...splitSentence(s.reason)))}</span>`}
       </button>`;
     }
     html += "</div>";
@@ -215,8 +216,8 @@
       html += `<nav class="pager" aria-label="翻页 Pages">
         <button class="big plain page-btn" id="prev" type="button" ${ui.page === 0 ? "disabled" : ""}>${bi("上一页", "Previous")}</button>
         <div class="page-count" id="page-count">${bi(`第 ${ui.page + 1} / ${count} 页`, `Page ${ui.page + 1} of ${count}`)}</div>
-        <button class="big go page-btn" id="next" type="button" ${left > 0 ? "" : "disabled"}>${
-          left > 0 ? bi(`下一页（还有${left}项）`, `Next (${left} more)`) : bi("下一页", "Next")}</button>
+        <button class="big go page-btn" id="next" type="button" ${left > 0 ? "" : "disabled"}>${bi("下一页", "Next")}${
+          left > 0 ? `<span class="more">${esc(one(`还有${left}项`, `${left} more`))}</span>` : ""}</button>
       </nav>`;
     }
     screen.innerHTML = html;
@@ -395,9 +396,9 @@
           <div class="fact"><div class="label">${bi("预计等候", "Estimated wait")}</div><div class="value inline">${bi(etaZh, etaEn)}</div></div>
         </div>
         <div class="go-to">${bi(`请到 ${t.floor}楼 ${t.zone} 等候叫号`, `Please wait at Floor ${t.floor}, ${t.zone}`)}</div>
+        ${printLine}
         <img class="qr" id="qr" alt="QR" src="/t/${encodeURIComponent(t.token)}/qr.svg">
         <div class="hint inline">${bi("手机扫码查看排队进度", "Scan to follow your queue on your phone")}</div>
-        ${printLine}
       </div>
       <div class="actions"><button class="big go" id="done" type="button">${bi("完成", "Done")}</button></div>`;
     document.getElementById("done").addEventListener("click", () => reset());
@@ -611,7 +612,7 @@
     if (ui.warned) showWarning(Number(document.getElementById("idle-text").dataset.seconds));
   });
 
-  window.kiosk = { ui, refresh, reset }; // for tests and the support desk's console
+  window.kiosk = { ui, refresh, reset, idleLimits }; // for tests and the support desk's console
   render();
   refresh();
   setInterval(refresh, 15000);
