@@ -10,6 +10,8 @@ from typing import Any
 API_PREFIX = "/api/v1"
 NAMESPACE = "/hall"  # Socket.IO: the hall's events, for every audience
 KIOSK_NAMESPACE = "/kiosk"  # Socket.IO: a kiosk's page and its agent (print jobs, ID cards)
+# ``hall demo`` only: sets a kiosk agent's fake printer paper ({"paper": "ok"|"low"|"out"|…}).
+DEMO_PAPER = "demo_paper"
 
 # Window actions, ``POST /api/v1/windows/{n}/{action}``: the window's own state, then the
 # actions on its ticket (call-next and call claim one). The domain decides which are legal

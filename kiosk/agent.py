@@ -21,11 +21,11 @@ from typing import Any
 
 from devices.base import DeviceError, DeviceStatus
 from devices.idcard import IdCardReader, mask_id
-from devices.printer import Printer, TicketPrint, build_printer
+from devices.printer import FakePrinter, Printer, TicketPrint, build_printer
 from hall_server.client.api import ApiError, HallApi, Unreachable
 from hall_server.client.connection import Connection
 from hall_server.client.status import StatusReporter
-from hall_server.contract import KIOSK_NAMESPACE
+from hall_server.contract import DEMO_PAPER, KIOSK_NAMESPACE
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class KioskAgent:
                                name="kiosk-agent-connection")  # fmt: skip
         self.link.on("print", self._on_print)
         self.link.on("read_card", self._on_read_card)
+        self.link.on(DEMO_PAPER, self._on_demo_paper)
         self.link.watch(self._on_link)
 
     # ------------------------------------------------------------ life
@@ -158,6 +159,19 @@ class KioskAgent:
     def _answer(self, result: dict[str, Any]) -> None:
         # Not connected: the server resends the pending job after the reconnect; we answer then.
         self.link.emit("print_result", result)
+
+    def _on_demo_paper(self, data: dict[str, Any] | None = None) -> None:
+        """``hall demo``'s paper control: a fake printer takes the state, a real one ignores it."""
+        if not isinstance(self.printer, FakePrinter):
+            log.warning("ignored a demo paper order: this kiosk's printer is not the fake one")
+            return
+        try:
+            self.printer.paper = (data or {}).get("paper")  # type: ignore[assignment]
+        except ValueError as error:
+            log.warning("ignored a demo paper order: %s", error)
+            return
+        log.info("fake printer paper set to %s", self.printer.paper)
+        self._status_wake.set()  # tell the hall at once, as a real sensor change would be
 
     # ------------------------------------------------------------ ID card
     def _on_read_card(self, data: dict[str, Any] | None = None) -> None:

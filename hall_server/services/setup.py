@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -11,7 +13,7 @@ from ..db import Database
 from ..migrate import upgrade
 from ..models import Device, Hall
 from ..settings import Settings
-from .auth import add_user, issue_device_token
+from .auth import add_user, issue_device_token, token_hash
 from .layout import apply_hall_config
 
 DEMO_LOGINS = (
@@ -59,3 +61,26 @@ def rotate_device_tokens(db: Database, hall_id: int) -> dict[str, tuple[str, str
             select(Device.name, Device.kind).where(Device.hall_id == hall_id).order_by(Device.id)
         ).all()
     return {name: (kind, issue_device_token(db, hall_id, name)) for name, kind in devices}
+
+
+def keep_device_tokens(
+    db: Database, hall_id: int, known: Mapping[str, str]
+) -> dict[str, tuple[str, str]]:
+    """Keep each device's token from ``known`` (name -> token) while it still opens that
+    device; give the others (new, revoked, or never known) a fresh one. Return name ->
+    (kind, token), as ``rotate_device_tokens`` does."""
+    with db.read() as session:
+        devices = session.execute(
+            select(Device.name, Device.kind, Device.token_hash, Device.revoked)
+            .where(Device.hall_id == hall_id)
+            .order_by(Device.id)
+        ).all()
+    kept: dict[str, tuple[str, str]] = {}
+    for name, kind, digest, revoked in devices:
+        token = known.get(name, "")
+        if not token or revoked or digest is None:
+            still = False
+        else:
+            still = hmac.compare_digest(token_hash(token), digest)
+        kept[name] = (kind, token if still else issue_device_token(db, hall_id, name))
+    return kept
