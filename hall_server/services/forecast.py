@@ -72,6 +72,7 @@ PRIOR_SD = 0.15  # before any visit, the configured mean is taken as right withi
 HISTORY_DAYS = 28
 CLIP = 8.0  # a visit counts at most CLIP × the configured mean
 REFRESH_S = 60.0  # hall seconds between two refreshes of today's figures
+REFRESH_EARLY_S = 15.0  # the same while the day has fewer than 50 finished visits
 EXPECTED_PAUSE_S = 15 * 60  # a pause (暂停) is expected to last this long, before any is recorded
 PRIOR_PAUSES = 3  # the prior pause length counts as this many recorded pauses
 PAUSES_KEPT = 500  # recorded pause lengths kept (the latest)
@@ -143,6 +144,10 @@ class PauseBook:
                      "window.paused": "paused"}.get(kind, "closed")  # fmt: skip
             self.state[number] = (state, at)
         del self.lengths[:-PAUSES_KEPT]
+        # the next read starts after everything logged so far (not after the last window
+        # event: the issues and calls since would be walked again at every refresh)
+        found = _SEQ.run(connection, {"b_hall": hall_id}).fetchall()
+        self.seq = max(self.seq, int(found[0][0] or 0) if found else 0)
 
     def mean_s(self) -> float:
         """A pause's expected length: the recorded ones, with the prior as a few of them."""
@@ -194,10 +199,9 @@ class HandlingBook:
                 self.day, self.served, self.refreshed_at = day, -1, None
                 self.history = _history(connection, ctx.hall_id, day, layout)
                 self.today = {}
+            every = REFRESH_S if served >= 50 else REFRESH_EARLY_S
             stale = served != self.served and (
-                self.refreshed_at is None
-                or served < 50
-                or (now - self.refreshed_at).total_seconds() >= REFRESH_S
+                self.refreshed_at is None or (now - self.refreshed_at).total_seconds() >= every
             )
             if stale or not self.estimates or layout_changed(self.estimates, layout):
                 self.today = _today(connection, ctx.hall_id, day, layout)
