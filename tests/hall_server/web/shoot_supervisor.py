@@ -23,8 +23,8 @@ OUT = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 def busy(hall) -> None:
     api = hall.api
-    for n in (1, 2, 3):
-        api("staff1" if n != 2 else "staff2", "POST", f"/windows/{n}/open")
+    for n, login in ((1, "root"), (2, "staff2"), (3, "staff1")):  # one window per person
+        api(login, "POST", f"/windows/{n}/open")
     api("boss", "POST", "/windows/4/open")
     api("boss", "POST", "/windows/4/pause", {"reason": "午休"})
     for _ in range(9):
