@@ -54,7 +54,7 @@
   function one(zh, en) { return ui.lang === "en" && en ? en : zh; }
   /* The wait: its 80 % range in minutes when the hall gives one ("约5–9分钟"), else the median. */
   function minutes(etaS, rangeS) {
-    if (etaS == null) return ["暂无", "n/a"];
+    if (etaS == null) return ["暂无开放窗口", "no window open"]; // none open, none due today
     const m = Math.max(1, Math.round(etaS / 60));
     if (Array.isArray(rangeS) && rangeS.length === 2) {
       const lo = Math.max(0, Math.round(rangeS[0] / 60));
@@ -569,9 +569,10 @@
   }
   function showWarning(seconds) {
     document.getElementById("idle-title").innerHTML = bi("您还在办理吗？", "Are you still there?");
-    document.getElementById("idle-text").innerHTML = bi(
-      `${seconds} 秒后将返回首页，需要更多时间请点“继续”`,
-      `Back to the start in ${seconds} s. Tap Continue for more time.`);
+    document.getElementById("idle-text").innerHTML =
+      `<span class="idle-seconds">${seconds}</span>` +
+      `<span class="idle-line">${bi("秒后将返回首页", "seconds, then back to the start")}</span>` +
+      `<span class="idle-line">${bi("需要更多时间，请点“继续”", "Need more time? Tap Continue")}</span>`;
     document.getElementById("idle-text").dataset.seconds = String(seconds);
     if (ui.warned) return;
     ui.warned = true;

@@ -90,6 +90,13 @@ def agents(many_hall: LiveHall, tmp_path: Path) -> Iterator[Agents]:
     agents.stop()
 
 
+@pytest.fixture
+def small_agents(live_hall: LiveHall, tmp_path: Path) -> Iterator[Agents]:
+    agents = Agents(live_hall, tmp_path / "printed")
+    yield agents
+    agents.stop()
+
+
 # --- elderly mode ----------------------------------------------------------------------------
 
 
@@ -173,10 +180,11 @@ def test_elderly_mode_ends_by_itself_when_the_visitor_walks_away(
 
 @pytest.mark.browser
 def test_an_idle_kiosk_warns_with_a_countdown_and_continue_gives_the_time_again(
-    live_hall: LiveHall, kiosk: Any
+    live_hall: LiveHall, small_agents: Agents, kiosk: Any
 ) -> None:
     from playwright.sync_api import expect
 
+    small_agents.start("kiosk-1")
     # The warning comes 1 s after the last touch and counts down from 29 s.
     token = live_hall.tokens["kiosk-1"]
     kiosk.goto(live_hall.url(f"/kiosk/kiosk-1?idle_s=30&warn_s=29&token={token}"))
@@ -242,12 +250,12 @@ def played(page: Any, path_end: str) -> str:
 @pytest.mark.browser
 @pytest.mark.espeak
 def test_elderly_mode_reads_the_service_and_the_ticket_aloud_in_the_halls_voice(
-    live_hall: LiveHall, kiosk: Any, tmp_path: Path
+    live_hall: LiveHall, small_agents: Agents, kiosk: Any
 ) -> None:
     from playwright.sync_api import expect
 
     need_program("espeak-ng", package="espeak-ng")
-    Agents(live_hall, tmp_path / "printed").start("kiosk-1")
+    small_agents.start("kiosk-1")
     open_kiosk(kiosk, live_hall)
     expect(kiosk.locator("#voice")).to_be_visible()
     expect(kiosk.locator("#voice")).to_have_attribute("aria-pressed", "false")  # off by default
