@@ -16,10 +16,10 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -85,6 +85,44 @@ def checkpoint_sqlite(path: str) -> None:
         connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
     finally:
         connection.close()
+
+
+def pipelined(connection: Connection) -> AbstractContextManager[Any]:
+    """On PostgreSQL, send the ``Prepared`` statements run inside in one round trip.
+
+    psycopg's pipeline mode: the statements are queued and sent together when the block
+    ends, then their results come back; fetch them after the block (a fetch inside would
+    wait for the server, one round trip more). Use it only around ``Prepared.run`` (the
+    ORM and SQLAlchemy's results read a statement's shape at once). Each round trip costs
+    the write ~0.1 ms and, under gevent, a turn of every other request of the process,
+    all while the hall's lock is held (docs/BENCHMARKS.md, PostgreSQL). SQLite, in the
+    process, has no round trips: there it does nothing.
+    """
+    if connection.dialect.name != "postgresql":
+        return nullcontext()
+    driver: Any = connection.connection.driver_connection
+    return cast(AbstractContextManager[Any], driver.pipeline())
+
+
+def begin_pipelined(connection: Connection) -> None:
+    """Open the transaction of a PostgreSQL hall write (``Database.write_connection``).
+
+    In a ``pipelined`` block it travels with the statements after it; outside, alone.
+    """
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute("BEGIN")
+
+
+def commit_pipelined(connection: Connection) -> None:
+    """Queue the transaction's COMMIT in the open ``pipelined`` block (PostgreSQL only).
+
+    The statements before it, the COMMIT and the answer then take one round trip, not two;
+    SQLAlchemy's own commit afterwards finds no transaction open and sends nothing. A
+    failing statement before it aborts the COMMIT too (the block raises, and the
+    transaction is rolled back as usual).
+    """
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute("COMMIT")
 
 
 class Prepared:
@@ -297,6 +335,14 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(hall_write=True)
         self._writers = sessionmaker(self._write_engine, expire_on_commit=False)
+        # The hall's write connections. On PostgreSQL the driver is left in autocommit and
+        # the BEGIN is ours (as on SQLite): psycopg's own BEGIN waits for its answer alone,
+        # one round trip of every write under the hall's lock (see write_connection).
+        self._hall_engine = (
+            self._write_engine
+            if self.is_sqlite
+            else self._write_engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         snapshot_engine = (
             self.engine
             if self.is_sqlite
@@ -306,8 +352,10 @@ class Database:
         path = self.sqlite_path
         self._turn = WriterTurn(path) if path else None
         self._wal_sync = WalSync(path) if path and sqlite_synchronous == "full" else None
-        self._held: Connection | None = None  # write_connection's, kept between writes
-        self._held_lock = threading.Lock()
+        # write_connection's, one per hall, kept between writes (see there)
+        self._held: dict[Hashable, Connection] = {}
+        self._held_locks: dict[Hashable, threading.Lock] = {}
+        self._held_guard = threading.Lock()
 
     def read(self) -> AbstractContextManager[Session]:
         """Open a read-only session (rolled back at the end)."""
@@ -325,24 +373,35 @@ class Database:
         self.wait_durable()
 
     @contextmanager
-    def write_connection(self) -> Iterator[Connection]:
+    def write_connection(
+        self, hall: Hashable = None, *, begin: bool = True
+    ) -> Iterator[Connection]:
         """A write transaction on a Core connection: the hall log's write unit (hall_log.py).
 
         What ``write`` does without an ORM session: a session, opened only when asked for,
-        joins this transaction (``HallWrite.session``). Hall writes take turns (the hall
-        lock), so one connection is kept for them instead of a pool checkout per write.
+        joins this transaction (``HallWrite.session``). The writes of one hall take turns
+        (the hall lock), so one connection is kept per ``hall`` instead of a pool checkout
+        per write; different halls write on their own connections, side by side (on
+        PostgreSQL: a SQLite file has one writer at a time anyway).
+
+        ``begin=False`` (PostgreSQL): the caller sends the BEGIN, with ``begin_pipelined``
+        in the ``pipelined`` block of its first statements, so that they travel together.
         """
-        with self._held_lock, self._turn or nullcontext():
-            connection = self._held
+        with self._held_guard:
+            lock = self._held_locks.setdefault(hall, threading.Lock())
+        with lock, self._turn or nullcontext():
+            connection = self._held.get(hall)
             if connection is None or connection.closed or connection.invalidated:
-                connection = self._held = self._write_engine.connect()
+                connection = self._held[hall] = self._hall_engine.connect()
             try:
                 with connection.begin():
+                    if begin and not self.is_sqlite:
+                        begin_pipelined(connection)
                     yield connection
             except BaseException:
                 if connection.invalidated:  # the database went away: connect anew next time
                     connection.close()
-                    self._held = None
+                    self._held.pop(hall, None)
                 raise
 
     def wait_durable(self) -> None:
@@ -378,9 +437,10 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
-        if self._held is not None:
-            self._held.close()
-            self._held = None
+        with self._held_guard:
+            held, self._held = list(self._held.values()), {}
+        for connection in held:
+            connection.close()
         self.engine.dispose()
         if self._turn is not None:
             self._turn.close()

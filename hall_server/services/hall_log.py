@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..db import Prepared
+from ..db import Prepared, begin_pipelined, commit_pipelined, pipelined
 from ..domain.events import HallEvent
 from ..models import Hall, IdempotentRequest, LogEvent
 from .actors import Actor
@@ -107,14 +107,24 @@ class HallWrite:
         )  # fmt: skip
         return self.seq
 
-    def flush_log(self) -> None:
-        """Write the events logged so far (one INSERT) and the hall's new last seq."""
+    def flush_log(self, *, commit: bool = False) -> None:
+        """Write the events logged so far (one INSERT) and the hall's new last seq.
+
+        ``commit``: and commit, on PostgreSQL in the same round trip (``db.pipelined``):
+        the last statements of a write and its COMMIT are sent together, the hall row's
+        lock is held for one round trip less.
+        """
         if self._session is not None:
             self._session.flush()
-        if not self.rows:
+        postgres = self.connection.dialect.name == "postgresql"
+        if not self.rows and not (commit and postgres):
             return
-        _INSERT_LOG.run(self.connection, self.rows)
-        _SET_SEQ.run(self.connection, {"b_hall": self.hall.id, "b_seq": self.seq})
+        with pipelined(self.connection):
+            if self.rows:
+                _INSERT_LOG.run(self.connection, self.rows)
+                _SET_SEQ.run(self.connection, {"b_hall": self.hall.id, "b_seq": self.seq})
+            if commit and postgres:
+                commit_pipelined(self.connection)
         self.rows = []
 
     def replay(self, scope: str, key: str | None) -> dict[str, Any] | None:
@@ -143,8 +153,12 @@ class HallWrite:
 def hall_write(ctx: HallContext, actor: Actor, now: datetime | None = None) -> Iterator[HallWrite]:
     """Run one state change of the hall; its events are published after commit."""
     with ctx.write_lock:
-        with ctx.db.write_connection() as connection:
-            [row] = _LOCK_HALL.run(connection, {"b_hall": ctx.hall_id}).fetchall()
+        with ctx.db.write_connection(ctx.hall_id, begin=False) as connection:
+            with pipelined(connection):  # BEGIN and the lock in one round trip
+                if not ctx.db.is_sqlite:
+                    begin_pipelined(connection)
+                locked = _LOCK_HALL.run(connection, {"b_hall": ctx.hall_id})
+            [row] = locked.fetchall()
             hall = HallRef(*row)
             at = (now or ctx.clock()).astimezone(UTC)
             write = HallWrite(ctx, connection, hall, ctx.layout, actor, at, seq=hall.last_seq)
@@ -152,7 +166,7 @@ def hall_write(ctx: HallContext, actor: Actor, now: datetime | None = None) -> I
                 write.layout = ctx.refresh(write.session, hall.config_version)
             try:
                 yield write
-                write.flush_log()
+                write.flush_log(commit=True)
             finally:
                 if write._session is not None:
                     write._session.close()
