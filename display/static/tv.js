@@ -195,6 +195,10 @@
       en.className = "en";
       en.textContent = `${q.name_en}${q.zone ? " · " + q.zone : ""}`;
       name.append(en);
+      const wait = doc.createElement("span");
+      wait.className = "en eta";
+      wait.textContent = etaText(q);
+      name.append(wait);
       const count = doc.createElement("div");
       count.className = "count";
       count.textContent = String(q.waiting);
@@ -208,6 +212,38 @@
 
     paginateWaiting();
     renderNotices(state.notices);
+  }
+
+  /* ---------- the wait a visitor taking a ticket now is told (its 80 % range) ---------- */
+
+  const ETA_REFRESH_S = 60; // the counts come live; the waits are read again each minute
+
+  function etaText(q) {
+    if (!q || q.eta_s == null) return "";
+    const m = Math.max(1, Math.round(q.eta_s / 60));
+    if (m <= 1 && (!q.eta_range_s || q.eta_range_s[1] < 90)) return "预计即到 · next";
+    if (q.eta_range_s) {
+      const lo = Math.max(1, Math.round(q.eta_range_s[0] / 60));
+      const hi = Math.max(lo, Math.round(q.eta_range_s[1] / 60));
+      if (hi > lo) return `预计等候 ${lo}–${hi} 分钟 · ${lo}–${hi} min`;
+    }
+    return `预计等候约 ${m} 分钟 · about ${m} min`;
+  }
+
+  async function refreshEtas() {
+    try {
+      const answer = await global.hallFetch("/api/v1/services", { token });
+      const queues = hall && hall.state ? hall.state.queues : {};
+      for (const s of answer.services || []) {
+        if (queues[s.code]) Object.assign(queues[s.code], { eta_s: s.eta_s, eta_range_s: s.eta_range_s });
+      }
+      for (const li of $("waiting").children) {
+        const cell = li.querySelector(".eta");
+        if (cell) cell.textContent = etaText(queues[li.dataset.service]);
+      }
+    } catch (_err) {
+      // keep the waits shown; the next minute tries again
+    }
   }
 
   /* ---------- the waiting list: pages that fit the card ---------- */
@@ -372,6 +408,7 @@
     hall.on("ticket.called", announce);
     hall.on("ticket.recalled", announce);
     hall.connect();
+    setInterval(refreshEtas, (ETA_REFRESH_S + Math.random() * 10) * 1000);
   }
 
   start();

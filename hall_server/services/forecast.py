@@ -649,20 +649,19 @@ def _openings(layout: Layout, windows: list[WindowNow], now: datetime) -> list[W
 
 
 def _next_opening(layout: Layout, w: WindowNow, local: datetime) -> datetime | None:
-    """The first moment today, from ``local`` on, that a service of ``w`` is open."""
+    """When a service of ``w`` next opens today, from the schedule (its hours): a window left
+    closed inside open hours is not promised at any time (nobody knows when staff come); the
+    next open period later today is."""
     best: datetime | None = None
     clock = local.time()
     for code in w.weights:
         service = layout.services.get(code)
         if service is None:
             continue
-        for start, end in service.hours.on(local.isoweekday()):
-            if start <= clock < end:  # open hours, yet nobody at a window: as if paused
-                at = local + timedelta(seconds=EXPECTED_PAUSE_S)
-            elif clock < start:
-                at = datetime.combine(local.date(), start, tzinfo=local.tzinfo)
-            else:
+        for start, _end in service.hours.on(local.isoweekday()):
+            if clock >= start:
                 continue
+            at = datetime.combine(local.date(), start, tzinfo=local.tzinfo)
             if best is None or at < best:
                 best = at
     return best

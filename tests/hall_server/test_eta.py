@@ -3,13 +3,16 @@ and the TV's queue table, all from the live hall; handling times learned from th
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from hall_server.api.openapi import openapi_document
 from hall_server.services import forecast as fc
+from tests.live import LiveHall
 
 from .hall import HallRig, build_hall
 
@@ -88,12 +91,26 @@ def test_every_answer_carries_the_eta_and_its_range(hall: HallRig) -> None:
     assert staff_view["people_ahead"] == 0 and eta_range(staff_view)
 
 
-def test_before_any_window_opens_the_eta_comes_from_the_hours(hall: HallRig) -> None:
-    # 10:00, service b open round the clock, nobody at a window yet: not null
-    first = hall.issue("b")
-    assert first["eta_s"] is not None and eta_range(first)
+def test_with_no_window_open_the_eta_comes_from_the_schedule(hall: HallRig) -> None:
+    # 10:00 on a Monday, nobody at a window. Service a is open 08:30–12:00 and 13:30–17:30:
+    # the schedule's next opening today is 13:30, so a visitor is told from then on, not a
+    # guess of a quarter of an hour.
+    first = hall.issue("a")
+    low, high = eta_range(first)
+    assert low == high == first["eta_s"] == 3.5 * 3600
+    # Service b is open round the clock, but the windows that serve it open by the schedule
+    # only with a's afternoon (windows 1 and 2 serve a too; window 3, b's own, has no
+    # opening in the schedule): b's visitors are told from 13:30 as well.
+    hall.issue("b")
+    second = hall.issue("b")
+    # ahead of it: the first b and the a ticket (window 2 prefers a)
+    assert second["people_ahead"] == 2 and second["eta_s"] >= 3.5 * 3600
     services = {s["code"]: s for s in hall.get("kiosk-1", "/services").get_json()["services"]}
-    assert services["b"]["eta_s"] is not None
+    assert services["a"]["eta_s"] == 3.5 * 3600 and services["b"]["eta_s"] >= 3.5 * 3600
+    # a window opens: b has a wait again
+    hall.act("staff1", 3, "open")
+    third = hall.issue("b")
+    assert third["eta_s"] is not None and eta_range(third)
 
 
 def test_a_called_ticket_has_no_eta(hall: HallRig) -> None:
@@ -147,3 +164,25 @@ def test_a_long_queue_is_answered_without_replaying_it(hall: HallRig) -> None:
     page = hall.client.get(f"/api/v1/public/tickets/{late['token']}").get_json()
     assert page["people_ahead"] == fc.QUEUE_READ
     assert 0.8 * expected < page["eta_s"] < 1.2 * expected and eta_range(page)
+
+
+@pytest.mark.browser
+def test_the_tv_queue_table_shows_the_wait_range(live_hall: LiveHall, page: Any) -> None:
+    def api(who: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = live_hall.api(who, method, path, body)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    api("boss", "POST", "/windows/3/open")
+    for _ in range(3):
+        api("kiosk-1", "POST", "/tickets", {"service": "b"})
+    api("boss", "POST", "/windows/3/call-next")  # window 3 busy, two waiting behind
+    services = {s["code"]: s for s in api("kiosk-1", "GET", "/services")["services"]}
+    low, high = (max(1, round(s / 60)) for s in services["b"]["eta_range_s"])
+    assert high > low
+    page.goto(live_hall.url(f"/display/tv-1?token={live_hall.tokens['tv-1']}"))
+    cell = page.locator('#waiting li[data-service="b"] .eta')
+    expect(cell).to_have_text(re.compile(r"^预计等候 \d+–\d+ 分钟 · \d+–\d+ min$"), timeout=10_000)
+    # the range the services list gives (read again in the TV's minute: a second may pass)
+    shown = [int(n) for n in re.findall(r"\d+", cell.inner_text())[:2]]
+    assert abs(shown[0] - low) <= 1 and abs(shown[1] - high) <= 1
