@@ -569,10 +569,9 @@
   }
   function showWarning(seconds) {
     document.getElementById("idle-title").innerHTML = bi("您还在办理吗？", "Are you still there?");
-    document.getElementById("idle-text").innerHTML =
-      `<span class="idle-seconds">${seconds}</span>` +
-      `<span class="idle-line">${bi("秒后将返回首页", "seconds, then back to the start")}</span>` +
-      `<span class="idle-line">${bi("需要更多时间，请点“继续”", "Need more time? Tap Continue")}</span>`;
+    document.getElementById("idle-text").innerHTML = bi(
+      `${seconds} 秒后将返回首页，需要更多时间请点“继续”`,
+      `Back to the start in ${seconds} s. Tap Continue for more time.`);
     document.getElementById("idle-text").dataset.seconds = String(seconds);
     if (ui.warned) return;
     ui.warned = true;
