@@ -28,7 +28,7 @@ from hall_server.services.alarms import check_alarms
 from hall_server.services.kiosk import unavailable_message
 from hall_server.services.setup import DEMO_LOGINS
 from tests.hall_server.hall import HallRig
-from tests.live import DEMO_HALL
+from tests.live import DEMO_HALL, LiveHall
 from tests.support.polling import until
 from tests.support.ports import free_port
 from tests.support.serve import answers
@@ -375,3 +375,16 @@ def test_the_sentence_of_a_kiosk_that_cannot_print_names_the_others_by_place() -
         "(This kiosk cannot print now: Printer out of paper; "
         "please use another kiosk: 1楼入口西侧自助机, kiosk-9)."
     )
+
+
+@pytest.mark.browser
+def test_a_tv_revoked_while_open_says_so_as_the_server_closes_it(
+    live_hall: LiveHall, page: Any
+) -> None:
+    page.goto(live_hall.url(f"/display/tv-1?token={live_hall.tokens['tv-1']}"))
+    page.locator("#conn[data-up=true]").wait_for(timeout=WAIT_S * 1000)
+    assert live_hall.api("root", "POST", "/admin/devices/tv-1/revoke").ok
+    # The server closes the socket (within TOKEN_RECHECK_S) and says why: the page tells the
+    # visitor then. It used to show "reconnecting" for good: no call of its answered 401.
+    page.locator("#message", has_text=REVOKED).wait_for(timeout=WAIT_S * 1000)
+    assert page.locator("#offline").is_hidden()

@@ -49,6 +49,12 @@
       this.socket.on("connect", () => this._connection(true));
       this.socket.on("disconnect", () => this._connection(false));
       this.socket.on("connect_error", (err) => this._connection(false, err));
+      // A token that ended while connected (logged out, revoked): the server says why, then
+      // closes the socket for good. Told like a refused connect, so the page says so at once
+      // (hallDevice.refusedToken) instead of showing "reconnecting" forever.
+      this.socket.on("error", (data) => {
+        if (data && data.code === "unauthorized") this._connection(false, { message: data.message, data });
+      });
       this.socket.on("snapshot", (snapshot) => this._snapshot(snapshot));
       this.socket.on("event", (event) => this._event(event));
       return this;
