@@ -29,6 +29,7 @@ from hall_server.services.kiosk import unavailable_message
 from hall_server.services.setup import DEMO_LOGINS
 from tests.hall_server.hall import HallRig
 from tests.live import DEMO_HALL, LiveHall
+from tests.support.axe import axe_violations, small_touch_targets
 from tests.support.polling import until
 from tests.support.ports import free_port
 from tests.support.serve import answers
@@ -310,6 +311,10 @@ def test_the_demo_desk_in_a_browser_sets_the_paper_and_lists_what_was_sent(
         page.goto(demo.url("/demo"))
         assert "2楼电梯厅自助机" in page.locator("#alarms").inner_text()
         shoot(page, "desk", full_page=True)
+        problems = axe_violations(page)  # nothing serious or critical, contrast 4.5:1
+        assert not problems, "\n".join(problems)
+        small = small_touch_targets(page, 48)
+        assert not small, "\n".join(small)
     finally:
         demo.paper(kiosk, "ok")
 
