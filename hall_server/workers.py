@@ -45,7 +45,7 @@ kiosk, window page and staff phone holds one all day)."""
 BACKLOG = 2048
 GRACEFUL_TIMEOUT_S = 10
 """How long a stopping worker waits for the requests it is answering (systemd's
-TimeoutStopSec in docs/deploy/hall-gunicorn.service is longer)."""
+TimeoutStopSec in docs/deploy/hall-workers.service is longer)."""
 
 
 class HallWorker(GeventWebSocketWorker):  # type: ignore[misc]
