@@ -272,6 +272,26 @@ def test_the_phone_when_called_and_the_evaluator_asking_for_a_rating(
     check(phone)
 
 
+# --- while the server is away: the red banners ---------------------------------------------
+
+
+def test_the_offline_banners_of_the_tv_and_the_window(hall: Hall, open_page: Any) -> None:
+    tv = open_page(TV)
+    tv.goto(hall.live.url(f"/display/tv-1?token={hall.live.tokens['tv-1']}"))
+    expect(tv.locator("#current-number")).not_to_have_text("—", timeout=WAIT_MS)
+    desk = open_page(WINDOW_DESK)
+    window_log_in(desk, hall, "staff1")
+    expect(desk.locator("#window-state")).to_be_visible(timeout=WAIT_MS)
+    hall.live.stop()
+    try:
+        expect(tv.locator("#offline")).to_be_visible(timeout=WAIT_MS)
+        expect(desk.locator("#offline")).to_be_visible(timeout=WAIT_MS)
+        check(tv, targets=False)
+        check(desk)
+    finally:
+        hall.live.restart()
+
+
 # --- the demo desk (/demo), served only by `hall demo` ----------------------------------------
 
 
