@@ -473,7 +473,7 @@ def forecast(
     return None
 
 
-HAZARD_LEVELS = (0.1, 0.3, 0.6, 1.0)
+HAZARD_LEVELS = (0.03, 0.1, 0.3, 0.6, 1.0)
 
 
 def hazard_points(handling: Handling, elapsed_s: float) -> list[tuple[float, float]]:
