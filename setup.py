@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 VENDOR = HERE / "hall_server" / "web" / "static" / "vendor"
 # Every file the pages load from /static/vendor/ (tests/test_wheel.py checks the templates).
 VENDOR_FILES = ("socket.io.min.js", "echarts.min.js")
+# (axe-core, also from npm, is for the browser tests only: not served, not in the wheel.)
 
 
 def ensure_vendor_files() -> None:

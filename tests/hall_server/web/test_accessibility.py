@@ -266,9 +266,16 @@ def test_the_phone_when_called_and_the_evaluator_asking_for_a_rating(
     tablet.click("#reason-submit")  # no reason chosen: the page says so
     expect(tablet.locator("#reason-error")).not_to_be_empty(timeout=WAIT_MS)
     check(tablet)
+    tablet.locator(".reason").first.click()
+    tablet.click("#reason-submit")
+    expect(tablet.locator("#thanks-view")).to_be_visible(timeout=WAIT_MS)
+    check(tablet)
 
     assert hall.live.api("staff1", "POST", "/windows/3/call-next").ok
     expect(phone.locator(".called")).to_be_visible(timeout=WAIT_MS)
+    check(phone)
+    assert hall.live.api("staff1", "POST", "/windows/3/finish").ok
+    expect(phone.locator(".ended")).to_be_visible(timeout=WAIT_MS)
     check(phone)
 
 
