@@ -27,7 +27,7 @@ UPSTAIRS = 13
 
 
 def rush_hall(folder: Path) -> Path:
-    """A hall with twelve windows on floor 1 and one on floor 2, a TV on each floor."""
+    """A hall with twelve windows on floor 1 and one on floor 2, TVs on both floors."""
     windows = "".join(
         f'\n[[hall.windows]]\nnumber = {n}\nzone = "A区"\nfloor = 1\nservices = {{ a = 1 }}\n'
         for n in RUSH_WINDOWS
@@ -93,7 +93,9 @@ voice_within_s = 2
 name = "tv-2f"
 kind = "display"
 floor = 2
-layout = "floor"
+layout = "all"  # shows every call in the hall ...
+[hall.devices.options]
+announce = "floor"  # ... and reads those of floor 2
 """
     path = folder / "rush_hall.toml"
     path.write_text(text, encoding="utf-8")
@@ -196,7 +198,9 @@ def test_a_rush_on_one_floor_is_read_in_one_batch_in_order_once_each(
     # with calls waiting that could not all be said within 2 s, it reads in brief
     assert slow["played"] and slow["played"][0]["form"] == "brief"
 
-    # the floor-2 TV read none of it; a call upstairs alone: chime and the sentence twice
+    # the floor-2 TV showed the rush but read none of it; a call upstairs alone: chime and
+    # the sentence twice
+    assert upstairs.evaluate(f"'{called[1]['number']}' in window.hallDisplay.shownAt")
     assert audio(upstairs)["played"] == [] and audio(upstairs)["skipped"] == []
     api(hall, "boss", f"/windows/{UPSTAIRS}/call-next")
     quiet = until(lambda: settled(upstairs, 1), 30, what="the call upstairs read out")
