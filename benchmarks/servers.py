@@ -75,6 +75,15 @@ class Setup:
     pids: list[int] = field(default_factory=list)  # server processes (with their children)
     proxy_pid: int | None = None  # nginx's master (with its worker)
 
+    def serving_pids(self) -> list[int]:
+        """The processes that answer requests: gunicorn's workers, else the servers."""
+        found = []
+        for pid in self.pids:
+            with contextlib.suppress(OSError):
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+                found += [int(c) for c in children] if self.name == "gunicorn" else [pid]
+        return found
+
     def cpu(self) -> tuple[float, float]:
         """(server CPU s, proxy CPU s) used so far."""
         proxy = cpu_seconds(self.proxy_pid) if self.proxy_pid else 0.0
@@ -180,8 +189,11 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
         hall: Any = _WrkTarget(setup)  # run_wrk reads env, tokens and base_url
         run_wrk(hall, duration_s=args.warmup, connections=args.connections, threads=1)
         server_before, proxy_before = setup.cpu()
+        serving = setup.serving_pids()
+        each_before = [cpu_seconds(pid) for pid in serving]
         result = run_wrk(hall, duration_s=args.duration, connections=args.connections, threads=1)
         server_after, proxy_after = setup.cpu()
+        each = [cpu_seconds(pid) - before for pid, before in zip(serving, each_before, strict=True)]
         tickets = max(result["requests"], 1)
         latency = display_latency(setup, args.calls, args.calls)
         return {
@@ -190,6 +202,8 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
             "non2xx": result["non2xx"],
             "server_cpu_ms": 1000 * (server_after - server_before) / tickets,
             "proxy_cpu_ms": 1000 * (proxy_after - proxy_before) / tickets,
+            # how the load spread over the processes (share of their CPU each)
+            "cpu_split": [round(c / max(sum(each), 1e-9), 2) for c in each],
             "call_to_display": latency,
         }  # fmt: skip
 
@@ -216,16 +230,17 @@ class _WrkTarget:
 def table(results: list[dict[str, Any]]) -> str:
     baselines = [r for r in results if r["setup"] == "one"]
     rows = [
-        "| round | setup | procs | tickets/s | × one | p99 ms | × one | CPU ms/ticket (server "
+        "| round | setup | procs | CPU split | tickets/s | × one | p99 ms | × one | CPU ms/ticket (server "
         "+ nginx) | × one | call→display p50 / p99 ms | × one (p50) | in seq order, once |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for r in results:
         base = baselines[r["round"]] if r["round"] < len(baselines) else r
         cpu, base_cpu = r["server_cpu_ms"] + r["proxy_cpu_ms"], base["server_cpu_ms"]
         lat, base_lat = r["call_to_display"], base["call_to_display"]
         rows.append(
-            f"| {r['round'] + 1} | {r['setup']} | {r['processes']} | {r['rps']:.0f} "
+            f"| {r['round'] + 1} | {r['setup']} | {r['processes']} "
+            f"| {' / '.join(f'{c:.2f}' for c in r.get('cpu_split', []))} | {r['rps']:.0f} "
             f"| {r['rps'] / base['rps']:.2f} | {r['p99_ms']:.1f} "
             f"| {r['p99_ms'] / base['p99_ms']:.2f} "
             f"| {r['server_cpu_ms']:.2f} + {r['proxy_cpu_ms']:.2f} | {cpu / base_cpu:.2f} "
