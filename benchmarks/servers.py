@@ -230,8 +230,9 @@ class _WrkTarget:
 def table(results: list[dict[str, Any]]) -> str:
     baselines = [r for r in results if r["setup"] == "one"]
     rows = [
-        "| round | setup | procs | CPU split | tickets/s | × one | p99 ms | × one | CPU ms/ticket (server "
-        "+ nginx) | × one | call→display p50 / p99 ms | × one (p50) | in seq order, once |",
+        "| round | setup | procs | CPU split | tickets/s | × one | p99 ms | × one "
+        "| CPU ms/ticket (server + nginx) | × one | call→display p50 / p99 ms | × one (p50) "
+        "| in seq order, once |",
         "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for r in results:
