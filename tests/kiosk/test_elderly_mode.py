@@ -155,6 +155,37 @@ def test_elderly_mode_one_tap_away_large_high_contrast_60px_and_over_after_the_t
 
 
 @pytest.mark.browser
+def test_every_screen_of_the_standard_kiosk_passes_axe_with_48px_targets(
+    live_hall: LiveHall, small_agents: Agents, kiosk: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    small_agents.start("kiosk-1")
+    open_kiosk(kiosk, live_hall)
+    expect(kiosk.locator("#printer-banner")).to_be_hidden(timeout=TIMEOUT_MS)
+    kiosk.click('.service[data-service="b"]')
+    expect(kiosk.locator("#guide")).to_be_visible()
+    accessible(kiosk, 48)
+    kiosk.click("#phone")
+    expect(kiosk.locator(".key").first).to_be_visible()
+    accessible(kiosk, 48)
+    kiosk.click("#back")
+    kiosk.click("#take")
+    expect(kiosk.locator("#print-state")).to_contain_text("请取走号票", timeout=TIMEOUT_MS)
+    accessible(kiosk, 48)
+    kiosk.click("#done")
+    kiosk.click("#appointment")
+    expect(kiosk.locator(".key").first).to_be_visible()
+    accessible(kiosk, 48)
+    kiosk.fill("#entry", "NOSUCH")
+    kiosk.click("#ok")
+    expect(kiosk.locator("#message")).to_be_visible(timeout=TIMEOUT_MS)  # a refusal
+    accessible(kiosk, 48)
+    kiosk.click("#lang")
+    accessible(kiosk, 48)
+
+
+@pytest.mark.browser
 def test_elderly_mode_ends_by_itself_when_the_visitor_walks_away(
     live_hall: LiveHall, kiosk: Any
 ) -> None:
