@@ -50,8 +50,18 @@ def desk() -> Any:
         kiosks=kiosks,
         alarms=alarms,
         buttons=PAPER_BUTTONS,
-        sent=request.args.get("sent", ""),
+        sent=_sent(request.args.get("sent", ""), kiosks),
     )
+
+
+def _sent(arg: str, kiosks: list[dict[str, Any]]) -> dict[str, str] | None:
+    """What the last button pressed asked ("kiosk:paper"), in words; None when nothing."""
+    kiosk, _, paper = arg.partition(":")
+    words = {state: (zh, en) for state, zh, en in PAPER_BUTTONS}
+    places = {k["name"]: k["place"] or k["name"] for k in kiosks}
+    if kiosk not in places or paper not in words:
+        return None
+    return {"place": places[kiosk], "zh": words[paper][0], "en": words[paper][1]}
 
 
 @demo_pages.post("/demo/printers/<kiosk>")
