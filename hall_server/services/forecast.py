@@ -67,7 +67,7 @@ from .ticket_rows import RowReader
 PRIOR_VISITS = 10  # the exponential's spread (cv² = 1) counts as this many visits
 MIN_VISITS = 3  # fewer finished visits than this: the configured mean as it is
 FLOOR = 0.02  # the configured mean is never trusted closer than 2 %
-EVIDENCE = 4.0  # (two standard errors)²: what moves the estimate off its prior
+EVIDENCE = 9.0  # (three standard errors)²: what moves the estimate off its prior
 PRIOR_SD = 0.15  # before any visit, the configured mean is taken as right within ±15 % (1 SD)
 HISTORY_DAYS = 28
 CLIP = 8.0  # a visit counts at most CLIP × the configured mean
@@ -93,6 +93,14 @@ class _Figures:
     count: int = 0
     total: float = 0.0
     squares: float = 0.0
+    days: list[tuple[int, float]] = field(default_factory=list)  # (visits, mean) per past day
+
+    def add_day(self, count: int, total: float, squares: float) -> None:
+        if count > 0:
+            self.count += count
+            self.total += total
+            self.squares += squares
+            self.days.append((count, total / count))
 
 
 _LOG = cast(Table, LogEvent.__table__).c
@@ -217,31 +225,47 @@ def layout_changed(estimates: dict[str, Handling], layout: Layout) -> bool:
 
 
 def _history(connection: Connection, hall_id: int, day: Any, layout: Layout) -> dict[int, _Figures]:
-    """Past days' handled count and time per service: the reports' daily rows, or where the
-    reports were not built (a new hall, the simulator), the finished tickets themselves —
-    read once a day."""
+    """Past days' handled count and time per service, day by day: the reports' daily rows, or
+    where the reports were not built (a new hall, the simulator), the finished tickets
+    themselves — read once a day."""
     rows = connection.execute(
-        select(DailyStat.key, func.sum(DailyStat.handled), func.sum(DailyStat.handle_sum_ms))
+        select(DailyStat.key, DailyStat.business_day, func.sum(DailyStat.handled),
+               func.sum(DailyStat.handle_sum_ms))
         .where(
             DailyStat.hall_id == hall_id,
             DailyStat.dim == "service",
             DailyStat.business_day < day,
             DailyStat.business_day >= day - timedelta(days=HISTORY_DAYS),
         )
-        .group_by(DailyStat.key)
-    )
+        .group_by(DailyStat.key, DailyStat.business_day)
+    )  # fmt: skip
     found: dict[int, _Figures] = {}
-    for key, handled, total_ms in rows:
+    for key, _day, handled, total_ms in rows:
         if str(key).isdigit() and handled:
-            found[int(key)] = _Figures(int(handled), float(total_ms or 0) / 1000, 0.0)
+            found.setdefault(int(key), _Figures()).add_day(
+                int(handled), float(total_ms or 0) / 1000, 0.0
+            )
     if found or not layout.services:
         return found
     params = {"b_hall": hall_id, "b_from": day - timedelta(days=HISTORY_DAYS),
               "b_to": day - timedelta(days=1)}  # fmt: skip
-    return {
-        int(sid): _Figures(int(n), float(total or 0), float(squares or 0))
-        for sid, n, total, squares in _today_statement(layout).run(connection, params).fetchall()
-    }
+    for sid, _day, n, total, squares in _today_statement(layout).run(connection, params):
+        found.setdefault(int(sid), _Figures()).add_day(
+            int(n), float(total or 0), float(squares or 0)
+        )
+    return found
+
+
+def _drift(past: _Figures, cv2: float) -> float | None:
+    """How much the mean handling varies from day to day beyond each day's own noise: the
+    variance of the past days' means less their mean sampling variance (at least 3 days)."""
+    if len(past.days) < 3:
+        return None
+    means = [m for _, m in past.days]
+    centre = sum(means) / len(means)
+    between = sum((m - centre) ** 2 for m in means) / (len(means) - 1)
+    noise = sum(cv2 * m * m / n for n, m in past.days) / len(past.days)
+    return max(between - noise, 0.0)
 
 
 _today_statements: dict[tuple[tuple[int, float], ...], Prepared] = {}
@@ -260,7 +284,8 @@ def _today_statement(layout: Layout) -> Prepared:
     )
     clipped = case((_t.handle_s > cap, cap), else_=_t.handle_s)
     statement = (
-        select(_t.service_id, func.count(), func.sum(clipped), func.sum(clipped * clipped))
+        select(_t.service_id, _t.business_day, func.count(), func.sum(clipped),
+               func.sum(clipped * clipped))
         .where(
             _t.hall_id == bindparam("b_hall"),
             _t.business_day >= bindparam("b_from"),
@@ -268,8 +293,8 @@ def _today_statement(layout: Layout) -> Prepared:
             _t.state == literal_column("'done'"),
             _t.handle_s > 0,
         )
-        .group_by(_t.service_id)
-    )
+        .group_by(_t.service_id, _t.business_day)
+    )  # fmt: skip
     prepared = _today_statements[key] = Prepared(statement)
     return prepared
 
@@ -282,7 +307,7 @@ def _today(connection: Connection, hall_id: int, day: Any, layout: Layout) -> di
     rows = _today_statement(layout).run(connection, params).fetchall()
     return {
         int(sid): _Figures(int(n), float(total or 0), float(squares or 0))
-        for sid, n, total, squares in rows
+        for sid, _day, n, total, squares in rows
     }
 
 
@@ -338,7 +363,7 @@ def _shrink(
         return prior, prior_var
     se2 = max(cv2, 0.09) * mean * mean / count
     d = mean - prior
-    # the observed mean is taken as a sign that the prior is off only beyond two of its
+    # the observed mean is taken as a sign that the prior is off only beyond three of its
     # standard errors (else the distance is the observed mean's noise, and the prior stays)
     tau2 = max(d * d - se2 if d * d > EVIDENCE * se2 else 0.0, (FLOOR * prior) ** 2)
     return prior + tau2 / (tau2 + se2) * d, tau2 * se2 / (tau2 + se2)
@@ -378,11 +403,33 @@ def estimate(
                 seen_cv2 = var / (today_mean * today_mean) if today_mean > 0 else 1.0
                 # spread: shrunk towards the past days' (or the exponential's 1)
                 cv2 = (PRIOR_VISITS * cv2 + seen.count * seen_cv2) / (PRIOR_VISITS + seen.count)
-            mean, mean_var = _shrink(prior, prior_var, float(seen.count), today_mean, cv2)
+            drift = _drift(past, cv2) if past is not None else None
+            if drift is None:
+                mean, mean_var = _shrink(prior, prior_var, float(seen.count), today_mean, cv2)
+            else:
+                mean, mean_var = _today_from_days(prior, prior_var + drift, seen.count,
+                                                  today_mean, cv2)  # fmt: skip
         visits = (past.count if past is not None else 0) + (seen.count if seen is not None else 0)
         cv2 = towards_exponential(cv2, visits)
         out[service.code] = Handling(mean_s=mean, cv2=cv2, mean_rv=mean_var / (mean * mean))
     return out
+
+
+def _today_from_days(
+    prior: float, prior_var: float, count: int, mean: float, cv2: float
+) -> tuple[float, float]:
+    """Today's mean with past days to say how far a day strays: the prior's variance is the
+    past estimate's plus the day-to-day drift (``_drift``), not guessed from today's one
+    distance — unless today is off by more than three of its standard errors (a change the
+    past days never showed: a new procedure), which is then believed as ``_shrink`` does."""
+    if count < MIN_VISITS:
+        return prior, prior_var
+    se2 = max(cv2, 0.09) * mean * mean / count
+    d = mean - prior
+    tau2 = max(prior_var, (FLOOR * prior) ** 2)
+    if d * d > 9 * se2:
+        tau2 = max(tau2, d * d - se2)
+    return prior + tau2 / (tau2 + se2) * d, tau2 * se2 / (tau2 + se2)
 
 
 def towards_exponential(cv2: float, visits: int) -> float:
