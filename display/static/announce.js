@@ -113,6 +113,7 @@
             const other = queue[i];
             if (other.window === item.window && other.number === item.number) {
               queue.splice(i, 1);
+              this._forget(other);
               keep(this.state.skipped, summary(other, { reason: "recalled", at: this.now() }));
             }
           }
