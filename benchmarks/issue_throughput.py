@@ -11,6 +11,11 @@ Target: >= 1,000 tickets/s with p99 < 25 ms, and no response other than 201.
 Each (async mode, database) pair gets a fresh server and database. wrk runs one thread with
 a few keep-alive connections; wrk is closed-loop, so its latencies are those of requests
 that were not queued behind a stalled one (no coordinated-omission correction).
+
+On PostgreSQL each run also measures the raw limit of the same server right after it
+(``pg_raw_limit.py``: a counter row updated and a ticket row inserted per durable
+transaction, from one connection, and from N connections on N rows) and reports the
+server's share of the larger.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from live_hall import (
     profiled,
     wait_until_quiet,
 )
+from pg_raw_limit import raw_limit
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "issue.lua"
@@ -91,6 +97,13 @@ def one_run(mode: str, db: str, args: argparse.Namespace, sync: str = "") -> dic
         result.update(mode=mode, db=db, workers=args.workers, sync=sync or "full",
                       connections=args.connections, waiting_after=waiting,
                       warmup_requests=warm["requests"])  # fmt: skip
+        if db == "postgres" and args.raw_s:  # the same server, the hall idle meanwhile
+            url = hall.env["HALL_DATABASE_URL"]
+            alone = raw_limit(url, duration_s=args.raw_s, connections=1)
+            rows = raw_limit(url, duration_s=args.raw_s, connections=args.connections,
+                             counters=args.connections)  # fmt: skip
+            result.update(raw_one_row_tps=alone["raw_tps"], raw_many_rows_tps=rows["raw_tps"])
+            result["share_of_raw"] = result["rps"] / max(alone["raw_tps"], rows["raw_tps"])
         # wrk does not count the answers still in flight when a run stops: a few per connection
         seen = warm["requests"] + result["requests"] - warm["non2xx"] - result["non2xx"]
         if not 0 <= waiting - seen <= 2 * args.connections:
@@ -103,8 +116,9 @@ def table(results: list[dict[str, Any]]) -> str:
         "| async mode | database | sync | workers | conns | tickets/s | p50 ms | p90 ms | p99 ms "
         "| max ms "
         "| non-2xx | socket errors | server CPU ms/ticket | server CPU busy "
-        "| machine busy before | target |"
-        "\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| machine busy before | target | raw: 1 conn, 1 row | raw: N conns, N rows "
+        "| share of raw |"
+        "\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = []
     for r in results:
@@ -118,7 +132,13 @@ def table(results: list[dict[str, Any]]) -> str:
             f"| {lat['p50'] / 1000:.1f} | {lat['p90'] / 1000:.1f} | {lat['p99'] / 1000:.1f} "
             f"| {lat['max'] / 1000:.1f} | {r['non2xx']} | {errors} "
             f"| {r['server_cpu_ms_per_req']:.2f} | {100 * r['server_cpu_share']:.0f}% "
-            f"| {100 * r['busy_before']:.0f}% | {'met' if ok else 'MISSED'} |"
+            f"| {100 * r['busy_before']:.0f}% | {'met' if ok else 'MISSED'} "
+            + (
+                f"| {r['raw_one_row_tps']:.0f} | {r['raw_many_rows_tps']:.0f} "
+                f"| {100 * r['share_of_raw']:.0f}% |"
+                if "share_of_raw" in r
+                else "| - | - | - |"
+            )
         )
     return "\n".join([head, *rows])
 
@@ -138,6 +158,10 @@ def main() -> int:
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds of every combination")
     parser.add_argument("--profile", help="folder for py-spy folded stacks of each run")
+    parser.add_argument(
+        "--raw-s", type=float, default=8.0,
+        help="PostgreSQL: seconds of each raw-limit run on the same server (0: none)",
+    )  # fmt: skip
     parser.add_argument("--json", help="write every result to this file")
     parser.add_argument(
         "--wait-quiet",
@@ -157,7 +181,7 @@ def main() -> int:
     modes = [m for m in args.modes.split(",") if m]
     dbs = [d for d in args.db.split(",") if d]
     syncs = [s for s in args.sync.split(",") if s] or [""]
-    if not set(syncs) <= {"full", "normal"} or not 1 <= args.repeat <= 5:
+    if not set(syncs) <= {"", "full", "normal"} or not 1 <= args.repeat <= 5:
         parser.error("--sync takes full and/or normal; --repeat 1-5")
     runs = len(modes) * len(dbs) * len(syncs) * args.repeat
     check_hall_open(runs * (args.duration + args.warmup + 30))

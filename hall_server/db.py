@@ -12,6 +12,7 @@ the waiting process for 1, 2, 5 … ms; the lock file is waited for cooperativel
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import sqlite3
 import sys
@@ -23,6 +24,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import ClauseElement
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -85,6 +87,85 @@ def checkpoint_sqlite(path: str) -> None:
         connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
     finally:
         connection.close()
+
+
+# A hall write on PostgreSQL waits for each answer of the server by blocking its process for
+# up to this long before it lets gevent run the process's other requests (HallWriteWait).
+HALL_WRITE_EAGER_WAIT_MS = 2
+
+
+def _wait_eager(gen: Any, fileno: int, interval: float) -> Any:
+    """psycopg's wait loop (``waiting.wait_poll``), blocking for ``HALL_WRITE_EAGER_WAIT_MS``
+    first, then waiting cooperatively (gevent's poll) for the rest."""
+    import select
+
+    from gevent.monkey import get_original
+    from psycopg import OperationalError
+    from psycopg.waiting import Ready
+
+    masks = {1: select.POLLIN, 2: select.POLLOUT, 3: select.POLLIN | select.POLLOUT}
+    real = get_original("select", "poll")()
+    try:
+        state = next(gen)
+        real.register(fileno, masks[state])
+        while True:
+            events = real.poll(HALL_WRITE_EAGER_WAIT_MS)
+            if not events:  # a long wait (another process holds the hall row): let others run
+                cooperative = select.poll()  # gevent's
+                cooperative.register(fileno, masks[state])
+                events = cooperative.poll(int(interval * 1000))
+            if not events:
+                state = gen.send(Ready.NONE)
+            else:
+                flags = events[0][1]
+                ready = (Ready.R if flags & select.POLLIN else Ready.NONE) | (
+                    Ready.W if flags & select.POLLOUT else Ready.NONE
+                )
+                if not ready:
+                    raise OperationalError("connection socket closed")
+                state = gen.send(ready)
+            real.modify(fileno, masks[state])
+    except StopIteration as stop:
+        return stop.value
+
+
+@functools.cache
+def _hall_write_connection_class() -> Any:
+    """psycopg's Connection whose waits, under gevent, block briefly before yielding."""
+    import psycopg  # only when a PostgreSQL hall writes
+
+    class HallWriteConnection(psycopg.Connection[Any]):
+        """The connection of a hall's writes (``Database.write_connection``).
+
+        Under gevent every wait for the server switches to the hub, which first runs
+        the process's other requests to their next wait: a turn of all of them per
+        round trip, while the hall's lock is held and every other write of the hall
+        waits (61-76% of a core busy at 210-238 tickets/s, docs/BENCHMARKS.md). An
+        answer of a near server comes within a fraction of a millisecond: the write
+        waits for it in place, up to ``HALL_WRITE_EAGER_WAIT_MS``, then cooperatively.
+        """
+
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+            if timeout is not None or not _gevent_serves():
+                return super().wait(gen, interval, timeout)
+            return _wait_eager(gen, self.pgconn.socket, interval)
+
+    return HallWriteConnection
+
+
+def _hall_write_engine(engine: Engine) -> Engine:
+    """The engine of the halls' kept write connections on PostgreSQL (``write_connection``).
+
+    No pool: each hall keeps its one connection. The driver is in autocommit and the
+    BEGIN is ours (``begin_pipelined``): psycopg's own BEGIN waits for its answer alone.
+    """
+    hall_engine = create_engine(engine.url, poolclass=NullPool)
+
+    @event.listens_for(hall_engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return _hall_write_connection_class().connect(*cargs, **cparams)
+
+    return hall_engine.execution_options(hall_write=True, isolation_level="AUTOCOMMIT")
 
 
 def pipelined(connection: Connection) -> AbstractContextManager[Any]:
@@ -332,16 +413,22 @@ class Database:
         self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous, **kwargs)
         self.synchronous = sqlite_synchronous
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._disposed = False
+
+        @event.listens_for(self.engine, "checkin")
+        def _close_after_dispose(_dbapi: Any, record: Any) -> None:
+            # A connection given back after dispose() (a background task of the app finishing
+            # its round, a request still running) is closed now: kept in a pool nobody holds,
+            # it would be closed only by the garbage collector, with a ResourceWarning.
+            if self._disposed and record is not None:
+                record.invalidate()
+
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(hall_write=True)
         self._writers = sessionmaker(self._write_engine, expire_on_commit=False)
-        # The hall's write connections. On PostgreSQL the driver is left in autocommit and
-        # the BEGIN is ours (as on SQLite): psycopg's own BEGIN waits for its answer alone,
-        # one round trip of every write under the hall's lock (see write_connection).
+        # The hall's write connections (write_connection); on PostgreSQL their own engine.
         self._hall_engine = (
-            self._write_engine
-            if self.is_sqlite
-            else self._write_engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._write_engine if self.is_sqlite else _hall_write_engine(self.engine)
         )
         snapshot_engine = (
             self.engine
@@ -436,11 +523,14 @@ class Database:
         return path if path and path != ":memory:" else None
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection, and every connection given back from now on."""
+        self._disposed = True
         with self._held_guard:
             held, self._held = list(self._held.values()), {}
         for connection in held:
             connection.close()
+        if self._hall_engine is not self._write_engine:
+            self._hall_engine.engine.dispose()
         self.engine.dispose()
         if self._turn is not None:
             self._turn.close()
