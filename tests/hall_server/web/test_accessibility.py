@@ -87,10 +87,18 @@ def log_in(page: Any, hall: Hall, path: str, login: str) -> None:
     expect(page.locator("#login")).to_be_hidden(timeout=WAIT_MS)
 
 
+# English sub-labels not marked as English (WCAG 3.1.2; axe does not check the language of parts)
+UNMARKED_ENGLISH = """() => [...document.querySelectorAll(".en")]
+  .filter((el) => !el.closest('[lang="en"]')).map((el) => el.outerHTML.slice(0, 80))"""
+
+
 def check(page: Any, *, targets: bool = True) -> None:
-    """No serious or critical axe violation; every control at least 48×48 px."""
+    """No serious or critical axe violation; every control at least 48×48 px; English is
+    marked as English."""
     problems = axe_violations(page)
     assert not problems, "axe-core found:\n" + "\n".join(problems)
+    unmarked = page.evaluate(UNMARKED_ENGLISH)
+    assert not unmarked, "English without lang=en:\n" + "\n".join(unmarked)
     if targets:
         small = small_touch_targets(page, 48)
         assert not small, "touch targets under 48×48 px:\n" + "\n".join(small)
