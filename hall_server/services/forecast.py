@@ -188,7 +188,10 @@ class HandlingBook:
     refreshed_at: datetime | None = None
     history: dict[int, _Figures] = field(default_factory=dict)
     today: dict[int, _Figures] = field(default_factory=dict)
+    hours_history: dict[tuple[int, int], _Figures] = field(default_factory=dict)
+    hours_today: dict[tuple[int, int], _Figures] = field(default_factory=dict)
     estimates: dict[str, Handling] = field(default_factory=dict)
+    by_hour: dict[int, dict[str, Handling]] = field(default_factory=dict)  # per local hour
     rates: dict[tuple[str, bool], float] = field(default_factory=dict)  # per s, last hour
     pauses: PauseBook = field(default_factory=lambda: PauseBook())
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -196,7 +199,8 @@ class HandlingBook:
     def get(
         self, ctx: HallContext, connection: Connection, now: datetime, served: int
     ) -> dict[str, Handling]:
-        """The estimates now, refreshed first when visits finished since the last refresh.
+        """The estimates now (for this hour of the day), refreshed first when visits finished
+        since the last refresh.
 
         ``served``: the day's finished count (the day counters), the refresh's trigger.
         """
@@ -206,18 +210,80 @@ class HandlingBook:
             if day != self.day:
                 self.day, self.served, self.refreshed_at = day, -1, None
                 self.history = _history(connection, ctx.hall_id, day, layout)
-                self.today = {}
+                self.hours_history = _hours(connection, ctx.hall_id, day, layout, now, past=True)
+                self.today, self.hours_today = {}, {}
             every = REFRESH_S if served >= 50 else REFRESH_EARLY_S
             stale = served != self.served and (
                 self.refreshed_at is None or (now - self.refreshed_at).total_seconds() >= every
             )
             if stale or not self.estimates or layout_changed(self.estimates, layout):
                 self.today = _today(connection, ctx.hall_id, day, layout)
+                self.hours_today = _hours(connection, ctx.hall_id, day, layout, now, past=False)
                 self.rates = _arrival_rates(connection, ctx.hall_id, day, layout, now)
                 self.pauses.read(connection, ctx.hall_id, now)
                 self.served, self.refreshed_at = served, now
                 self.estimates = estimate(layout, self.history, self.today)
-            return self.estimates
+                self.by_hour = {}
+            hour = now.astimezone(layout.tz).hour
+            found = self.by_hour.get(hour)
+            if found is None:
+                found = self.by_hour[hour] = hourly(
+                    layout, self.estimates, hour, self.hours_history, self.hours_today
+                )
+            return found
+
+
+def _hours(
+    connection: Connection, hall_id: int, day: Any, layout: Layout, now: datetime, *, past: bool
+) -> dict[tuple[int, int], _Figures]:
+    """Finished visits per (service, local hour of the call): the past ``HISTORY_DAYS`` days'
+    (``past``) or today's. Hours are read in UTC and moved by the hall's offset now."""
+    if not layout.services:
+        return {}
+    if past:
+        params = {"b_hall": hall_id, "b_from": day - timedelta(days=HISTORY_DAYS),
+                  "b_to": day - timedelta(days=1)}  # fmt: skip
+    else:
+        params = {"b_hall": hall_id, "b_from": day, "b_to": day}
+    offset = now.astimezone(layout.tz).utcoffset() or timedelta(0)
+    shift = int(offset.total_seconds() // 3600)
+    found: dict[tuple[int, int], _Figures] = {}
+    statement = _hours_statement(layout, connection.dialect.name)
+    for sid, utc_hour, n, total, squares in statement.run(connection, params):
+        if utc_hour is None:
+            continue
+        key = (int(sid), (int(utc_hour) + shift) % 24)
+        found.setdefault(key, _Figures()).add_day(int(n), float(total or 0), float(squares or 0))
+    return found
+
+
+def hourly(
+    layout: Layout,
+    estimates: dict[str, Handling],
+    hour: int,
+    past: dict[tuple[int, int], _Figures],
+    today: dict[tuple[int, int], _Figures],
+) -> dict[str, Handling]:
+    """Each service's handling in this hour of the day: the visits called in this hour (past
+    days' and today's), shrunk towards the service's estimate for the whole day as
+    ``_shrink`` does — an hour moves off the day's mean only when its visits show it beyond
+    their noise (the morning's first visits of a day taking longer, say)."""
+    out: dict[str, Handling] = {}
+    for code, day_estimate in estimates.items():
+        service = layout.services.get(code)
+        seen = _Figures()
+        for book in (past, today):
+            figures = book.get((service.id, hour)) if service is not None else None
+            if figures is not None:
+                seen.add_day(figures.count, figures.total, figures.squares)
+        if seen.count < MIN_VISITS:
+            out[code] = day_estimate
+            continue
+        prior_var = day_estimate.mean_rv * day_estimate.mean_s**2
+        mean, var = _shrink(day_estimate.mean_s, prior_var, float(seen.count),
+                            seen.total / seen.count, day_estimate.cv2)  # fmt: skip
+        out[code] = Handling(mean, day_estimate.cv2, var / (mean * mean))
+    return out
 
 
 def layout_changed(estimates: dict[str, Handling], layout: Layout) -> bool:
@@ -296,6 +362,45 @@ def _today_statement(layout: Layout) -> Prepared:
         .group_by(_t.service_id, _t.business_day)
     )  # fmt: skip
     prepared = _today_statements[key] = Prepared(statement)
+    return prepared
+
+
+_hours_statements: dict[tuple[str, tuple[tuple[int, float], ...]], Prepared] = {}
+
+
+def _hours_statement(layout: Layout, dialect: str) -> Prepared:
+    """Finished visits per service and UTC hour of the call, clipped as ``_today_statement``."""
+    caps = {s.id: CLIP * max(s.avg_handle_s, 60.0) for s in layout.services.values()}
+    key = (dialect, tuple(sorted(caps.items())))
+    found = _hours_statements.get(key)
+    if found is not None:
+        return found
+    cap = case(
+        {sid: literal_column(repr(float(v))) for sid, v in caps.items()},
+        value=_t.service_id,
+        else_=literal_column("3600.0"),
+    )
+    clipped = case((_t.handle_s > cap, cap), else_=_t.handle_s)
+    hour: Any
+    if dialect == "sqlite":
+        hour = literal_column("CAST(strftime('%H', tickets.called_at) AS INTEGER)")
+    else:
+        hour = literal_column(
+            "CAST(EXTRACT(HOUR FROM tickets.called_at AT TIME ZONE 'UTC') AS INTEGER)"
+        )
+    statement = (
+        select(_t.service_id, hour, func.count(), func.sum(clipped), func.sum(clipped * clipped))
+        .where(
+            _t.hall_id == bindparam("b_hall"),
+            _t.business_day >= bindparam("b_from"),
+            _t.business_day <= bindparam("b_to"),
+            _t.state == literal_column("'done'"),
+            _t.handle_s > 0,
+            _t.called_at.is_not(None),
+        )
+        .group_by(_t.service_id, hour)
+    )
+    prepared = _hours_statements[key] = Prepared(statement)
     return prepared
 
 

@@ -186,3 +186,20 @@ def test_the_tv_queue_table_shows_the_wait_range(live_hall: LiveHall, page: Any)
     # the range the services list gives (read again in the TV's minute: a second may pass)
     shown = [int(n) for n in re.findall(r"\d+", cell.inner_text())[:2]]
     assert abs(shown[0] - low) <= 1 and abs(shown[1] - high) <= 1
+
+
+def test_handling_is_learned_per_hour_of_the_day(hall: HallRig) -> None:
+    hall.act("staff1", 3, "open")
+    for _ in range(10):  # the morning's visits take 12 minutes (10:00–12:00)
+        hall.issue("b")
+        serve(hall, 3, 12)
+    hall.clock.advance(minutes=120)  # 14:00: the afternoon's take 2
+    for _ in range(20):
+        hall.issue("b")
+        serve(hall, 3, 2)
+    book = fc.handling_book(hall.ctx)
+    now_hour = read_hall(hall).handling["b"].mean_s
+    whole_day = book.estimates["b"].mean_s
+    assert now_hour == pytest.approx(2 * 60, rel=0.15)
+    assert whole_day > 2 * now_hour  # the day's mean, 12- and 2-minute visits together
+    assert book.by_hour.get(14) is not None
