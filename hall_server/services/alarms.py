@@ -257,14 +257,16 @@ def _devices(
             level = RED if health == "fault" or status.get("online") is False else None
             level = level or (YELLOW if health == "warning" else None)
             text = str(status.get("message") or health or "")
+            # Device sentences read "中文 / English": each half in its own language.
+            zh, _, en = text.partition(" / ")
             # Staff find a device by its place ("1楼东侧自助机"), when the config names one.
             name = f"{device.label} {device.name}" if device.label else device.name
             add(
                 DEVICE_FAULT,
                 f"device:{device.name}/{part}"[:64],
                 level,
-                f"设备{name}（{part}）：{text}",
-                f"device {device.name} {part}: {text}",
+                f"设备{name}（{part}）：{zh}",
+                f"device {device.name} {part}: {en or zh}",
             )
 
 

@@ -345,6 +345,10 @@ def test_a_printer_back_to_low_clears_its_paper_out_alarm_and_raises_paper_low(
     subject = "device:kiosk-1/printer"
     report(hall, "printer", "fault", "打印机缺纸 / Printer out of paper")
     assert printer_alarms(hall) == [("alarm.raised", subject, "red")]
+    [alarm] = hall.get("boss", "/alarms").get_json()["alarms"]
+    assert alarm["message"] == (  # each language once
+        "设备kiosk-1（printer）：打印机缺纸 (device kiosk-1 printer: Printer out of paper)"
+    )
     report(hall, "printer", "warning", "打印机纸将用尽 / Printer paper low")
     assert printer_alarms(hall) == [
         ("alarm.cleared", subject, ""),
