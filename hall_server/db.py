@@ -145,8 +145,10 @@ def _hall_write_connection_class() -> Any:
         waits for it in place, up to ``HALL_WRITE_EAGER_WAIT_MS``, then cooperatively.
         """
 
+        in_place = False  # set by ``waits_in_place`` while the hall's lock is held
+
         def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
-            if timeout is not None or not _gevent_serves():
+            if not self.in_place or timeout is not None or not _gevent_serves():
                 return super().wait(gen, interval, timeout)
             return _wait_eager(gen, self.pgconn.socket, interval)
 
@@ -166,6 +168,24 @@ def _hall_write_engine(engine: Engine) -> Engine:
         return _hall_write_connection_class().connect(*cargs, **cparams)
 
     return hall_engine.execution_options(hall_write=True, isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def waits_in_place(connection: Connection) -> Iterator[None]:
+    """While the hall's lock is held, wait for the server's answers in place (PostgreSQL).
+
+    Not while waiting for the lock itself: another process holding the hall row would
+    then stop every request of this one until its write is done.
+    """
+    driver: Any = connection.connection.driver_connection
+    if not hasattr(driver, "in_place"):  # SQLite: no waits to speak of
+        yield
+        return
+    driver.in_place = True
+    try:
+        yield
+    finally:
+        driver.in_place = False
 
 
 def pipelined(connection: Connection) -> AbstractContextManager[Any]:

@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..db import Prepared, begin_pipelined, commit_pipelined, pipelined
+from ..db import Prepared, begin_pipelined, commit_pipelined, pipelined, waits_in_place
 from ..domain.events import HallEvent
 from ..models import Hall, IdempotentRequest, LogEvent
 from .actors import Actor
@@ -162,11 +162,12 @@ def hall_write(ctx: HallContext, actor: Actor, now: datetime | None = None) -> I
             hall = HallRef(*row)
             at = (now or ctx.clock()).astimezone(UTC)
             write = HallWrite(ctx, connection, hall, ctx.layout, actor, at, seq=hall.last_seq)
-            if write.layout.version != hall.config_version:  # an admin changed the layout
-                write.layout = ctx.refresh(write.session, hall.config_version)
             try:
-                yield write
-                write.flush_log(commit=True)
+                with waits_in_place(connection):  # the hall is locked: finish quickly (db.py)
+                    if write.layout.version != hall.config_version:  # the layout was changed
+                        write.layout = ctx.refresh(write.session, hall.config_version)
+                    yield write
+                    write.flush_log(commit=True)
             finally:
                 if write._session is not None:
                     write._session.close()
