@@ -28,6 +28,7 @@ from tests.support.axe import axe_violations, small_touch_targets
 
 pytestmark = pytest.mark.browser
 
+ROOT = Path(__file__).resolve().parents[3]
 WAIT_MS = 10_000
 WINDOW_DESK = {"width": 1366, "height": 768}
 TV = {"width": 1920, "height": 1080}
@@ -322,3 +323,31 @@ def test_the_demo_desk(tmp_path: Path, open_page: Any) -> None:
         check(page)
     finally:
         demo.stop()
+
+
+# --- every page is above -----------------------------------------------------------------------
+
+CHECKED_TEMPLATES = {  # each page's template, and the test above that checks it
+    "hall_server/web/templates/index.html": "test_the_landing_page_and_its_device_links",
+    "hall_server/web/templates/_staff_login.html": "test_the_staff_login_forms",
+    "hall_server/web/templates/dashboard.html": "test_the_dashboard",
+    "hall_server/web/templates/reports.html": "test_the_reports",
+    "hall_server/web/templates/admin.html": "test_every_admin_tab",
+    "hall_server/web/templates/demo.html": "test_the_demo_desk",
+    "window_client/templates/window_client/window.html": "test_the_choice_of_window",
+    "window_client/templates/window_client/evaluate.html": "test_the_evaluator_tablet",
+    "display/templates/display/tv.html": "test_the_tv",
+    "kiosk/templates/kiosk/kiosk.html": "test_the_kiosk_and_its_elderly_mode",
+    "kiosk/templates/kiosk/mobile.html": "test_the_phone_ticket_page",
+}
+
+
+def test_every_page_template_is_checked_above() -> None:
+    """A new page must join the checks above (and CHECKED_TEMPLATES)."""
+    found = {
+        str(path.relative_to(ROOT))
+        for folder in ("hall_server", "kiosk", "display", "window_client")
+        for path in (ROOT / folder).glob("**/templates/**/*.html")
+    }
+    assert found - {"hall_server/web/templates/base.html"} == set(CHECKED_TEMPLATES)
+    assert all(name in globals() for name in CHECKED_TEMPLATES.values())
