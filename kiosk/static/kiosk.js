@@ -18,7 +18,10 @@
   // (?warn_s=…). Elderly mode doubles both.
   const IDLE_S = Number(params.get("idle_s")) || 60;
   const WARN_S = Number(params.get("warn_s")) || Math.min(20, IDLE_S / 3);
-  const PER_PAGE = { normal: 10, elderly: 4 }; // service cards on one home page
+  // Service cards on one home page: columns, and at most so many rows (fewer when they
+  // would not fit whole, e.g. under a printer banner).
+  const COLUMNS = { normal: 2, elderly: 1 };
+  const MAX_ROWS = { normal: 5, elderly: 4 };
   const VOICE = document.body.dataset.voice === "on"; // the server can speak (espeak-ng)
   const RETRIES = 5;
   const screen = document.getElementById("screen");
@@ -34,7 +37,9 @@
     lastTouch: Date.now(),
     elderly: false, // 长辈模式: large text, high contrast, fewer cards, voice on
     voiceChoice: null, // the visitor's voice switch; null: on in elderly mode, off otherwise
-    page: 0, // the home page's page of services
+    first: 0, // the first service card of the home page shown
+    page: 0, // the home page's page of services (as drawn)
+    perPage: 1,
     warned: false, // the idle warning is showing
     issuing: false,
     revoked: null, // [zh, en] once the hall refused this kiosk's token: the kiosk stops
@@ -128,7 +133,18 @@
     else if (v.name === "wait") renderWait(v);
     document.getElementById("lang").textContent = ui.lang === "en" ? "中文" : "English";
     renderModes();
+    updateScrollCue();
   }
+
+  /* A screen longer than the kiosk (a long guide, large text) says so above its buttons. */
+  function SCROLL_CUE() {
+    return `<div class="scroll-cue" id="scroll-cue" hidden>${bi("▼ 向下滑动查看更多", "Scroll down for more")}</div>`;
+  }
+  function updateScrollCue() {
+    const cue = document.getElementById("scroll-cue");
+    if (cue) cue.hidden = screen.scrollHeight - screen.scrollTop - screen.clientHeight <= 8;
+  }
+  screen.addEventListener("scroll", updateScrollCue, { passive: true });
 
   /* ------------------------------------------------------------ elderly mode, voice */
   const elderlySwitch = document.getElementById("elderly");
@@ -151,7 +167,7 @@
   function setElderly(on) {
     ui.elderly = on;
     ui.voiceChoice = null; // elderly mode speaks unless the visitor switches it off
-    ui.page = 0;
+    ui.first = 0;
     render();
     screen.scrollTop = 0;
     if (on) speak("/kiosk/voice/say/elderly.wav");
@@ -178,24 +194,42 @@
     else stopVoice();
   });
 
-  /* The services in the hall's order, grouped by category, cut into pages of cards. */
-  function servicePages() {
+  /* The services in the hall's order, grouped by category. */
+  function orderedServices() {
     const groups = new Map();
     for (const s of ui.state.services) {
       if (!groups.has(s.category)) groups.set(s.category, []);
       groups.get(s.category).push(s);
     }
-    const ordered = [].concat(...groups.values());
-    const per = ui.elderly ? PER_PAGE.elderly : PER_PAGE.normal;
-    return { ordered, per, count: Math.max(1, Math.ceil(ordered.length / per)) };
+    return [].concat(...groups.values());
   }
 
+  /* Home: as many rows of cards as fit whole on the screen as it is now (a printer banner or
+     long notices take room), at most MAX_ROWS; the rest on further pages. */
   function renderHome() {
     if (!ui.state) { screen.innerHTML = `<div class="message">${bi("正在加载…", "Loading…")}</div>`; return; }
-    const { ordered, per, count } = servicePages();
-    ui.page = Math.max(0, Math.min(ui.page, count - 1));
-    const shown = ordered.slice(ui.page * per, (ui.page + 1) * per);
-    const left = ordered.length - (ui.page + 1) * per;
+    const columns = ui.elderly ? COLUMNS.elderly : COLUMNS.normal;
+    for (let rows = ui.elderly ? MAX_ROWS.elderly : MAX_ROWS.normal; rows >= 1; rows--) {
+      drawHome(columns, rows);
+      if (rows === 1 || homeFits()) break;
+    }
+  }
+
+  function homeFits() {
+    if (screen.scrollHeight > screen.clientHeight + 1) return false;
+    return [...screen.querySelectorAll(".service")].every((card) => card.scrollHeight <= card.clientHeight + 1);
+  }
+
+  function drawHome(columns, rows) {
+    const ordered = orderedServices();
+    const per = columns * rows;
+    const count = Math.max(1, Math.ceil(ordered.length / per));
+    // The page that holds the first card shown before: it stays in view when the page size changes.
+    const page = Math.min(Math.floor(ui.first / per), count - 1);
+    ui.perPage = per;
+    ui.page = page;
+    const shown = ordered.slice(page * per, (page + 1) * per);
+    const left = ordered.length - (page + 1) * per;
     const canPrint = !ui.printer || ui.printer.ready;
     let html = `<div class="home-head">
       <h1 class="title">${bi("请选择办理事项", "Choose your service")}</h1>
@@ -214,13 +248,15 @@
     html += "</div>";
     if (count > 1) {
       html += `<nav class="pager" aria-label="翻页 Pages">
-        <button class="big plain page-btn" id="prev" type="button" ${ui.page === 0 ? "disabled" : ""}>${bi("上一页", "Previous")}</button>
-        <div class="page-count" id="page-count">${bi(`第 ${ui.page + 1} / ${count} 页`, `Page ${ui.page + 1} of ${count}`)}</div>
+        <button class="big plain page-btn" id="prev" type="button" ${page === 0 ? "disabled" : ""}>${bi("上一页", "Previous")}</button>
+        <div class="page-count" id="page-count">${bi(`第 ${page + 1} / ${count} 页`, `Page ${page + 1} of ${count}`)}</div>
         <button class="big go page-btn" id="next" type="button" ${left > 0 ? "" : "disabled"}>${bi("下一页", "Next")}${
           left > 0 ? `<span class="more">${esc(one(`还有${left}项`, `${left} more`))}</span>` : ""}</button>
       </nav>`;
     }
     screen.innerHTML = html;
+    // (CSSOM, not a style attribute: the Content-Security-Policy allows this one)
+    document.getElementById("services").style.gridTemplateRows = `repeat(${rows}, minmax(0, 1fr))`;
     screen.querySelectorAll(".service").forEach((el) =>
       el.addEventListener("click", () => chooseService(el.dataset.service)));
     document.getElementById("appointment").addEventListener("click", () => openAppointment());
@@ -231,7 +267,7 @@
   }
 
   function turnPage(step) {
-    ui.page += step;
+    ui.first = Math.max(0, (ui.page + step) * ui.perPage);
     render();
     screen.scrollTop = 0;
   }
@@ -286,7 +322,7 @@
                               : bi("刷身份证（可选，65岁以上优先）", "Read ID card (optional, priority 65+)")}</button>
       </div>
       <div class="error-line inline">${why ? bi(...splitSentence(why)) : esc(ui.view.note || "")}</div>
-      <div class="actions">
+      <div class="actions">${SCROLL_CUE()}
         <button class="big plain" id="back" type="button">${bi("返回", "Back")}</button>
         <button class="big go" id="take" type="button" ${why || !canPrint ? "disabled" : ""}>${bi("取号", "Take a number")}</button>
       </div>`;
@@ -311,7 +347,7 @@
       <div class="keypad${v.kind === "phone" ? "" : " letters"}">
         ${keys.map((k) => `<button class="key" type="button" data-key="${k}">${k}</button>`).join("")}
       </div>
-      <div class="actions">
+      <div class="actions">${SCROLL_CUE()}
         <button class="big plain" id="back" type="button">${bi("返回", "Back")}</button>
         <button class="big go" id="ok" type="button">${v.kind === "phone" ? bi("确定", "OK") : bi("签到取号", "Check in")}</button>
       </div>`;
@@ -368,7 +404,7 @@
         <div class="primary">${esc(v.zh)}</div>
         ${v.en ? `<div class="secondary">${esc(v.en)}</div>` : ""}
       </div>
-      <div class="actions"><button class="big plain" id="home" type="button">${bi("返回首页", "Home")}</button></div>`;
+      <div class="actions">${SCROLL_CUE()}<button class="big plain" id="home" type="button">${bi("返回首页", "Home")}</button></div>`;
     document.getElementById("home").addEventListener("click", () => go({ name: "home" }));
   }
 
@@ -400,7 +436,7 @@
         <img class="qr" id="qr" alt="QR" src="/t/${encodeURIComponent(t.token)}/qr.svg">
         <div class="hint inline">${bi("手机扫码查看排队进度", "Scan to follow your queue on your phone")}</div>
       </div>
-      <div class="actions"><button class="big go" id="done" type="button">${bi("完成", "Done")}</button></div>`;
+      <div class="actions">${SCROLL_CUE()}<button class="big go" id="done" type="button">${bi("完成", "Done")}</button></div>`;
     document.getElementById("done").addEventListener("click", () => reset());
   }
 
@@ -467,7 +503,7 @@
     document.documentElement.lang = "zh-CN";
     ui.elderly = false;
     ui.voiceChoice = null;
-    ui.page = 0;
+    ui.first = 0;
     go({ name: "home" });
     refresh();
   }
@@ -537,7 +573,7 @@
 
   function renderNotices() {
     const notices = (ui.state && ui.state.notices) || [];
-    document.getElementById("notices").textContent = notices.join("　");
+    document.getElementById("notices").innerHTML = `<span class="notices-text">${esc(notices.join("　"))}</span>`;
   }
 
   function tick() {
@@ -552,7 +588,7 @@
 
   // Home in Chinese, standard mode, first page: nothing of a visitor left to clear.
   function atStart() {
-    return ui.view.name === "home" && !ui.elderly && ui.lang === "zh" && ui.page === 0 &&
+    return ui.view.name === "home" && !ui.elderly && ui.lang === "zh" && ui.first === 0 &&
       ui.voiceChoice === null;
   }
   function idleLimits() {
@@ -569,9 +605,10 @@
   }
   function showWarning(seconds) {
     document.getElementById("idle-title").innerHTML = bi("您还在办理吗？", "Are you still there?");
-    document.getElementById("idle-text").innerHTML = bi(
-      `${seconds} 秒后将返回首页，需要更多时间请点“继续”`,
-      `Back to the start in ${seconds} s. Tap Continue for more time.`);
+    document.getElementById("idle-text").innerHTML =
+      `<span class="idle-seconds">${seconds}</span>` +
+      `<span class="idle-line">${bi("秒后将返回首页", "seconds, then back to the start")}</span>` +
+      `<span class="idle-line">${bi("需要更多时间，请点“继续”", "Need more time? Tap Continue")}</span>`;
     document.getElementById("idle-text").dataset.seconds = String(seconds);
     if (ui.warned) return;
     ui.warned = true;
