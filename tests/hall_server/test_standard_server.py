@@ -4,7 +4,8 @@ What a hall sees of it: a ticket issued on one worker is called on another and a
 third gets the call once, in seq order; a worker killed mid-load is started again by the
 master and loses no acknowledged ticket, its screens reconnect and resync; a worker whose
 event loop hangs is killed and replaced; ``kill -HUP`` replaces every worker without a
-request failing; the hostile-client bounds of server.py hold in the workers.
+request failing; the hostile-client bounds of server.py hold in the workers; workers end
+when their master is killed.
 
 A connection is steered to one worker by pausing the others (SIGSTOP) while it is opened:
 the kernel hands it to the only worker still accepting, and it stays there (keep-alive, or
@@ -126,6 +127,24 @@ def screen_on(hall: LiveHall, worker: int, workers: dict[int, int]) -> tuple[Hal
     return screen, applied
 
 
+def leaders(hall: LiveHall, workers: dict[int, int]) -> list[int]:
+    """The workers (pids) that say they lead the hall, each asked on a connection of its own."""
+    found = []
+    for pid in workers.values():
+        with session_on(hall, pid, workers) as session:
+            if session.get(hall.url("/api/v1/health"), timeout=10).json()["leader"]:
+                found.append(pid)
+    return found
+
+
+def one_leader(hall: LiveHall, workers: dict[int, int]) -> bool:
+    """Whether exactly one worker leads (waiting for an election under way)."""
+    with contextlib.suppress(AssertionError):
+        return bool(until(lambda: len(leaders(hall, workers)) == 1, 20, interval_s=0.5,
+                          what="exactly one leader among the workers"))  # fmt: skip
+    return False
+
+
 def in_seq_order_once(applied: list[tuple[int, int]]) -> bool:
     """Events in seq order, none twice. (Queue counts at a seq the screen already has may
     come again after a resync: they are the same counts, true at that seq.)"""
@@ -179,6 +198,7 @@ def test_issued_on_one_worker_called_on_another_a_screen_on_a_third_gets_it_once
             assert in_step(screen, hall)
             assert in_seq_order_once(applied), str(applied)
             assert screen.stats.duplicates == 0
+            assert one_leader(hall, workers), "not exactly one worker runs the duties"
             # each request was answered where it was sent: three processes took part
             assert kiosk.get(hall.url("/api/v1/health"), timeout=10).json()["process"] == first
             assert staff.get(hall.url("/api/v1/health"), timeout=10).json()["process"] == second
@@ -258,6 +278,7 @@ def test_a_worker_killed_mid_load_comes_back_no_acknowledged_ticket_lost_screens
                 back = workers_of(hall, 2)
                 assert back[victim_number] != victim, "the master did not start the worker again"
                 load.wait_for_answers(20)  # and tickets are issued on after it
+            assert one_leader(hall, workers_of(hall, 2)), "not exactly one leader after the kill"
             until(lambda: screen.stats.connects >= 2, 20, what="the screen reconnecting")
             assert in_step(screen, hall)
             assert in_seq_order_once(applied), str(applied)
@@ -300,16 +321,24 @@ def test_kill_hup_replaces_every_worker_without_a_request_failing(
             screen.stop()
 
 
-def test_a_worker_whose_loop_hangs_is_killed_and_replaced(tmp_path: Path, redis_url: str) -> None:
+def test_a_hung_worker_is_replaced_and_workers_end_with_their_master(
+    tmp_path: Path, redis_url: str
+) -> None:
     # gunicorn's own option, set the way an operator would (docs/DEPLOY.md)
     with served(tmp_path, redis_url, 2, GUNICORN_CMD_ARGS="--timeout 3") as hall:
         workers = workers_of(hall, 2)
         hung_number, hung = max(workers.items())
         os.kill(hung, signal.SIGSTOP)  # its heartbeat stops, as in an endless loop
         until(lambda: not alive(hung), 20, what="the master killing the hung worker")
-        assert workers_of(hall, 2)[hung_number] != hung
+        workers = workers_of(hall, 2)
+        assert workers[hung_number] != hung
         assert "WORKER TIMEOUT" in hall.log()
         assert fresh(hall, "POST", "/tickets", "kiosk-1", {"service": "b"}).status_code == 201
+
+        # kill -9 of the master alone: its workers must not live on holding the port
+        os.kill(hall.process.pid, signal.SIGKILL)
+        for pid in workers.values():
+            until(lambda: not alive(pid), 15, what=f"orphaned worker {pid} ending")  # noqa: B023
 
 
 def test_the_hostile_client_bounds_hold_in_every_worker(tmp_path: Path, redis_url: str) -> None:
@@ -336,12 +365,3 @@ def test_the_hostile_client_bounds_hold_in_every_worker(tmp_path: Path, redis_ur
                 )  # fmt: skip
                 assert refused.status_code == 413
                 assert "(" in refused.json()["error"]["message"]  # Chinese, then English
-
-
-def test_workers_end_when_the_master_is_killed(tmp_path: Path, redis_url: str) -> None:
-    """kill -9 of the master alone: its workers must not live on holding the port."""
-    with served(tmp_path, redis_url, 2) as hall:
-        workers = workers_of(hall, 2)
-        os.kill(hall.process.pid, signal.SIGKILL)
-        for pid in workers.values():
-            until(lambda: not alive(pid), 15, what=f"orphaned worker {pid} ending")  # noqa: B023
