@@ -166,3 +166,35 @@ def test_a_hall_with_few_services_shows_them_on_one_page_without_pager(
     expect(kiosk.locator(".service")).to_have_count(3)
     expect(kiosk.locator(".pager")).to_have_count(0)
     assert not whole_on_screen(kiosk.evaluate(CARDS))
+
+
+def test_under_a_printer_banner_and_long_notices_every_card_still_fits_whole(
+    tmp_path: Path, kiosk: Any
+) -> None:
+    """The demo hall (13 services, four long notices) on a kiosk whose printer is not there:
+    the banner and the notices take room, so fewer cards come to a page, each whole."""
+    from playwright.sync_api import expect
+
+    from tests.live import DEMO_HALL
+
+    hall = start_live_hall(tmp_path, config=DEMO_HALL)
+    try:
+        open_kiosk(kiosk, hall, "kiosk-1f-a")
+        expect(kiosk.locator("#printer-banner")).to_be_visible(timeout=TIMEOUT_MS)
+        for mode in ("standard", "elderly"):
+            if mode == "elderly":
+                kiosk.click("#elderly")
+                expect(kiosk.locator("#elderly")).to_have_attribute("aria-pressed", "true")
+            seen: list[str] = []
+            while True:
+                cut = whole_on_screen(kiosk.evaluate(CARDS))
+                assert not cut, (mode, cut)
+                expect(kiosk.locator("#next")).to_be_in_viewport(ratio=1.0)
+                seen += [card["code"] for card in kiosk.evaluate(CARDS)]
+                if kiosk.locator("#next").is_disabled():
+                    break
+                kiosk.click("#next")
+            assert len(seen) == len(set(seen)) == 13, (mode, seen)
+            kiosk.evaluate("() => kiosk.reset()")
+    finally:
+        hall.stop()
