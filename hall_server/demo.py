@@ -37,7 +37,7 @@ PAPER_STATES = ("ok", "low", "out", "offline")  # what the fake printer can clai
 def open_all_day(settings: Settings) -> Settings:
     """The same hall with every service open every day, so the demo works at any hour."""
     services = tuple(
-        s.model_copy(update={"hours": (("00:00", "23:59"),), "weekdays": tuple(range(1, 8)),
+        s.model_copy(update={"hours": (("00:00", "24:00"),), "weekdays": tuple(range(1, 8)),
                              "weekday_hours": {}})
         for s in settings.hall.services
     )  # fmt: skip

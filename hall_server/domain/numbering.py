@@ -74,9 +74,17 @@ class Hours:
 
 
 def parse_hhmm(text: str) -> time:
-    """Parse ``"08:30"``."""
+    """Parse ``"08:30"``; ``"24:00"`` (a period that runs to midnight) is the day's last
+    moment, so that ``start <= now < end`` holds all through 23:59."""
     hh, mm = text.split(":")
+    if (int(hh), int(mm)) == (24, 0):
+        return time.max
     return time(int(hh), int(mm))
+
+
+def minute_of_day(moment: time) -> int:
+    """Minutes since midnight; the end of a period to midnight (24:00) is 1440."""
+    return 24 * 60 if moment == time.max else moment.hour * 60 + moment.minute
 
 
 def check_open(name: str, hours: Hours, now: datetime, tz: ZoneInfo) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain import erlang
-from ..domain.numbering import business_day
+from ..domain.numbering import business_day, minute_of_day
 from ..domain.tickets import TicketState
 from ..models import Counter as CounterRow
 from ..models import Device
@@ -133,7 +133,7 @@ def open_share(service: ServiceInfo, weekday: int, hour: int) -> float:
     start = hour * 60
     minutes = 0
     for opens, closes in service.hours.on(weekday):
-        a, b = opens.hour * 60 + opens.minute, closes.hour * 60 + closes.minute
+        a, b = minute_of_day(opens), minute_of_day(closes)
         minutes += max(0, min(b, start + 60) - max(a, start))
     return minutes / 60 if minutes else 1.0
 

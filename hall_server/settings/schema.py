@@ -40,14 +40,14 @@ def _showable(value: str) -> str:
     return value
 
 
-_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")  # 24:00 ends a period at midnight
 
 
 def _hours(value: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     for start, end in value:
         for moment in (start, end):
             if not _TIME.fullmatch(moment):
-                raise ValueError(f'times must be "HH:MM" from 00:00 to 23:59 (got {quote(moment)})')
+                raise ValueError(f'times must be "HH:MM" from 00:00 to 24:00 (got {quote(moment)})')
         if start >= end:
             raise ValueError(f"each period must start before it ends (got {start}-{end})")
     for (start_a, end_a), (start_b, end_b) in itertools.pairwise(value):

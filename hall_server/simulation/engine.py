@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.errors import DomainError
+from ..domain.numbering import parse_hhmm
 from ..services.actors import Actor
 from ..services.auth import add_staff_without_login
 from ..services.context import HallContext, Layout, ServiceInfo
@@ -123,8 +124,8 @@ def draw_handling(rng: random.Random, spec: Handling) -> float:
 
 
 def _open_periods(service: ServiceInfo) -> list[tuple[time, time]]:
-    periods = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in service.hours_text]
-    return periods or [(time(0, 0), time(23, 59))]
+    periods = [(parse_hhmm(a), parse_hhmm(b)) for a, b in service.hours_text]
+    return periods or [(time(0, 0), time.max)]
 
 
 class Day:

@@ -57,7 +57,7 @@ def _shifts(plan: Plan, layout: Layout) -> dict[int, tuple[Shift, ...]]:
             # The group's visitors stop coming after this period (lunch, the day's end): the
             # window serves those still waiting before it goes; otherwise its shift just ends.
             drain = prev + 1 not in group_hours[group_of_window[number]]
-            end = time(prev + 1, 0) if prev < 23 else time(23, 59)
+            end = time(prev + 1, 0) if prev < 23 else time.max
             periods.append(Shift(time(start, 0), end, drain))
             if hour is not None:
                 start = prev = hour

@@ -50,7 +50,7 @@ category = "社保"
 prefix = "A"
 zone = "A区"
 floor = 1
-hours = [["00:00", "23:59"]]
+hours = [["00:00", "24:00"]]
 weekdays = [1, 2, 3, 4, 5, 6, 7]
 
 [[hall.services]]
@@ -61,7 +61,7 @@ category = "不动产"
 prefix = "B"
 zone = "B区"
 floor = 2
-hours = [["00:00", "23:59"]]
+hours = [["00:00", "24:00"]]
 weekdays = [1, 2, 3, 4, 5, 6, 7]
 {windows}
 [[hall.windows]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ category = "其他"
 prefix = "{chr(ord("D") + index)}"
 zone = "A区"
 floor = 1
-hours = [["00:00", "23:59"]]
+hours = [["00:00", "24:00"]]
 weekdays = [1, 2, 3, 4, 5, 6, 7]
 """
         for index, (name, name_en) in enumerate(MANY_NAMES)
@@ -132,11 +133,12 @@ def test_many_services_page_inside_their_card_and_no_text_is_below_40px(
     open_tv(page, ground_hall, "tv-ground")
     rows = page.locator("#waiting li")
     expect(rows).to_have_count(16)
-    expect(page.locator("#waiting-page")).to_have_text("1/3")
+    expect(page.locator("#waiting-page")).to_have_text(re.compile(r"^1/[2-8]$"))
+    pages = int(page.locator("#waiting-page").inner_text().split("/")[1])
 
     # Pages turn by themselves (every second on this TV), and every row fits the card.
     shown_on_pages: set[str] = set()
-    for number in (1, 2, 3):
+    for number in range(1, pages + 1):
         page.wait_for_function(
             "(n) => document.getElementById('waiting-page').textContent.startsWith(n + '/')",
             arg=number,
@@ -158,7 +160,7 @@ def test_many_services_page_inside_their_card_and_no_text_is_below_40px(
             assert left <= r_left and r_right <= right, (service, boxes)
             assert top <= r_top and r_bottom <= bottom, (service, boxes)
             shown_on_pages.add(service)
-        if number == 3:
+        if number == pages:
             shoot(page, tmp_path, "tv-many-services.png")
     assert len(shown_on_pages) == 16
 

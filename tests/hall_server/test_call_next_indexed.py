@@ -87,7 +87,7 @@ floor = 1
 prefix = "{prefix}"
 number_end = 9999
 digits = 4
-hours = [["00:00", "23:59"]]
+hours = [["00:00", "24:00"]]
 weekdays = [1, 2, 3, 4, 5, 6, 7]
 """
 MAX_WAITING = 150  # beyond this the drive calls rather than issues

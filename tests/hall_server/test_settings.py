@@ -309,6 +309,8 @@ def _set(hall: dict[str, Any], dotted: str, value: Any) -> None:
             "services[0].hours: periods must be in time order and must not overlap",
         ),
         ("services.0.hours", [["8:30", "12:00"]], 'services[0].hours: times must be "HH:MM"'),
+        ("services.0.hours", [["24:00", "24:00"]], "services[0].hours: each period must start"),
+        ("services.0.hours", [["08:30", "24:01"]], 'services[0].hours: times must be "HH:MM"'),
         (
             "windows.2.services",
             {"huji": 3, "hujii": 1},

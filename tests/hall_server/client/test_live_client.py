@@ -16,8 +16,8 @@ from tests.hall_server.realtime.views import snapshot_view, state_view
 
 WAIT_S = 20.0
 
-# Service b is open 00:00-23:59 every day, so these tests run at any hour but 23:59 in
-# Shanghai; service a keeps office hours and is not used here.
+# Service b is open 00:00-24:00 every day, so these tests run at any hour; service a keeps
+# office hours and is not used here.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 

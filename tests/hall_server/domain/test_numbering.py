@@ -189,3 +189,14 @@ def test_service_hours_decide_whether_tickets_are_issued(
 @pytest.mark.parametrize(("text", "t"), [("08:30", time(8, 30)), ("17:00", time(17, 0))])
 def test_parse_hhmm_reads_config_times(text: str, t: time) -> None:
     assert parse_hhmm(text) == t
+
+
+def test_a_period_to_2400_issues_in_the_days_last_minute_and_stops_at_midnight() -> None:
+    round_the_clock = Hours(periods=[(parse_hhmm("00:00"), parse_hhmm("24:00"))],
+                            weekdays=frozenset(range(1, 8)))  # fmt: skip
+    last_second = datetime(2024, 6, 14, 23, 59, 59, 999_000, tzinfo=SHANGHAI)
+    assert is_open(round_the_clock, last_second, SHANGHAI)
+    assert is_open(round_the_clock, datetime(2024, 6, 15, 0, 0, tzinfo=SHANGHAI), SHANGHAI)
+    evening = Hours(periods=[(parse_hhmm("18:00"), parse_hhmm("24:00"))], weekdays=WEEKDAYS)
+    assert is_open(evening, last_second, SHANGHAI)
+    assert not is_open(evening, datetime(2024, 6, 14, 0, 0, tzinfo=SHANGHAI), SHANGHAI)

@@ -32,7 +32,7 @@ def test_a_guide_written_in_admin_reaches_the_kiosk_without_invented_text(
     form = page.locator('form[data-form="services"]')
     for field, value in {"code": "notary", "name": "公证", "name_en": "Notary",
                          "category": "公证", "prefix": "N", "zone": "N区", "floor": "1",
-                         "hours": "00:00-23:59", "weekdays": "1,2,3,4,5,6,7",
+                         "hours": "00:00-24:00", "weekdays": "1,2,3,4,5,6,7",
                          "avg_handle_min": "10", "sla_wait_min": "30"}.items():  # fmt: skip
         form.locator(f'[name="{field}"]').fill(value)
     form.locator('[name="guide.materials"]').fill("身份证原件\n《公证申请表》")
