@@ -98,7 +98,7 @@ category = "综合"
 prefix = "A"
 zone = "A区"
 floor = 1
-hours = [["00:00", "23:59"]]
+hours = [["00:00", "24:00"]]
 weekdays = [1, 2, 3, 4, 5, 6, 7]
 {windows}
 [[hall.devices]]
