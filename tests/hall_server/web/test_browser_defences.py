@@ -56,7 +56,8 @@ def test_the_pages_above_are_every_page_the_app_serves(hall: HallRig) -> None:
     }
     checked = {"/", "/window", "/dashboard", "/reports", "/admin", "/kiosk/<device>",
                "/display/<device>", "/evaluate/<device>", "/t/<token>",
-               "/t/<token>/qr.svg"}  # fmt: skip
+               "/t/<token>/qr.svg", "/t/<token>/voice.wav", "/kiosk/voice/service/<code>.wav",
+               "/kiosk/voice/say/<phrase>.wav"}  # fmt: skip
     assert served == checked
 
 
