@@ -23,6 +23,7 @@ state many times between two changes).
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from collections.abc import Callable
@@ -189,7 +190,6 @@ class HandlingBook:
     history: dict[int, _Figures] = field(default_factory=dict)
     today: dict[int, _Figures] = field(default_factory=dict)
     hours_history: dict[tuple[int, int], _Figures] = field(default_factory=dict)
-    hours_today: dict[tuple[int, int], _Figures] = field(default_factory=dict)
     estimates: dict[str, Handling] = field(default_factory=dict)
     by_hour: dict[int, dict[str, Handling]] = field(default_factory=dict)  # per local hour
     rates: dict[tuple[str, bool], float] = field(default_factory=dict)  # per s, last hour
@@ -211,14 +211,13 @@ class HandlingBook:
                 self.day, self.served, self.refreshed_at = day, -1, None
                 self.history = _history(connection, ctx.hall_id, day, layout)
                 self.hours_history = _hours(connection, ctx.hall_id, day, layout, now, past=True)
-                self.today, self.hours_today = {}, {}
+                self.today = {}
             every = REFRESH_S if served >= 50 else REFRESH_EARLY_S
             stale = served != self.served and (
                 self.refreshed_at is None or (now - self.refreshed_at).total_seconds() >= every
             )
             if stale or not self.estimates or layout_changed(self.estimates, layout):
                 self.today = _today(connection, ctx.hall_id, day, layout)
-                self.hours_today = _hours(connection, ctx.hall_id, day, layout, now, past=False)
                 self.rates = _arrival_rates(connection, ctx.hall_id, day, layout, now)
                 self.pauses.read(connection, ctx.hall_id, now)
                 self.served, self.refreshed_at = served, now
@@ -228,7 +227,7 @@ class HandlingBook:
             found = self.by_hour.get(hour)
             if found is None:
                 found = self.by_hour[hour] = hourly(
-                    layout, self.estimates, hour, self.hours_history, self.hours_today
+                    layout, self.estimates, hour, self.hours_history
                 )
             return found
 
@@ -262,26 +261,46 @@ def hourly(
     estimates: dict[str, Handling],
     hour: int,
     past: dict[tuple[int, int], _Figures],
-    today: dict[tuple[int, int], _Figures],
 ) -> dict[str, Handling]:
-    """Each service's handling in this hour of the day: the visits called in this hour (past
-    days' and today's), shrunk towards the service's estimate for the whole day as
-    ``_shrink`` does — an hour moves off the day's mean only when its visits show it beyond
-    their noise (the morning's first visits of a day taking longer, say)."""
+    """Each service's handling in this hour of the day: the past days' visits called in this
+    hour (not today's: an hour still going has finished only its shorter visits), shrunk
+    towards the service's estimate for the whole day by how much the hours really differ —
+    empirical Bayes across the hours (James–Stein): the variance of the hours' means less
+    their own noise. Hours that differ only by noise all keep the day's estimate (a test of
+    the hours' heterogeneity decides first); a real morning-to-afternoon difference shows
+    across many hours at once, not by one hour's chance."""
     out: dict[str, Handling] = {}
     for code, day_estimate in estimates.items():
+        out[code] = day_estimate
         service = layout.services.get(code)
-        seen = _Figures()
-        for book in (past, today):
-            figures = book.get((service.id, hour)) if service is not None else None
-            if figures is not None:
-                seen.add_day(figures.count, figures.total, figures.squares)
-        if seen.count < MIN_VISITS:
-            out[code] = day_estimate
+        if service is None:
             continue
-        prior_var = day_estimate.mean_rv * day_estimate.mean_s**2
-        mean, var = _shrink(day_estimate.mean_s, prior_var, float(seen.count),
-                            seen.total / seen.count, day_estimate.cv2)  # fmt: skip
+        hours: dict[int, _Figures] = {}
+        for (sid, h), figures in past.items():
+            if sid == service.id:
+                hours[h] = figures
+        seen = {h: f for h, f in hours.items() if f.count >= MIN_VISITS}
+        mine = seen.get(hour)
+        if mine is None or len(seen) < 3:
+            continue
+        centre = day_estimate.mean_s
+        cv2 = max(day_estimate.cv2, 0.09)
+        means = {h: f.total / f.count for h, f in seen.items()}
+        noise = {h: cv2 * means[h] ** 2 / f.count for h, f in seen.items()}
+        # Do the hours differ beyond their noise at all? Cochran's Q, χ² with H − 1 degrees
+        # of freedom when they do not: believed beyond three of its standard deviations
+        # (the hours are looked at all day long).
+        q = sum((means[h] - centre) ** 2 / noise[h] for h in means)
+        df = len(means) - 1
+        if q <= df + 3 * math.sqrt(2 * df):
+            continue
+        spread = sum((m - centre) ** 2 for m in means.values()) / df
+        tau2 = max(spread - sum(noise.values()) / len(noise), 0.0)
+        if tau2 <= 0:
+            continue
+        weight = tau2 / (tau2 + noise[hour])
+        mean = centre + weight * (means[hour] - centre)
+        var = tau2 * noise[hour] / (tau2 + noise[hour])
         out[code] = Handling(mean, day_estimate.cv2, var / (mean * mean))
     return out
 
