@@ -612,8 +612,10 @@
     document.getElementById("idle-text").dataset.seconds = String(seconds);
     if (ui.warned) return;
     ui.warned = true;
+    focusBefore = document.activeElement;
     idleContinue.innerHTML = bi("继续", "Continue");
     idleBox.hidden = false;
+    setInert(true); // a modal dialog: the page behind it is out of reach until it closes
     idleContinue.focus();
     speak("/kiosk/voice/say/idle.wav");
   }
@@ -621,6 +623,15 @@
     if (!ui.warned) return;
     ui.warned = false;
     idleBox.hidden = true;
+    setInert(false);
+    if (focusBefore && document.contains(focusBefore)) focusBefore.focus();
+    focusBefore = null;
+  }
+  let focusBefore = null;
+  function setInert(on) {
+    for (const part of document.querySelectorAll("body > header, body > nav, body > .banner, body > main, body > footer")) {
+      part.inert = on;
+    }
   }
   idleContinue.addEventListener("click", () => { ui.lastTouch = Date.now(); hideWarning(); });
   for (const type of ["pointerdown", "keydown"]) {

@@ -229,6 +229,7 @@ def test_an_idle_kiosk_warns_with_a_countdown_and_continue_gives_the_time_again(
     left = int(kiosk.locator("#idle-text").get_attribute("data-seconds") or 0)
     assert 0 < left <= 29
     expect(kiosk.locator("#idle-continue")).to_be_focused()
+    assert kiosk.evaluate("() => document.getElementById('screen').inert")  # modal
     box = kiosk.locator("#idle-continue").bounding_box()
     assert box["height"] >= 120 and box["width"] >= 600  # a big, obvious button
     accessible(kiosk, 48)
@@ -237,6 +238,7 @@ def test_an_idle_kiosk_warns_with_a_countdown_and_continue_gives_the_time_again(
     kiosk.click("#idle-continue")
     expect(warning).to_be_hidden()
     expect(kiosk.locator("#guide")).to_be_visible()  # still where the visitor was
+    assert not kiosk.evaluate("() => document.getElementById('screen').inert")
     kiosk.click("#lang")  # (the warning is modal: the language is switched before it comes)
     # The full time again: the next warning starts its countdown from the top.
     expect(warning).to_be_visible(timeout=TIMEOUT_MS)
