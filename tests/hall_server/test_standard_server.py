@@ -314,6 +314,7 @@ def test_kill_hup_replaces_every_worker_without_a_request_failing(
                 until(replaced, 40, interval_s=0.2, what="every worker replaced after HUP")
                 load.wait_for_answers(10)
             assert load.failed == [], load.failed
+            assert one_leader(hall, workers_of(hall, 2)), "not exactly one leader after HUP"
             until(lambda: screen.stats.connects >= 2, 20, what="the screen reconnecting")
             assert in_step(screen, hall)
             assert in_seq_order_once(applied), str(applied)
