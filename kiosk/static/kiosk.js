@@ -394,13 +394,13 @@
   function openAppointment() { go({ name: "keypad", kind: "code", value: "" }); }
 
   function renderWait(v) {
-    screen.innerHTML = `<div class="message"><div class="icon">⏳</div>${bi(v.zh, v.en)}
+    screen.innerHTML = `<div class="message"><div class="icon spinner" aria-hidden="true"></div>${bi(v.zh, v.en)}
       ${v.detail ? `<div class="hint">${esc(v.detail)}</div>` : ""}</div>`;
   }
 
   function renderMessage(v) {
     screen.innerHTML = `<div class="message${v.fault ? " fault" : ""}" id="message">
-        <div class="icon">${v.fault ? "⚠" : "ℹ"}</div>
+        <div class="icon mark" aria-hidden="true">${v.fault ? "!" : "i"}</div>
         <div class="primary">${esc(v.zh)}</div>
         ${v.en ? `<div class="secondary">${esc(v.en)}</div>` : ""}
       </div>
