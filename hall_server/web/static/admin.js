@@ -127,7 +127,7 @@
   function editable(kind, items, keyField, columns, extraButtons) {
     const panel = $("#panel");
     panel.innerHTML = `<div class="actions"><button class="primary" data-new>新增 <span class="en">Add</span></button><span class="notice" id="saved"></span></div>
-      <div id="editor"></div><table class="grid"><thead><tr>${columns.map((c) => `<th>${c[1]}<span class="en">${c[2]}</span></th>`).join("")}<th></th></tr></thead>
+      <div id="editor"></div><table class="grid"><thead><tr>${columns.map((c) => `<th>${c[1]}<span class="en">${c[2]}</span></th>`).join("")}<th>操作<span class="en">Actions</span></th></tr></thead>
       <tbody>${items.map((item) => `<tr data-key="${esc(item[keyField])}">${columns.map((c) => `<td>${esc(c[3] ? c[3](item) : item[c[0]])}</td>`).join("")}
       <td><button data-edit="${esc(item[keyField])}">编辑 Edit</button>${extraButtons ? extraButtons(item) : ""}</td></tr>`).join("")}</tbody></table>`;
     const open = (item, creating) => {

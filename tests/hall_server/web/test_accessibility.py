@@ -93,10 +93,15 @@ UNMARKED_ENGLISH = """() => [...document.querySelectorAll(".en")]
   .filter((el) => !el.closest('[lang="en"]')).map((el) => el.outerHTML.slice(0, 80))"""
 
 
-def check(page: Any, *, targets: bool = True) -> None:
-    """No serious or critical axe violation; every control at least 48×48 px; English is
-    marked as English."""
-    problems = axe_violations(page)
+# The issue asks for no serious or critical violation; the hall's own pages hold to no moderate
+# one either (landmarks, one h1, named regions). Minor ones are not failures.
+IMPACTS = ("moderate", "serious", "critical")
+
+
+def check(page: Any, *, targets: bool = True, impacts: tuple[str, ...] = IMPACTS) -> None:
+    """No moderate, serious or critical axe violation; every control at least 48×48 px;
+    English is marked as English."""
+    problems = axe_violations(page, impacts=impacts)
     assert not problems, "axe-core found:\n" + "\n".join(problems)
     unmarked = page.evaluate(UNMARKED_ENGLISH)
     assert not unmarked, "English without lang=en:\n" + "\n".join(unmarked)
@@ -246,7 +251,7 @@ def test_the_kiosk_and_its_elderly_mode(hall: Hall, open_page: Any) -> None:
     page = open_page(KIOSK, has_touch=True)
     page.goto(hall.live.url(f"/kiosk/kiosk-1?token={hall.live.tokens['kiosk-1']}"))
     expect(page.locator(".service").first).to_be_visible(timeout=WAIT_MS)
-    check(page)
+    check(page, impacts=("serious", "critical"))  # the issue's bar; the kiosk is its own work
     page.click("#elderly")
     expect(page.locator("#elderly")).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
     problems = axe_violations(page) + small_touch_targets(page, 60)
