@@ -36,6 +36,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--waiting", type=int, default=30)
+    parser.add_argument("--in-a-row", action="store_true",
+                        help="issues only (as at a kiosk rush): blocks of 20 with the ETA and "
+                        "20 without, no window action between them")  # fmt: skip
     args = parser.parse_args()
     scenario = scenario_from({"hall": "eta_mixed_hall.toml", "day": MONDAY.isoformat()}, HERE,
                              MONDAY)  # fmt: skip
@@ -55,6 +58,23 @@ def main() -> None:
             press(n, "call-next")
         with_eta: list[float] = []
         without: list[float] = []
+        if args.in_a_row:
+            for block in range(args.rounds // 20):
+                quiet = block % 2 == 1
+                if quiet:
+                    fc.answer_issues_without_eta(ctx)
+                else:
+                    fc._quiet.discard(ctx)
+                for i in range(20):
+                    now += timedelta(milliseconds=50)
+                    started = wallclock.process_time()
+                    issue_ticket(ctx, KIOSK, IssueRequest(SERVICES[i % 3]), now=now)
+                    (without if quiet else with_eta).append(wallclock.process_time() - started)
+            ms_with = statistics.mean(with_eta) * 1e3
+            ms_without = statistics.mean(without) * 1e3
+            print(f"in a row: issue with ETA {ms_with:.3f} ms CPU, without {ms_without:.3f} ms "
+                  f"(mean of {len(with_eta)}; +{ms_with - ms_without:.3f} ms)")  # fmt: skip
+            return
         for i in range(args.rounds):
             now += timedelta(seconds=20)
             service = SERVICES[i % 3]

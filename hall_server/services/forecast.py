@@ -1029,6 +1029,56 @@ def answer_issues_without_eta(ctx: HallContext) -> None:
     _quiet.add(ctx)
 
 
+@dataclass
+class _Lean:
+    seq: int  # the hall's seq the read is current up to
+    hall: HallNow
+    services: frozenset[str]  # the services whose queues it holds
+
+
+_leans: weakref.WeakKeyDictionary[HallContext, dict[str, _Lean]] = weakref.WeakKeyDictionary()
+_issued: weakref.WeakKeyDictionary[HallContext, dict[int, Candidate]] = weakref.WeakKeyDictionary()
+LEAN_REUSE_S = 30.0  # hall seconds a lean read is reused for issues in a row
+ISSUED_KEPT = 400  # this process's latest issues remembered (by the seq they made)
+
+
+def _lean_read(
+    ctx: HallContext, connection: Connection, now: datetime, candidate: Candidate, seq_before: int
+) -> HallNow:
+    """The lean read for an issue of ``candidate``'s service, the new ticket in it.
+
+    Issues in a row (a kiosk rush) change nothing but the queues' tails: when every seq
+    since this service's last lean read was an issue made here, that read plus those
+    tickets is the hall now, and nothing is read again. Any other change (a call, a pause,
+    an issue by another process) leaves a seq this process did not make: then it reads.
+    """
+    with _books_lock:
+        issued = _issued.setdefault(ctx, {})
+        issued[seq_before + 1] = candidate
+        if len(issued) > ISSUED_KEPT:
+            for seq in sorted(issued)[: len(issued) - ISSUED_KEPT]:
+                del issued[seq]
+        leans = _leans.setdefault(ctx, {})
+        entry = leans.get(candidate.service)
+    if (
+        entry is not None
+        and 0 <= (now - entry.hall.now).total_seconds() <= LEAN_REUSE_S
+        and all(seq in issued for seq in range(entry.seq + 1, seq_before + 2))
+    ):
+        added = [issued[seq] for seq in range(entry.seq + 1, seq_before + 2)]
+        old = entry.hall
+        hall = HallNow(old.now, old.windows,
+                       [*old.waiting, *(c for c in added if c.service in entry.services)],
+                       old.handling, old.truncated, old.counts, old.rates, old.until,
+                       old.pauses)  # fmt: skip
+    else:
+        hall = read_hall(ctx, connection, now, for_service=candidate.service)
+    services = frozenset(code for w in hall.windows for code in w.weights)
+    with _books_lock:
+        leans[candidate.service] = _Lean(seq_before + 1, hall, services)
+    return hall
+
+
 def issued_ticket_eta(
     ctx: HallContext,
     connection: Connection,
@@ -1050,6 +1100,11 @@ def issued_ticket_eta(
     minute = int(now.timestamp() // 60)
     cache = _caches.get(ctx)
     candidate = as_candidate(row, ctx.layout, slot)
+    if fallback_ahead >= QUEUE_READ and candidate.target_window is None and slot is None:
+        # a long queue: no replay and none of it read, whether or not the last read is fresh
+        # (a replay to the end of a queue that grew by issues in a row costs O(queue))
+        hall = read_hall(ctx, connection, now, tickets=False)
+        return eta_fields(_long_queue(hall, candidate, fallback_ahead), fallback_ahead)
     if (
         cache is not None
         and cache.hall is not None
@@ -1059,11 +1114,8 @@ def issued_ticket_eta(
         old = cache.hall
         hall = HallNow(old.now, old.windows, [*old.waiting, candidate], old.handling,
                        old.truncated, old.counts, old.rates, old.until, old.pauses)  # fmt: skip
-    elif fallback_ahead >= QUEUE_READ:  # a long queue: no replay, nothing of it read
-        hall = read_hall(ctx, connection, now, tickets=False)
-        return eta_fields(_long_queue(hall, candidate, fallback_ahead), fallback_ahead)
     else:  # the lean read: the windows that serve it and the queues they serve
-        lean = read_hall(ctx, connection, now, for_service=candidate.service)
+        lean = _lean_read(ctx, connection, now, candidate, seq_before)
         candidate = next((c for c in lean.waiting if c.id == row.id), candidate)
         eta = forecast_ticket(lean, candidate, ctx, now, whole=False)
         return eta_fields(eta, fallback_ahead)

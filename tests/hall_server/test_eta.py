@@ -202,3 +202,37 @@ def test_handling_is_learned_per_hour_of_the_day(hall: HallRig) -> None:
     whole_day = fc.handling_book(hall.ctx).estimates["b"].mean_s
     assert now_hour == pytest.approx(2 * 60, rel=0.1)  # the past days' 14:00–15:00
     assert whole_day > 2 * now_hour  # the day's mean, 12- and 2-minute visits together
+
+
+def test_issues_in_a_row_are_told_what_a_fresh_read_would_tell(
+    hall: HallRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hall.act("staff1", 3, "open")
+    hall.act("staff2", 2, "open")
+    hall.issue("b")
+    hall.act("staff1", 3, "call-next")  # window 3 busy, window 2 idle
+    reads: list[str | None] = []
+    real_read = fc.read_hall
+
+    def counted(*args: Any, **kwargs: Any) -> fc.HallNow:
+        reads.append(kwargs.get("for_service"))
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(fc, "read_hall", counted)
+    answers = [hall.issue(service) for service in ("b", "a", "b", "b", "a", "b")]
+    assert reads == ["b", "a"]  # one read per service; the other issues reuse it
+    monkeypatch.setattr(fc, "read_hall", real_read)
+    with hall.ctx.db.read() as session:
+        lean = fc.read_hall(hall.ctx, session.connection(), hall.clock.now, for_service="b")
+    last = answers[-1]
+    me = next(c for c in lean.waiting if c.id == last["id"])
+    fresh = fc.eta_fields(fc.forecast_ticket(lean, me, hall.ctx, whole=False), 0)
+    assert {k: last[k] for k in fresh} == fresh
+    # a call in between is a change the reused read did not see: the next issue reads again
+    hall.act("staff2", 2, "call-next")
+    after = hall.issue("b")
+    with hall.ctx.db.read() as session:
+        lean = fc.read_hall(hall.ctx, session.connection(), hall.clock.now, for_service="b")
+    me = next(c for c in lean.waiting if c.id == after["id"])
+    fresh = fc.eta_fields(fc.forecast_ticket(lean, me, hall.ctx, whole=False), 0)
+    assert {k: after[k] for k in fresh} == fresh
