@@ -3,8 +3,9 @@
 It asks the server which windows it serves and which signs it drives (the device's
 ``options``, e.g. the demo hall's ``led-agent-1f``: a strip per window and a hall board),
 keeps the hall's state with ``HallClient`` (reconnects, resyncs by ``last_seq``), writes
-each sign when what it should show changes, plays call announcements on a local speaker
-when asked, and reports the signs' health to ``POST /api/v1/devices/status``.
+each sign when what it should show changes, reads call announcements on a local speaker
+when asked (planned for a rush like the TV page: ``display/voice/plan.py``), and reports
+the signs' health to ``POST /api/v1/devices/status``.
 
 Sign writes run in one worker thread, so a slow RS-485 bus never holds up the Socket.IO
 client; a call or recall is always written again, even when the text is the same.
@@ -14,21 +15,33 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from devices.base import DeviceError, Health
 from devices.led import LedSign, build_led_sign
 from display.led_content import StripContent, board_lines, strip_content, strip_texts
+from display.voice.plan import (
+    Call,
+    Chime,
+    Idle,
+    Read,
+    RushPlan,
+    Settings,
+    Skip,
+    Step,
+    wav_seconds,
+    window_reason,
+)
 from hall_server.client.api import ApiError, HallApi, Unreachable
 from hall_server.client.hall import HallClient
 from hall_server.client.state import HallState
@@ -36,10 +49,16 @@ from hall_server.client.status import StatusReporter
 
 log = logging.getLogger(__name__)
 
-OPTION_KEYS = frozenset({"strips", "board", "texts", "audio", "voice", "recent_calls", "stale_s"})
+OPTION_KEYS = frozenset({
+    "strips", "board", "texts", "audio", "voice", "recent_calls",
+    "stale_s", "voice_within_s", "announce", "announce_mode",  # the speaker's (docs/DISPLAY.md)
+})  # fmt: skip
 HEALTH_ORDER = {"ok": 0, "unknown": 1, "warning": 2, "fault": 3}
 PLAYERS = (["aplay", "-q"], ["paplay"], ["play", "-q"])  # ALSA, PulseAudio, SoX
 Player = Callable[[bytes], None]
+CALLS = ("ticket.called", "ticket.recalled")
+MAX_KEPT = 200  # entries kept in each list of the speaker's log
+LENGTH_WAIT_S = 2.0  # how long the plan waits for a waiting call's WAV to know its length
 
 
 @dataclass
@@ -151,11 +170,10 @@ class DisplayAgent:
         self._stop = threading.Event()
         self._report_now = threading.Event()
         self._io_lock = threading.Lock()
-        self._audio: queue.Queue[tuple[str, int] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._texts: dict[str, str] = {}
-        self._stale_s = 90.0
-        self._audio_on = False
+        self.speaker: Speaker | None = None
+        self.voice_windows: set[int] = set()
 
     # Life ------------------------------------------------------------------------------
 
@@ -167,7 +185,7 @@ class DisplayAgent:
         self._texts = strip_texts(options)
         self.windows = set(self.settings.get("windows") or [])
         self.windows |= {s.window for s in self.slots if s.window is not None}
-        self._stale_s = float(options.get("stale_s", self.settings["voice"]["stale_s"]))
+        voice = dict(self.settings.get("voice") or {})
         audio = dict(options.get("audio") or {})
         play = self._play_audio if self._play_audio is not None else bool(audio.get("play"))
         if play and self._player is None:
@@ -175,14 +193,33 @@ class DisplayAgent:
             self._player = command_player(list(command)) if command else default_player()
             if self._player is None:
                 log.warning("没有可用的播放程序 (aplay/paplay/play) / no audio player found")
-        self._audio_on = bool(play and self._player is not None)
         self.client = HallClient(
             self.server_url, token=self.token, retry_delay_s=self.retry_delay_s
         )
+        loops: list[tuple[Callable[[], None], str]] = [
+            (self._render_loop, "led-writer"), (self._report_loop, "status")
+        ]  # fmt: skip
+        if play and self._player is not None:
+            # The windows whose calls it reads (the device's ``announce`` area, worked out by
+            # the server: display.scope.voice_windows); by default every window it shows.
+            self.voice_windows = set(voice.get("windows", self.windows))
+            enabled = bool(voice.get("enabled", True)) and options.get("voice") is not False
+            if not enabled:
+                log.warning("语音播报已关闭 / voice off: %s", voice.get("message", ""))
+            self.speaker = Speaker(
+                HallApi(self.server_url, self.token),
+                self._player,
+                Settings.from_config(voice, options),
+                floors=self.settings.get("window_floors") or {},
+                windows=self._windows_now,
+                clock=_hall_clock(self.settings.get("server_time")),
+                enabled=enabled,
+                stats=self.stats,
+            )
+            loops.append((self.speaker.run, "speaker"))
         self.client.on("snapshot", lambda _: self._mark_all(force=False))
         self.client.on("*", self._on_event)
-        for target, name in ((self._render_loop, "led-writer"), (self._report_loop, "status"),
-                             (self._audio_loop, "speaker")):  # fmt: skip
+        for target, name in loops:
             thread = threading.Thread(target=target, name=f"display-agent-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -190,14 +227,15 @@ class DisplayAgent:
         log.info(
             "display agent %s: %d signs, windows %s, audio %s",
             self.settings.get("device"), len(self.slots), sorted(self.windows),
-            "on" if self._audio_on else "off",
+            f"on (reads windows {sorted(self.voice_windows)})" if self.speaker else "off",
         )  # fmt: skip
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the client and the worker threads."""
         self._stop.set()
         self._report_now.set()
-        self._audio.put(None)
+        if self.speaker is not None:
+            self.speaker.stop()
         with self._cond:
             self._cond.notify_all()
         if self.client is not None:
@@ -255,15 +293,15 @@ class DisplayAgent:
                 forced = called and (slot.window == window or slot.key == "board")
                 self._dirty[slot.key] = self._dirty.get(slot.key, False) or forced
             self._cond.notify_all()
-        if called and isinstance(window, int) and self._audio_on and not self._stale(event):
-            self._audio.put((str(event["number"]), window))
+        if self.speaker is not None and kind in CALLS and window in self.voice_windows:
+            self.speaker.push(event)
 
-    def _stale(self, event: dict[str, Any]) -> bool:
-        try:
-            at = datetime.fromisoformat(str(event["at"]))
-        except (KeyError, ValueError):
-            return False
-        return (datetime.now(UTC) - at).total_seconds() > self._stale_s
+    def _windows_now(self) -> dict[int, dict[str, Any]]:
+        """The hall's windows as the agent knows them now (empty before the first snapshot)."""
+        if self.client is None:
+            return {}
+        state = self.client.state
+        return state.windows if state.ready else {}
 
     def _mark_all(self, *, force: bool) -> None:
         with self._cond:
@@ -372,35 +410,287 @@ class DisplayAgent:
         self.stats.reports += self.status.sent - sent
         return accepted
 
-    # Speaker -----------------------------------------------------------------------------
 
-    def _audio_loop(self) -> None:
-        while True:
-            item = self._audio.get()
-            if item is None or self._stop.is_set():
+@dataclass
+class VoiceLog:
+    """What the speaker did, like the TV page's ``window.hallAudio`` (times: hall clock, s).
+
+    ``played`` entries carry ``form``, ``readings``, ``called_at``, ``queued_at``,
+    ``started_at``, ``voiced_at`` (the first reading ended), ``ended_at`` and ``batch``;
+    ``skipped`` a ``reason`` (stale, done, superseded, at window, recalled, voice off);
+    ``parts`` every WAV played (chime, once, brief, repeat, full) with its bytes' length.
+    """
+
+    played: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    chimes: int = 0
+    batches: int = 0
+
+    @staticmethod
+    def keep(entries: list[dict[str, Any]], entry: dict[str, Any]) -> None:
+        entries.append(entry)
+        del entries[:-MAX_KEPT]
+
+
+class Speaker:
+    """Read the calls of the agent's windows on its local speaker, planned for a rush.
+
+    The plan is the TV page's (``display/voice/plan.py``; docs/DISPLAY.md): one chime per
+    batch, each call once while others wait (twice when the hall is quiet), in brief when the
+    backlog would read a call too late, a recall next, a stale or superseded call not read.
+    One announcement plays at a time, in the thread running ``run``; the WAVs are fetched
+    ahead in one worker thread (the waiting calls' readings, whose lengths the plan adds up).
+    """
+
+    def __init__(
+        self,
+        api: HallApi,
+        player: Player,
+        settings: Settings,
+        *,
+        floors: Mapping[str, int | None],
+        windows: Callable[[], Mapping[int, Mapping[str, Any]]],
+        clock: Callable[[], float],
+        enabled: bool = True,
+        stats: AgentStats | None = None,
+    ) -> None:
+        self.api = api
+        self.player = player
+        self.plan = RushPlan(settings)
+        self.floors = dict(floors)
+        self.windows = windows  # the hall's windows now: whether a call is still current
+        self.clock = clock
+        self.enabled = enabled
+        self.stats = stats or AgentStats()
+        self.log = VoiceLog()
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="display-agent-wav")
+        self._wavs: dict[tuple[int, str], Future[bytes]] = {}
+        self._chime: bytes | None = None
+        self._busy = False  # a batch is being read
+
+    @property
+    def form(self) -> str:
+        """The form each call is fetched in ahead: ``once``, or ``full`` in sequential mode."""
+        return "full" if self.plan.settings.mode == "sequential" else "once"
+
+    def push(self, event: Mapping[str, Any]) -> None:
+        """Queue a ``ticket.called`` or ``ticket.recalled`` event (quick: the client's thread)."""
+        now = self.clock()
+        call = Call(
+            seq=int(event["seq"]),
+            number=str(event["number"]),
+            window=int(event["window"]),
+            called_at=_epoch(event.get("at"), now),
+            kind="recall" if event.get("type") == "ticket.recalled" else "call",
+            ticket_id=event.get("ticket_id"),
+        )
+        with self._cond:
+            if not self.enabled:
+                self._skipped(Skip(call, "voice off"))
                 return
-            number, window = item
-            # The server makes its clip bank on the first call of a fresh install, which can
-            # outlast one request: try again until the call is too old to announce.
-            give_up = time.monotonic() + self._stale_s
-            while not self._announce(number, window) and time.monotonic() < give_up:
-                if self._stop.wait(1.0):
-                    return
+            for skip in self.plan.push(call, now):
+                self._skipped(skip)
+            if any(c.seq == call.seq for c in self.plan.queue):
+                self._fetch(call, self.form)
+            self._cond.notify_all()
 
-    def _announce(self, number: str, window: int) -> bool:
-        """Fetch and play one call's WAV; say whether it was played."""
+    def idle(self) -> bool:
+        """Nothing waits and nothing plays."""
+        with self._cond:
+            return not self.plan.queue and not self._busy
+
+    def stop(self) -> None:
+        """Stop after the WAV playing now; drop the fetches not begun."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        self._fetcher.shutdown(wait=False, cancel_futures=True)
+
+    def run(self) -> None:
+        """Play until stopped: wait for calls, read each batch out."""
+        while not self._stop.is_set():
+            with self._cond:
+                self._cond.wait_for(lambda: self.plan.queue or self._stop.is_set(), timeout=1.0)
+                if self._stop.is_set() or not self.plan.queue:
+                    continue
+                self._busy = True
+            try:
+                self._batch()
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _batch(self) -> None:
+        while not self._stop.is_set():
+            step = self._next()
+            if isinstance(step, Idle):
+                return
+            if isinstance(step, Chime):
+                self._play_chime()
+            elif isinstance(step, Read):
+                self._read(step)
+
+    def _next(self) -> Step:
+        """Ask the plan what to play now, with the hall's windows and the WAVs' lengths."""
+        windows = self.windows()
+        lengths = self._lengths()
+        with self._cond:
+            step = self.plan.next(
+                self.clock(),
+                lambda call: window_reason(call, windows.get(call.window)),
+                lambda call: lengths.get(call.seq),
+            )
+            self.log.batches = self.plan.batches
+            if isinstance(step, Skip):
+                self._skipped(step)
+        return step
+
+    def _lengths(self) -> dict[int, float]:
+        """The lengths of the waiting calls' readings (the plan needs them only in a backlog)."""
+        with self._cond:
+            waiting = list(self.plan.queue) if len(self.plan.queue) > 1 else []
+            futures = [(c.seq, self._fetch(c, "once")) for c in waiting]
+        lengths = {}
+        for seq, future in futures:
+            with contextlib.suppress(Exception):
+                seconds = wav_seconds(future.result(timeout=LENGTH_WAIT_S))
+                if seconds is not None:
+                    lengths[seq] = seconds
+        return lengths
+
+    def _play_chime(self) -> None:
+        if self._chime is None:
+            with contextlib.suppress(ApiError, Unreachable, RuntimeError):
+                self._chime = self._fetcher.submit(self._get_chime).result()
+        if self._chime is None:
+            return  # no chime this batch; tried again at the next one
+        if self._part("chime", None, self._chime) is None:
+            with self._cond:
+                self.log.chimes += 1
+
+    def _read(self, step: Read) -> None:
+        call, form = step.call, step.form
+        with self._cond:
+            wanted = self._fetch(call, form)
         try:
-            response = self.api.request(
-                "GET", "/display/voice", params={"number": number, "window": str(window)},
-                timeout_s=30,
-            )  # fmt: skip
-            assert self._player is not None
-            self._player(response.content)  # blocks: announcements never overlap
-        except (ApiError, Unreachable, subprocess.SubprocessError, OSError) as error:
-            log.warning("announcement of %s failed: %s", number, error)
-            return False
+            wav = wanted.result()
+        except (ApiError, Unreachable, RuntimeError) as failure:
+            with self._cond:
+                self._forget(call)
+                # A fresh install makes its clip bank on the first call, which can outlast
+                # one request: try again (first in line) until the call is too old to read.
+                again = not isinstance(failure, ApiError) or failure.status >= 500
+                if again and self.clock() - call.called_at <= self.plan.settings.stale_s:
+                    log.warning("announcement of %s not ready (%s)", call.number, failure)
+                    self.plan.put_back(call)
+                else:
+                    self._failed(call, form, str(failure))
+            self._stop.wait(1.0 if again else 0)
+            return
+        started = self.clock()
+        error = self._part(form, call, wav)
+        voiced = self.clock()
+        readings = 0 if error else 1
+        while not error:
+            with self._cond:
+                # A quiet hall: the sentence again, as long as no other call has come.
+                if not self.plan.repeat_again(readings):
+                    break
+                gap = self.plan.settings.repeat_gap_s
+                if self._cond.wait_for(lambda: self.plan.queue or self._stop.is_set(), gap):
+                    break
+            if self._part("repeat", call, wav) is not None:
+                break
+            readings += 1
+        with self._cond:
+            self.plan.done()
+            self._forget(call)
+            if error:
+                self._failed(call, form, error)
+                return
+            if form == "full":
+                readings = self.plan.settings.repeat
+            VoiceLog.keep(self.log.played, _summary(call) | {
+                "form": form, "readings": readings, "called_at": call.called_at,
+                "queued_at": call.queued_at, "started_at": started, "voiced_at": voiced,
+                "ended_at": self.clock(), "batch": self.plan.batches,
+            })  # fmt: skip
         self.stats.announcements += 1
-        return True
+
+    def _part(self, what: str, call: Call | None, wav: bytes) -> str | None:
+        """Play one WAV to its end (the player blocks); log it; return the error or None."""
+        entry: dict[str, Any] = {"what": what, "seq": call.seq if call else None,
+                                 "bytes": len(wav), "started_at": self.clock()}  # fmt: skip
+        error = None
+        try:
+            self.player(wav)
+        except (subprocess.SubprocessError, OSError) as failure:
+            error = entry["error"] = str(failure) or type(failure).__name__
+            log.warning("speaker: %s failed: %s", what, error)
+        entry["ended_at"] = self.clock()
+        with self._cond:
+            VoiceLog.keep(self.log.parts, entry)
+        return error
+
+    def _fetch(self, call: Call, form: str) -> Future[bytes]:
+        """The WAV of a call in a form, fetched once (under ``_cond``)."""
+        key = (call.seq, form)
+        if key not in self._wavs:
+            try:
+                self._wavs[key] = self._fetcher.submit(self._get, call, form)
+            except RuntimeError as error:  # stopping: the fetcher is shut down
+                failed: Future[bytes] = Future()
+                failed.set_exception(error)
+                return failed
+        return self._wavs[key]
+
+    def _forget(self, call: Call) -> None:
+        for form in ("once", "brief", "full"):
+            self._wavs.pop((call.seq, form), None)
+
+    def _get(self, call: Call, form: str) -> bytes:
+        params = {"number": call.number, "window": str(call.window), "form": form}
+        floor = self.floors.get(str(call.window))
+        if floor is not None:
+            params["floor"] = str(floor)  # "请D001号到2楼16号窗口办理"
+        return self.api.request("GET", "/display/voice", params=params, timeout_s=30).content
+
+    def _get_chime(self) -> bytes:
+        return self.api.request("GET", "/display/voice/chime", timeout_s=30).content
+
+    def _skipped(self, skip: Skip) -> None:
+        """Log a call shown but not read (under ``_cond``)."""
+        self._forget(skip.call)
+        VoiceLog.keep(self.log.skipped, _summary(skip.call) | {"reason": skip.reason,
+                                                               "at": self.clock()})  # fmt: skip
+        log.info("speaker: %s not read (%s)", skip.call.number, skip.reason)
+
+    def _failed(self, call: Call, form: str, error: str) -> None:
+        log.warning("announcement of %s failed: %s", call.number, error)
+        VoiceLog.keep(self.log.failed, _summary(call) | {"form": form, "error": error})
+
+
+def _summary(call: Call) -> dict[str, Any]:
+    return {"seq": call.seq, "number": call.number, "window": call.window, "kind": call.kind}
+
+
+def _epoch(at: object, default: float) -> float:
+    """An event's ISO time as seconds since the epoch, or ``default``."""
+    try:
+        return datetime.fromisoformat(str(at)).timestamp()
+    except ValueError:
+        return default
+
+
+def _hall_clock(server_time: object) -> Callable[[], float]:
+    """The hall's clock (seconds since the epoch): this machine's, set by the server's time."""
+    offset = _epoch(server_time, time.time()) - time.time() if server_time else 0.0
+    return lambda: time.time() + offset
 
 
 def _describe(content: Any) -> str:

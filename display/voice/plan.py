@@ -213,6 +213,10 @@ class RushPlan:
         late = bool(self.queue) and self.late(call, now, seconds)
         return Read(call, "brief" if late else "once")
 
+    def put_back(self, call: Call) -> None:
+        """A call whose WAV could not be had yet is tried again first (until it is stale)."""
+        self.queue.insert(0, call)
+
     def repeat_again(self, readings: int) -> bool:
         """Whether a call read ``readings`` times is read again: a quiet hall hears it twice."""
         return self.settings.mode == "plan" and readings < self.settings.repeat and not self.queue

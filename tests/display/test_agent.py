@@ -129,7 +129,7 @@ def test_agent_survives_a_server_restart_and_shows_the_calls_it_missed(
 
 
 @pytest.mark.espeak
-def test_agent_plays_each_call_on_the_local_speaker_in_order(led_hall: LiveHall) -> None:
+def test_agent_reads_each_call_on_the_local_speaker_in_order(led_hall: LiveHall) -> None:
     need_program("espeak-ng")
     played: list[bytes] = []
     done = threading.Condition()
@@ -145,17 +145,22 @@ def test_agent_plays_each_call_on_the_local_speaker_in_order(led_hall: LiveHall)
         call(led_hall, 3, "open")
         numbers = [issue(led_hall), issue(led_hall)]
         call(led_hall, 3)
+        with done:  # the first clip bank is made with espeak-ng on this first call
+            assert done.wait_for(lambda: len(played) == 1, timeout=60)
         call(led_hall, 3, "finish")
         call(led_hall, 3)
         with done:
             assert done.wait_for(lambda: len(played) == 2, timeout=60)
         assert all(wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" for wav in played)
-        # The same WAV the server gives for each call, in call order.
+        # A quiet hall whose voice has no chime and one reading (QUIET_VOICE): each call is
+        # the server's once-reading, in call order (display/voice/plan.py).
         expected = [
             requests.get(led_hall.url("/api/v1/display/voice"),
-                         params={"number": n, "window": 3},
+                         params={"number": n, "window": 3, "form": "once"},
                          headers={"Authorization": f"Bearer {led_hall.tokens['led-agent']}"},
                          timeout=30).content
             for n in numbers
         ]  # fmt: skip
         assert played == expected
+        assert agent.speaker is not None
+        assert [p["form"] for p in agent.speaker.log.played] == ["once", "once"]

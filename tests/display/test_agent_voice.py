@@ -1,0 +1,164 @@
+"""The display agent's speaker plans a rush like the TV page, against a live hall.
+
+The sound card is a fake sink that records each WAV the agent plays (this machine has none)
+and holds the first one until the test lets it go, so the calls of a rush pile up behind
+it as they would behind a real reading. The hall speaks with the short synthetic clip bank
+of tests/display/test_announce_rush.py (a call reads in about a second).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from display.agent import DisplayAgent
+from tests.display.test_announce_rush import RUSH_WINDOWS, UPSTAIRS, api, rush_hall, short_bank
+from tests.live import LiveHall, start_live_hall
+from tests.support.polling import until
+
+pytestmark = pytest.mark.slow
+
+SPEAKER = f"""
+[[hall.devices]]
+name = "speaker-1f"
+kind = "agent"
+floor = 1
+windows = {list(RUSH_WINDOWS)}
+"""
+
+
+class Sink:
+    """A fake sound card: records every WAV played; holds the first until ``release``."""
+
+    def __init__(self) -> None:
+        self.wavs: list[bytes] = []
+        self.released = threading.Event()
+        self._cond = threading.Condition()
+
+    def __call__(self, wav: bytes) -> None:
+        with self._cond:
+            self.wavs.append(wav)
+            self._cond.notify_all()
+        assert self.released.wait(30), "the test never let the speaker go on"
+
+    def wait_for(self, count: int) -> None:
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self.wavs) >= count, timeout=30)
+
+
+@pytest.fixture
+def hall(tmp_path: Path) -> Iterator[LiveHall]:
+    short_bank(tmp_path / "var" / "voice")
+    config = rush_hall(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + SPEAKER, encoding="utf-8")
+    live = start_live_hall(tmp_path, config=config)
+    yield live
+    live.stop()
+
+
+@contextmanager
+def speaking_agent(hall: LiveHall, sink: Sink, **options: Any) -> Iterator[DisplayAgent]:
+    agent = DisplayAgent(hall.base_url, hall.tokens["speaker-1f"], player=sink, play_audio=True,
+                         status_interval_s=60, **options)  # fmt: skip
+    agent.start(connect_timeout_s=10)
+    try:
+        assert agent.client is not None
+        # Calls made before the agent has the hall are history, not announcements.
+        assert agent.client.wait_for(lambda state: state.ready, timeout_s=10)
+        yield agent
+    finally:
+        agent.stop()
+
+
+def wav(hall: LiveHall, path: str, **params: str | int) -> bytes:
+    """The WAV the server gives the agent for this path."""
+    bearer = {"Authorization": f"Bearer {hall.tokens['speaker-1f']}"}
+    answer = requests.get(hall.url("/api/v1" + path), params=params, headers=bearer, timeout=30)
+    answer.raise_for_status()
+    return answer.content
+
+
+def settled(agent: DisplayAgent, count: int) -> Any:
+    speaker = agent.speaker
+    assert speaker is not None
+    log = speaker.log
+    done = len(log.played) + len(log.skipped) + len(log.failed)
+    return log if done >= count and speaker.idle() else None
+
+
+def test_the_agents_speaker_reads_a_rush_once_each_in_order_a_recall_next_one_chime(
+    hall: LiveHall,
+) -> None:
+    for window in [*RUSH_WINDOWS, UPSTAIRS]:
+        api(hall, "boss", f"/windows/{window}/open")
+    for _ in range(len(RUSH_WINDOWS) + 1):
+        api(hall, "kiosk-1", "/tickets", {"service": "a"})
+    api(hall, "kiosk-1", "/tickets", {"service": "b"})
+    sink = Sink()
+    with speaking_agent(hall, sink) as agent:
+        speaker = agent.speaker
+        assert speaker is not None and agent.voice_windows == set(RUSH_WINDOWS)
+        called = {1: api(hall, "boss", "/windows/1/call-next")["ticket"]}
+        sink.wait_for(1)  # the batch's chime is playing: the rest of the rush waits behind it
+        for window in RUSH_WINDOWS[1:]:
+            called[window] = api(hall, "boss", f"/windows/{window}/call-next")["ticket"]
+        api(hall, "boss", f"/windows/{UPSTAIRS}/call-next")  # not this speaker's window
+        api(hall, "boss", "/windows/5/start")  # served before the speaker got to them
+        api(hall, "boss", "/windows/5/finish")
+        api(hall, "boss", "/windows/12/recall")
+        until(lambda: any(c.kind == "recall" for c in speaker.plan.queue), 10,
+              what="the recall queued")  # fmt: skip
+        assert agent.client is not None
+        assert agent.client.wait_for(lambda s: s.windows[5]["ticket"] is None, timeout_s=10)
+        sink.released.set()
+
+        log = until(lambda: settled(agent, 13), 60, what="the rush read out")
+        assert log.failed == []
+        order = [(p["window"], p["kind"]) for p in log.played]
+        # The recall first (it came during the chime), then the calls in call order; window
+        # 5's visitor (served already) and window 12's call (read as its recall) not read.
+        assert order == [(12, "recall"), *[(w, "call") for w in RUSH_WINDOWS if w not in (5, 12)]]
+        assert sorted((s["window"], s["reason"]) for s in log.skipped) == [
+            (5, "done"), (12, "recalled")
+        ]  # fmt: skip
+        assert len({p["seq"] for p in log.played}) == len(log.played)  # nothing twice
+        assert all(p["window"] != UPSTAIRS for p in [*log.played, *log.skipped])
+        # One chime for the whole rush, each call once; the last one, alone, twice.
+        assert (log.batches, log.chimes) == (1, 1)
+        assert [p["form"] for p in log.played] == ["once"] * len(log.played)
+        assert [p["readings"] for p in log.played] == [1] * (len(log.played) - 1) + [2]
+        # What the speaker played is exactly the server's chime and once-readings.
+        ones = [wav(hall, "/display/voice", number=called[w]["number"], window=w, form="once")
+                for w, _ in order]  # fmt: skip
+        assert sink.wavs == [wav(hall, "/display/voice/chime"), *ones, ones[-1]]
+
+        # Later, a quiet call: a batch of its own, chime and the sentence twice (as before).
+        api(hall, "boss", "/windows/1/finish")
+        quiet = api(hall, "boss", "/windows/1/call-next")["ticket"]
+        log = until(lambda: settled(agent, 14), 30, what="the quiet call read out")
+        assert (log.batches, log.chimes) == (2, 2)
+        once = wav(hall, "/display/voice", number=quiet["number"], window=1, form="once")
+        assert sink.wavs[-3:] == [wav(hall, "/display/voice/chime"), once, once]
+
+
+def test_the_old_one_after_another_player_with_announce_mode_sequential(hall: LiveHall) -> None:
+    for window in (1, 2, 3):
+        api(hall, "boss", f"/windows/{window}/open")
+        api(hall, "kiosk-1", "/tickets", {"service": "a"})
+    sink = Sink()
+    with speaking_agent(hall, sink, options={"announce_mode": "sequential"}) as agent:
+        numbers = [api(hall, "boss", "/windows/1/call-next")["ticket"]["number"]]
+        sink.wait_for(1)
+        numbers += [api(hall, "boss", f"/windows/{w}/call-next")["ticket"]["number"]
+                    for w in (2, 3)]  # fmt: skip
+        sink.released.set()
+        log = until(lambda: settled(agent, 3), 30, what="three calls read out")
+        assert [p["form"] for p in log.played] == ["full"] * 3 and log.chimes == 0
+        assert sink.wavs == [wav(hall, "/display/voice", number=n, window=w)
+                             for n, w in zip(numbers, (1, 2, 3), strict=True)]  # fmt: skip
