@@ -121,6 +121,7 @@ def current_config(session: Session, hall: Hall) -> dict[str, Any]:
             {
                 "name": d.name,
                 "kind": d.kind,
+                "label": d.label,
                 "zone": d.zone,
                 "windows": list(d.windows),
                 "layout": d.layout,

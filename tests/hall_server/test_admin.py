@@ -249,3 +249,11 @@ def test_admin_edits_survive_a_restart_with_the_same_site_file(hall: HallRig) ->
 
     changed_site = site.model_copy(update={"name": "测试大厅（新）"})
     assert apply_hall_config(hall.ctx.db, changed_site) == (hall.ctx.hall_id, True)
+
+
+def test_a_devices_place_survives_an_edit_of_another_field_and_the_export(hall: HallRig) -> None:
+    assert put(hall, "/admin/devices/kiosk-1", {"label": "1楼入口东侧自助机"}).status_code == 200
+    assert put(hall, "/admin/devices/kiosk-1", {"zone": "大厅入口"}).status_code == 200
+    config = hall.get("root", "/admin/config").get_json()["config"]
+    kiosk = {d["name"]: d for d in config["devices"]}["kiosk-1"]
+    assert (kiosk["label"], kiosk["zone"]) == ("1楼入口东侧自助机", "大厅入口")

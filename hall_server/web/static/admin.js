@@ -52,7 +52,7 @@
     ],
     devices: [
       ["name", "设备名", "Name", "text", { key: true }], ["kind", "类型", "Kind", "select", { options: ["kiosk", "display", "agent", "evaluator"] }],
-      ["zone", "区域", "Zone", "text"], ["floor", "楼层", "Floor", "number", { codec: optionalNumber }],
+      ["label", "位置名称", "Place, as visitors know it (1楼入口东侧自助机)", "text"], ["zone", "区域", "Zone", "text"], ["floor", "楼层", "Floor", "number", { codec: optionalNumber }],
       ["windows", "所属窗口", "Windows", "text", { codec: numbers }], ["layout", "显示范围", "Layout", "select", { options: ["all", "zone", "floor"] }],
     ],
     staff: [
@@ -191,7 +191,7 @@
       const { devices } = await call("/admin/devices");
       const status = Object.fromEntries(devices.map((d) => [d.name, d]));
       editable("devices", config.devices, "name", [
-        ["name", "设备", "Name"], ["kind", "类型", "Kind"], ["windows", "窗口", "Windows", (d) => numbers.show(d.windows)],
+        ["name", "设备", "Name"], ["label", "位置", "Place"], ["kind", "类型", "Kind"], ["windows", "窗口", "Windows", (d) => numbers.show(d.windows)],
         ["state", "状态", "State", (d) => (status[d.name] && status[d.name].revoked ? "已停用 revoked" : Object.entries((status[d.name] || {}).status || {}).map(([p, s]) => `${p}:${s.health}`).join(" ") || "—")],
       ], (d) => `<button data-rotate="${esc(d.name)}">换令牌 Rotate</button><button data-revoke="${esc(d.name)}">停用 Revoke</button>`);
       $("#panel tbody").addEventListener("click", async (e) => {
