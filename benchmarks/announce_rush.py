@@ -19,7 +19,15 @@ previous end + gap), end = start + length. Playing it for real would take 5 minu
 Also checked: that headless Chromium plays the WAVs for their real length (each part's
 started→ended against the WAV's length).
 
-    .venv/bin/python benchmarks/announce_rush.py [--floor-tv] [--json out.json]
+``--agent``: the same rush read by display agents' speakers instead of TV pages — one
+``DisplayAgent`` per zone (an agent device bound to the zone's windows, ``hall display-agent
+--play``) in this process, its sound card a sink that takes each WAV for the WAV's length
+(``wave`` header; this machine has no sound card), so its figures are made of the real
+clip lengths plus what the agent spends between two WAVs (fetching, planning). Its
+``speaker.log`` gives the same per-call times as ``window.hallAudio``; the baseline is the
+same sequential plan from the same full WAV lengths.
+
+    .venv/bin/python benchmarks/announce_rush.py [--floor-tv | --agent] [--json out.json]
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ import threading
 import time
 import urllib.request
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -66,7 +74,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def hall_toml() -> str:
-    """One floor, 25 windows in four zones, a TV per zone and one for the floor."""
+    """One floor, 25 windows in four zones, a TV and a speaker agent per zone, a floor TV."""
     windows = "".join(
         f'\n[[hall.windows]]\nnumber = {n}\nzone = "{zone}"\nfloor = 1\nservices = {{ a = 1 }}\n'
         for zone, numbers in ZONES.items()
@@ -76,6 +84,11 @@ def hall_toml() -> str:
         f'\n[[hall.devices]]\nname = "tv-{zone[0].lower()}"\nkind = "display"\nzone = "{zone}"'
         f'\nfloor = 1\nlayout = "zone"\n'
         for zone in ZONES
+    )
+    tvs += "".join(
+        f'\n[[hall.devices]]\nname = "speaker-{zone[0].lower()}"\nkind = "agent"\nfloor = 1'
+        f"\nwindows = {list(numbers)}\n"
+        for zone, numbers in ZONES.items()
     )
     return f"""
 [server]
@@ -158,10 +171,9 @@ def rush_hall() -> Iterator[Hall]:
         print(f"clip bank made with espeak-ng in {time.monotonic() - started:.1f} s", flush=True)
         run_hall(env, "init")
         devices = ["kiosk-1", "tv-floor", *(f"tv-{z[0].lower()}" for z in ZONES)]
-        tokens = {
-            name: device_token(env, name, "kiosk" if name.startswith("kiosk") else "display")
-            for name in devices
-        }
+        devices += [f"speaker-{z[0].lower()}" for z in ZONES]
+        kinds = {"kiosk": "kiosk", "tv": "display", "speaker": "agent"}
+        tokens = {name: device_token(env, name, kinds[name.split("-")[0]]) for name in devices}
         run_hall(
             env,
             "user",
@@ -292,13 +304,72 @@ def real_durations(
     }
 
 
-def run(floor_tv: bool) -> dict[str, Any]:
+class Speakers:
+    """The zone speakers as display agents in this process; ``state`` like window.hallAudio."""
+
+    def __init__(self, hall: Hall, names: list[str]) -> None:
+        from display.agent import DisplayAgent
+
+        self.playing = dict.fromkeys(names, 0)
+        self.playing_max = dict.fromkeys(names, 0)
+        self._lock = threading.Lock()
+        self.agents = {
+            name: DisplayAgent(hall.base_url, hall.tokens[name], player=self.sink(name),
+                               play_audio=True, status_interval_s=600)
+            for name in names
+        }  # fmt: skip
+        for agent in self.agents.values():
+            agent.start(connect_timeout_s=30)
+        for name, agent in self.agents.items():
+            assert agent.client is not None
+            if not agent.client.wait_for(lambda state: state.ready, timeout_s=30):
+                raise RuntimeError(f"{name}: no snapshot from the hall")
+
+    def sink(self, name: str) -> Callable[[bytes], None]:
+        """A sound card that takes a WAV for its length; counts how many play at once."""
+
+        def play(wav: bytes) -> None:
+            with wave.open(io.BytesIO(wav)) as clip:
+                seconds = clip.getnframes() / clip.getframerate()
+            with self._lock:
+                self.playing[name] += 1
+                self.playing_max[name] = max(self.playing_max[name], self.playing[name])
+            threading.Event().wait(seconds)  # the speaker is busy for the WAV's length
+            with self._lock:
+                self.playing[name] -= 1
+
+        return play
+
+    def state(self, name: str) -> dict[str, Any]:
+        """The agent's speaker log in the pages' shape (times in ms)."""
+        speaker = self.agents[name].speaker
+        assert speaker is not None
+        log = speaker.log
+        times = ("called_at", "queued_at", "started_at", "voiced_at", "ended_at", "at")
+
+        def ms(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [{k: v * 1000 if k in times else v for k, v in e.items()} for e in entries]
+
+        return {
+            "played": ms(log.played), "skipped": ms(log.skipped), "failed": ms(log.failed),
+            "parts": ms(log.parts), "chimes": log.chimes, "batches": log.batches,
+            "queue": list(speaker.plan.queue), "playing": None if speaker.idle() else True,
+            "playingMax": self.playing_max[name],
+        }  # fmt: skip
+
+    def stop(self) -> None:
+        for agent in self.agents.values():
+            agent.stop()
+
+
+def run(floor_tv: bool, agent: bool = False) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     check_hall_open(180)
     order = list(range(1, WINDOWS + 1))
     random.Random(SEED).shuffle(order)
-    tvs = {f"tv-{z[0].lower()}": list(numbers) for z, numbers in ZONES.items()}
+    prefix = "speaker" if agent else "tv"
+    tvs = {f"{prefix}-{z[0].lower()}": list(numbers) for z, numbers in ZONES.items()}
     if floor_tv:
         tvs["tv-floor"] = list(range(1, WINDOWS + 1))
     with rush_hall() as hall, sync_playwright() as playwright:
@@ -306,24 +377,35 @@ def run(floor_tv: bool) -> dict[str, Any]:
             hall.post("boss", f"/windows/{window}/open")
         for _ in range(WINDOWS):
             hall.post("kiosk-1", "/tickets", {"service": "a"})
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pages = {}
-        for name in tvs:
-            context = browser.new_context(locale="zh-CN", viewport={"width": 1920, "height": 1080})
-            page = context.new_page()
-            page.goto(f"{hall.base_url}/display/{name}?token={hall.tokens[name]}")
-            page.wait_for_function("() => window.hallDisplay.connected", timeout=30_000)
-            page.wait_for_function("() => window.hallAudio.enabled", timeout=30_000)
-            pages[name] = page
+        pages: dict[str, Any] = {}
+        speakers = None
+        if agent:
+            speakers = Speakers(hall, list(tvs))
+            pages = {name: name for name in tvs}
+        else:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for name in tvs:
+                context = browser.new_context(
+                    locale="zh-CN", viewport={"width": 1920, "height": 1080}
+                )
+                page = context.new_page()
+                page.goto(f"{hall.base_url}/display/{name}?token={hall.tokens[name]}")
+                page.wait_for_function("() => window.hallDisplay.connected", timeout=30_000)
+                page.wait_for_function("() => window.hallAudio.enabled", timeout=30_000)
+                pages[name] = page
+
+        def state_of(name: str) -> dict[str, Any]:
+            return speakers.state(name) if speakers else audio_state(pages[name])
+
         load = load_average()
         begin = time.monotonic()
         called = make_calls(hall, order)
         states: dict[str, dict[str, Any]] = {}
         deadline = begin + 240
         while len(states) < len(pages) and time.monotonic() < deadline:
-            for name, page in pages.items():
+            for name in pages:
                 if name not in states:
-                    state = audio_state(page)
+                    state = state_of(name)
                     if settled(state, len(tvs[name])):
                         states[name] = state
                         print(
@@ -331,8 +413,10 @@ def run(floor_tv: bool) -> dict[str, Any]:
                             flush=True,
                         )
             threading.Event().wait(0.5)
-        for name, page in pages.items():
-            states.setdefault(name, audio_state(page))
+        for name in pages:
+            states.setdefault(name, state_of(name))
+        if speakers:
+            speakers.stop()
         numbers = {w: t["number"] for w, t in called.items()}
         durations = real_durations(hall, list(states.values()), numbers)
 
@@ -365,9 +449,11 @@ def run(floor_tv: bool) -> dict[str, Any]:
                 "end_max_s": max(e - called_at[w] for w, (_, e) in zip(mine, plan, strict=True)),
                 "full_wav_median_s": statistics.median(full[w] for w in mine),
             }
-        browser.close()
+        if not speakers:
+            browser.close()
     results = [summarise(name, states[name], tvs[name]) for name in tvs]
     return {
+        "player": "display agent" if agent else "TV page (Chromium)",
         "machine": machine(),
         "load_before": load,
         "load_after": load_average(),
@@ -381,6 +467,7 @@ def run(floor_tv: bool) -> dict[str, Any]:
 def report(data: dict[str, Any]) -> str:
     audio = data["audio"]
     lines = [
+        f"player: {data['player']}",
         f"load average {data['load_before']:.2f} before, {data['load_after']:.2f} after "
         f"({data['machine']['cpus']} CPUs)",
         f"audio: {audio['parts']} WAVs played for {audio['played_over_wav_median']:.3f}"
@@ -404,14 +491,14 @@ def report(data: dict[str, Any]) -> str:
             f"{tv['end_max_s']:.1f} s | {forms} | {tv['chimes']}/{tv['batches']} |"
         )
     zones = [tv for tv in data["tvs"] if tv["tv"] != "tv-floor"]
-    worst = max(tv["voiced_max_s"] for tv in zones)
+    worst = max(tv["voiced_max_s"] or float("inf") for tv in zones)
     ok = all(
         tv["voiced"] == tv["calls"] and not tv["duplicates"] and not tv["out_of_order_windows"]
         for tv in zones
     )
     lines += [
         "",
-        f"zone TVs: every call voiced (its first reading ended) within {worst:.1f} s of its call "
+        f"zones: every call voiced (its first reading ended) within {worst:.1f} s of its call "
         f"(target {TARGET_S:.0f} s): {'MET' if ok and worst <= TARGET_S else 'NOT MET'}",
     ]
     return "\n".join(lines)
@@ -422,10 +509,15 @@ def main() -> None:
     parser.add_argument(
         "--floor-tv", action="store_true", help="also a TV reading the whole floor (~2 min)"
     )
+    parser.add_argument(
+        "--agent", action="store_true", help="zone speakers as display agents, not TV pages"
+    )
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     args = parser.parse_args()
+    if args.agent and args.floor_tv:
+        parser.error("--floor-tv is a TV page; --agent runs the zone speakers only")
     with sigterm_as_exit():
-        data = run(args.floor_tv)
+        data = run(args.floor_tv, args.agent)
     print(report(data))
     if args.json:
         args.json.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
