@@ -262,46 +262,77 @@ def forecast_cost(waiting: int, repeat: int = 200) -> float:
     return (wallclock.perf_counter() - started) / repeat * 1e3
 
 
+def report(name: str, days: int, seed: int) -> str:
+    """Run one scenario and seed, print its figures; return its Markdown table row."""
+    started = wallclock.perf_counter()
+    records, cost = run(name, days, seed)
+    s = summary(records)
+    wall = wallclock.perf_counter() - started
+    print(
+        f"== {name}: {days} days, seed {seed}, {s['visitors']} visitors "
+        f"({s['waited']} waited; mean wait {s['mean_wait_min']:.1f} min), {wall:.1f} s"
+    )
+    for key in ("mae_naive_min", "mae_ours_min", "mae_best_min"):
+        value = s[key]
+        print(f"  {key:16s} {'-' if value is None else f'{value:.2f}'}")
+    if s["mae_naive_min"]:
+        print(f"  ours / naive     {s['mae_ours_min'] / s['mae_naive_min']:.3f}")
+    if s["mae_best_min"]:
+        print(f"  ours / best      {s['mae_ours_min'] / s['mae_best_min']:.3f}")
+    print(
+        f"  inside 80% range {s['inside_80']:.1%} of all; {s['inside_80_told_wait']:.1%} of "
+        f"the {s['told_wait']} told a wait (MAE ours {s['mae_ours_told_wait_min']:.2f}, "
+        f"naive {s['mae_naive_told_wait_min']:.2f} min)"
+    )
+    print(
+        f"  >5 min after ETA {s['late5_point']:.1%} (point), {s['late5_high']:.1%} "
+        f"(range's upper end); naive {s['late5_naive']:.1%}, best {s['late5_best']:.1%}"
+    )
+    n = max(cost["n"], 1)
+    issues = max(len(records), 1)
+    print(f"  cost per ETA: read {cost['read'] / n * 1e3:.2f} ms + forecast "
+          f"{cost['forecast'] / n * 1e3:.2f} ms (mean {cost['waiting'] / n:.0f} waiting); "
+          f"an issue {cost['issue'] / issues * 1e3:.2f} ms in the same run")  # fmt: skip
+    best = s["mae_best_min"]
+    label = {"mmc": "M/M/4, ρ = 0.90", "mixed": "mixed"}[name]
+    to_best = "—" if best is None else f"{s['mae_ours_min'] / best:.3f}"
+    late_best = "—" if best is None else f"{s['late5_best']:.1%}"
+    return (
+        f"| {label} | {seed} | {s['visitors']:,} ({s['waited']:,}) | "
+        f"{s['mae_naive_min']:.2f} / {s['mae_ours_min']:.2f} / "
+        f"{'—' if best is None else f'{best:.2f}'} | "
+        f"{s['mae_ours_min'] / s['mae_naive_min']:.3f} | "
+        f"{to_best} | "
+        f"{s['inside_80']:.1%} / {s['inside_80_told_wait']:.1%} | "
+        f"{s['late5_point']:.1%} / {s['late5_high']:.1%} ({s['late5_naive']:.1%}; "
+        f"{late_best}) |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), action="append")
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seeds", help="several seeds, e.g. 1,2,3: ends with a Markdown table")
     parser.add_argument("--cost", action="store_true", help="also time the replay alone")
     parser.add_argument("--lean", action="store_true", help="the issue answer's lean read")
     args = parser.parse_args()
     global LEAN
     LEAN = args.lean
-    for name in args.scenario or ["mmc", "mixed"]:
-        started = wallclock.perf_counter()
-        records, cost = run(name, args.days, args.seed)
-        s = summary(records)
-        wall = wallclock.perf_counter() - started
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
+    rows: list[str] = []
+    for seed in seeds:
+        for name in args.scenario or ["mmc", "mixed"]:
+            rows.append(report(name, args.days, seed))
+    if args.seeds:
         print(
-            f"== {name}: {args.days} days, seed {args.seed}, {s['visitors']} visitors "
-            f"({s['waited']} waited; mean wait {s['mean_wait_min']:.1f} min), {wall:.1f} s"
+            "\n| scenario | seed | visitors (waited) | MAE naive / ours / best (min) | ours / "
+            "naive | ours / best | in 80 % range: all / told a wait | > 5 min after the "
+            "median / the range's top (naive; best) |"
         )
-        for key in ("mae_naive_min", "mae_ours_min", "mae_best_min"):
-            value = s[key]
-            print(f"  {key:16s} {'-' if value is None else f'{value:.2f}'}")
-        if s["mae_naive_min"]:
-            print(f"  ours / naive     {s['mae_ours_min'] / s['mae_naive_min']:.3f}")
-        if s["mae_best_min"]:
-            print(f"  ours / best      {s['mae_ours_min'] / s['mae_best_min']:.3f}")
-        print(
-            f"  inside 80% range {s['inside_80']:.1%} of all; {s['inside_80_told_wait']:.1%} of "
-            f"the {s['told_wait']} told a wait (MAE ours {s['mae_ours_told_wait_min']:.2f}, "
-            f"naive {s['mae_naive_told_wait_min']:.2f} min)"
-        )
-        print(
-            f"  >5 min after ETA {s['late5_point']:.1%} (point), {s['late5_high']:.1%} "
-            f"(range's upper end); naive {s['late5_naive']:.1%}, best {s['late5_best']:.1%}"
-        )
-        n = max(cost["n"], 1)
-        issues = max(len(records), 1)
-        print(f"  cost per ETA: read {cost['read'] / n * 1e3:.2f} ms + forecast "
-              f"{cost['forecast'] / n * 1e3:.2f} ms (mean {cost['waiting'] / n:.0f} waiting); "
-              f"an issue {cost['issue'] / issues * 1e3:.2f} ms in the same run")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|")
+        print("\n".join(rows))
 
     if args.cost:
         for waiting in (10, 30, 100, 400):
