@@ -20,6 +20,7 @@ display's events are checked to arrive in seq order, none twice.
 
     .venv/bin/python benchmarks/servers.py --duration 10 --processes 2 --repeat 2
     .venv/bin/python benchmarks/servers.py --setups one,gunicorn --db postgres
+    .venv/bin/python benchmarks/servers.py --hup --repeat 4   # a HUP reload: does it pause?
 """
 
 from __future__ import annotations
@@ -208,6 +209,43 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
         }  # fmt: skip
 
 
+def hup_pause(args: argparse.Namespace) -> dict[str, float]:
+    """The slowest answer of a client asking /api/v1/health back to back, each time on a new
+    connection, before and through ``kill -HUP`` of gunicorn's master (workers replaced)."""
+    import signal
+    import threading
+
+    import requests
+
+    with (
+        tempfile.TemporaryDirectory(prefix="hall-servers-") as tmp,
+        served("gunicorn", args.db, args.processes, Path(tmp)) as setup,
+    ):
+        answers: list[tuple[float, float]] = []  # (when sent, seconds taken)
+        stop = threading.Event()
+
+        def ask() -> None:
+            while not stop.is_set():
+                sent = time.monotonic()
+                with requests.Session() as session:
+                    session.get(setup.base_url + "/api/v1/health", timeout=60,
+                                headers={"Connection": "close"}).raise_for_status()  # fmt: skip
+                answers.append((sent, time.monotonic() - sent))
+
+        asker = threading.Thread(target=ask, daemon=True)
+        asker.start()
+        stop.wait(3)
+        hup = time.monotonic()
+        os.kill(setup.pids[0], signal.SIGHUP)
+        stop.wait(20)  # the new workers start and the old ones go within this
+        stop.set()
+        asker.join(70)
+        before = [took for sent, took in answers if sent < hup]
+        through = [took for sent, took in answers if sent >= hup]
+        return {"slowest_before_s": max(before), "slowest_through_hup_s": max(through),
+                "answers_through_hup": len(through)}  # fmt: skip
+
+
 @dataclass
 class _WrkTarget:
     """What issue_throughput.run_wrk needs of a hall."""
@@ -263,6 +301,9 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=50, help="calls timed to the display")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of every setup")
     parser.add_argument("--json", help="write every result to this file")
+    parser.add_argument(
+        "--hup", action="store_true", help="instead: the slowest answer through a HUP reload"
+    )
     args = parser.parse_args()
     setups = [s for s in args.setups.split(",") if s]
     if not set(setups) <= set(SETUPS) or "one" not in setups:
@@ -273,6 +314,10 @@ def main() -> int:
         if shutil.which(program) is None:
             parser.error(f"{program} is not installed")
     raise_open_files_limit()
+    if args.hup:
+        for _ in range(args.repeat):
+            print(json.dumps(hup_pause(args)), flush=True)
+        return 0
     check_hall_open(args.repeat * len(setups) * (args.duration + args.warmup + 60))
     print(json.dumps(machine()), flush=True)
     results = []
