@@ -125,14 +125,15 @@
     if (ui.revoked) { renderMessage({ zh: ui.revoked[0], en: ui.revoked[1], fault: true }); return; }
     const v = ui.view;
     screen.dataset.view = v.name;
+    // The mode bar and the header first: the home page measures what fits below them.
+    document.getElementById("lang").textContent = ui.lang === "en" ? "中文" : "English";
+    renderModes();
     if (v.name === "home") renderHome();
     else if (v.name === "service") renderService(v.code);
     else if (v.name === "keypad") renderKeypad(v);
     else if (v.name === "issued") renderIssued(v.ticket);
     else if (v.name === "message") renderMessage(v);
     else if (v.name === "wait") renderWait(v);
-    document.getElementById("lang").textContent = ui.lang === "en" ? "中文" : "English";
-    renderModes();
     updateScrollCue();
   }
 
@@ -205,14 +206,23 @@
   }
 
   /* Home: as many rows of cards as fit whole on the screen as it is now (a printer banner or
-     long notices take room), at most MAX_ROWS; the rest on further pages. */
+     long notices take room), at most MAX_ROWS, the same on every page (so pages never
+     overlap); each page is drawn to check it before one is shown. */
   function renderHome() {
     if (!ui.state) { screen.innerHTML = `<div class="message">${bi("正在加载…", "Loading…")}</div>`; return; }
+    const ordered = orderedServices();
     const columns = ui.elderly ? COLUMNS.elderly : COLUMNS.normal;
-    for (let rows = ui.elderly ? MAX_ROWS.elderly : MAX_ROWS.normal; rows >= 1; rows--) {
-      drawHome(columns, rows);
-      if (rows === 1 || homeFits()) break;
+    let rows = ui.elderly ? MAX_ROWS.elderly : MAX_ROWS.normal;
+    for (; rows > 1; rows--) {
+      const per = columns * rows;
+      let fits = true;
+      for (let first = 0; fits && first < Math.max(1, ordered.length); first += per) {
+        drawHome(ordered, columns, rows, first);
+        fits = homeFits();
+      }
+      if (fits) break;
     }
+    drawHome(ordered, columns, rows, ui.first);
   }
 
   function homeFits() {
@@ -220,12 +230,12 @@
     return [...screen.querySelectorAll(".service")].every((card) => card.scrollHeight <= card.clientHeight + 1);
   }
 
-  function drawHome(columns, rows) {
-    const ordered = orderedServices();
+  function drawHome(ordered, columns, rows, first) {
     const per = columns * rows;
     const count = Math.max(1, Math.ceil(ordered.length / per));
-    // The page that holds the first card shown before: it stays in view when the page size changes.
-    const page = Math.min(Math.floor(ui.first / per), count - 1);
+    // The page that holds the card `first`: the first card shown stays in view when the page
+    // size changes.
+    const page = Math.min(Math.floor(first / per), count - 1);
     ui.perPage = per;
     ui.page = page;
     const shown = ordered.slice(page * per, (page + 1) * per);

@@ -116,8 +116,11 @@ def test_elderly_mode_one_tap_away_large_high_contrast_60px_and_over_after_the_t
     switch.click()
     expect(kiosk.locator("body")).to_have_class(ELDERLY)
     expect(switch).to_have_attribute("aria-pressed", "true")
-    expect(kiosk.locator(".service")).to_have_count(4)  # fewer, bigger cards
-    expect(kiosk.locator("#page-count")).to_contain_text("第 1 / 4 页")
+    # Fewer, bigger cards: four a page, three when a name takes two lines on some page.
+    kiosk.wait_for_function("() => document.querySelectorAll('.service').length <= 4")
+    per_page = kiosk.locator(".service").count()
+    assert per_page in (3, 4)
+    expect(kiosk.locator("#page-count")).to_contain_text(f"第 1 / {-(-16 // per_page)} 页")
     name_px = kiosk.evaluate(
         "() => parseFloat(getComputedStyle(document.querySelector('.service .name')).fontSize)"
     )
@@ -127,7 +130,10 @@ def test_elderly_mode_one_tap_away_large_high_contrast_60px_and_over_after_the_t
     assert not cut, cut
     shot(kiosk, "elderly")
     kiosk.click("#lang")
-    expect(kiosk.locator("#page-count .primary")).to_have_text("Page 1 of 4")
+    # (a long English name takes two 60 px lines: fewer cards a page may come in English)
+    expect(kiosk.locator("#page-count .primary")).to_have_text(re.compile(r"^Page 1 of \d+$"))
+    cut = whole_on_screen(kiosk.evaluate(CARDS))
+    assert not cut, cut
     elderly_checks(kiosk)
     shot(kiosk, "elderly-en")
     kiosk.click("#lang")
