@@ -138,7 +138,7 @@
   }
 
   /* A screen longer than the kiosk (a long guide, large text) says so above its buttons. */
-  function SCROLL_CUE() {
+  function scrollCue() {
     return `<div class="scroll-cue" id="scroll-cue" hidden>${bi("▼ 向下滑动查看更多", "Scroll down for more")}</div>`;
   }
   function updateScrollCue() {
@@ -332,7 +332,7 @@
                               : bi("刷身份证（可选，65岁以上优先）", "Read ID card (optional, priority 65+)")}</button>
       </div>
       <div class="error-line inline">${why ? bi(...splitSentence(why)) : esc(ui.view.note || "")}</div>
-      <div class="actions">${SCROLL_CUE()}
+      <div class="actions">${scrollCue()}
         <button class="big plain" id="back" type="button">${bi("返回", "Back")}</button>
         <button class="big go" id="take" type="button" ${why || !canPrint ? "disabled" : ""}>${bi("取号", "Take a number")}</button>
       </div>`;
@@ -357,7 +357,7 @@
       <div class="keypad${v.kind === "phone" ? "" : " letters"}">
         ${keys.map((k) => `<button class="key" type="button" data-key="${k}">${k}</button>`).join("")}
       </div>
-      <div class="actions">${SCROLL_CUE()}
+      <div class="actions">${scrollCue()}
         <button class="big plain" id="back" type="button">${bi("返回", "Back")}</button>
         <button class="big go" id="ok" type="button">${v.kind === "phone" ? bi("确定", "OK") : bi("签到取号", "Check in")}</button>
       </div>`;
@@ -414,7 +414,7 @@
         <div class="primary">${esc(v.zh)}</div>
         ${v.en ? `<div class="secondary">${esc(v.en)}</div>` : ""}
       </div>
-      <div class="actions">${SCROLL_CUE()}<button class="big plain" id="home" type="button">${bi("返回首页", "Home")}</button></div>`;
+      <div class="actions">${scrollCue()}<button class="big plain" id="home" type="button">${bi("返回首页", "Home")}</button></div>`;
     document.getElementById("home").addEventListener("click", () => go({ name: "home" }));
   }
 
@@ -446,7 +446,7 @@
         <img class="qr" id="qr" alt="QR" src="/t/${encodeURIComponent(t.token)}/qr.svg">
         <div class="hint inline">${bi("手机扫码查看排队进度", "Scan to follow your queue on your phone")}</div>
       </div>
-      <div class="actions">${SCROLL_CUE()}<button class="big go" id="done" type="button">${bi("完成", "Done")}</button></div>`;
+      <div class="actions">${scrollCue()}<button class="big go" id="done" type="button">${bi("完成", "Done")}</button></div>`;
     document.getElementById("done").addEventListener("click", () => reset());
   }
 
