@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -58,7 +58,7 @@ PLAYERS = (["aplay", "-q"], ["paplay"], ["play", "-q"])  # ALSA, PulseAudio, SoX
 Player = Callable[[bytes], None]
 CALLS = ("ticket.called", "ticket.recalled")
 MAX_KEPT = 200  # entries kept in each list of the speaker's log
-LENGTH_WAIT_S = 2.0  # how long the plan waits for a waiting call's WAV to know its length
+LENGTH_WAIT_S = 2.0  # how long the plan waits for the waiting calls' WAVs to know their lengths
 
 
 @dataclass
@@ -553,19 +553,22 @@ class Speaker:
     def _lengths(self) -> dict[int, float]:
         """The lengths of the waiting calls' readings (the plan needs them only in a backlog)."""
         with self._cond:
-            waiting = list(self.plan.queue) if len(self.plan.queue) > 1 else []
+            planned = self.plan.settings.mode == "plan"
+            waiting = list(self.plan.queue) if planned and len(self.plan.queue) > 1 else []
             futures = [(c.seq, self._fetch(c, "once")) for c in waiting]
         lengths = {}
+        deadline = time.monotonic() + LENGTH_WAIT_S  # a slow server: guess the rest (GUESS_S)
         for seq, future in futures:
             with contextlib.suppress(Exception):
-                seconds = wav_seconds(future.result(timeout=LENGTH_WAIT_S))
+                wav = future.result(timeout=max(0.0, deadline - time.monotonic()))
+                seconds = wav_seconds(wav)
                 if seconds is not None:
                     lengths[seq] = seconds
         return lengths
 
     def _play_chime(self) -> None:
         if self._chime is None:
-            with contextlib.suppress(ApiError, Unreachable, RuntimeError):
+            with contextlib.suppress(ApiError, Unreachable, RuntimeError, CancelledError):
                 self._chime = self._fetcher.submit(self._get_chime).result()
         if self._chime is None:
             return  # no chime this batch; tried again at the next one
@@ -579,7 +582,7 @@ class Speaker:
             wanted = self._fetch(call, form)
         try:
             wav = wanted.result()
-        except (ApiError, Unreachable, RuntimeError) as failure:
+        except (ApiError, Unreachable, RuntimeError, CancelledError) as failure:
             with self._cond:
                 self._forget(call)
                 # A fresh install makes its clip bank on the first call, which can outlast
