@@ -162,3 +162,48 @@ def test_the_old_one_after_another_player_with_announce_mode_sequential(hall: Li
         assert [p["form"] for p in log.played] == ["full"] * 3 and log.chimes == 0
         assert sink.wavs == [wav(hall, "/display/voice", number=n, window=w)
                              for n, w in zip(numbers, (1, 2, 3), strict=True)]  # fmt: skip
+
+
+def test_the_agents_options_stale_s_and_voice_within_s_shown_not_read_and_brief(
+    hall: LiveHall,
+) -> None:
+    for window in (1, 2, 3):
+        api(hall, "boss", f"/windows/{window}/open")
+    for _ in range(6):
+        api(hall, "kiosk-1", "/tickets", {"service": "a"})
+
+    def rush(agent: DisplayAgent, sink: Sink, old_s: float) -> list[dict[str, Any]]:
+        """Window 1 calls (its chime held), then 2 and 3; let go once all are old_s old."""
+        tickets = [api(hall, "boss", "/windows/1/call-next")["ticket"]]
+        sink.wait_for(1)
+        tickets += [api(hall, "boss", f"/windows/{w}/call-next")["ticket"] for w in (2, 3)]
+        assert agent.speaker is not None
+        speaker = agent.speaker
+        until(lambda: len(speaker.plan.queue) == 3, 10, what="three calls waiting")
+        newest = max(c.called_at for c in speaker.plan.queue)
+        until(lambda: speaker.clock() - newest > old_s, 10, what=f"the calls {old_s} s old")
+        sink.released.set()
+        return tickets
+
+    sink = Sink()
+    with speaking_agent(hall, sink, options={"stale_s": 1}) as agent:
+        rush(agent, sink, 1.0)
+        log = until(lambda: settled(agent, 3), 30, what="three calls handled")
+        # Too old when their turn came: shown on the signs, not read; the chime alone played.
+        assert [(s["window"], s["reason"]) for s in log.skipped] == [(1, "stale"), (2, "stale"),
+                                                                     (3, "stale")]  # fmt: skip
+        assert log.played == [] and [p["what"] for p in log.parts] == ["chime"]
+
+    for window in (1, 2, 3):
+        api(hall, "boss", f"/windows/{window}/finish")
+    sink = Sink()
+    with speaking_agent(hall, sink, options={"voice_within_s": 1}) as agent:
+        tickets = rush(agent, sink, 1.0)
+        log = until(lambda: settled(agent, 3), 30, what="three calls read")
+        # Read once each the calls would be later than 1 s: brief while others wait; the
+        # last one, alone, once and again.
+        assert [(p["window"], p["form"], p["readings"]) for p in log.played] == [
+            (1, "brief", 1), (2, "brief", 1), (3, "once", 2)
+        ]  # fmt: skip
+        brief = wav(hall, "/display/voice", number=tickets[0]["number"], window=1, form="brief")
+        assert sink.wavs[1] == brief
