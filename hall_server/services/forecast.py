@@ -684,8 +684,19 @@ _part_statements: dict[tuple[str, tuple[int, ...]], tuple[Prepared, Prepared]] =
 
 
 def _part(layout: Layout, service: str) -> tuple[Prepared, Prepared]:
-    """The windows that serve ``service`` and the visitors at them: two statements per set."""
-    numbers = tuple(sorted(n for n, info in layout.windows.items() if service in info.weights))
+    """The windows whose calls can reach ``service``'s queue (those that serve it, and through
+    the services they share, those that drain the same queues) and the visitors at them: two
+    statements per set. In a hall of separate zones that is the zone's group, not the hall."""
+    services, chosen = {service}, set()
+    grew = True
+    while grew:
+        grew = False
+        for n, info in layout.windows.items():
+            if n not in chosen and services.intersection(info.weights):
+                chosen.add(n)
+                services.update(info.weights)
+                grew = True
+    numbers = tuple(sorted(chosen))
     key = (service, numbers)
     found = _part_statements.get(key)
     if found is not None:
@@ -1117,7 +1128,7 @@ def issued_ticket_eta(
     else:  # the lean read: the windows that serve it and the queues they serve
         lean = _lean_read(ctx, connection, now, candidate, seq_before)
         candidate = next((c for c in lean.waiting if c.id == row.id), candidate)
-        eta = forecast_ticket(lean, candidate, ctx, now, whole=False)
+        eta = forecast_ticket(lean, candidate, ctx, now)
         return eta_fields(eta, fallback_ahead)
     eta = forecast_ticket(hall, candidate, ctx, now)
     with _books_lock:

@@ -226,7 +226,7 @@ def test_issues_in_a_row_are_told_what_a_fresh_read_would_tell(
         lean = fc.read_hall(hall.ctx, session.connection(), hall.clock.now, for_service="b")
     last = answers[-1]
     me = next(c for c in lean.waiting if c.id == last["id"])
-    fresh = fc.eta_fields(fc.forecast_ticket(lean, me, hall.ctx, whole=False), 0)
+    fresh = fc.eta_fields(fc.forecast_ticket(lean, me, hall.ctx), 0)
     assert {k: last[k] for k in fresh} == fresh
     # a call in between is a change the reused read did not see: the next issue reads again
     hall.act("staff2", 2, "call-next")
@@ -234,5 +234,5 @@ def test_issues_in_a_row_are_told_what_a_fresh_read_would_tell(
     with hall.ctx.db.read() as session:
         lean = fc.read_hall(hall.ctx, session.connection(), hall.clock.now, for_service="b")
     me = next(c for c in lean.waiting if c.id == after["id"])
-    fresh = fc.eta_fields(fc.forecast_ticket(lean, me, hall.ctx, whole=False), 0)
+    fresh = fc.eta_fields(fc.forecast_ticket(lean, me, hall.ctx), 0)
     assert {k: after[k] for k in fresh} == fresh
