@@ -16,6 +16,10 @@ counter row shared by the clients, then one row each), and every hall's log and 
 are checked afterwards (seq gapless, numbers unique).
 
     .venv/bin/python benchmarks/pg_halls.py --duration 15
+    .venv/bin/python benchmarks/pg_halls.py --duration 12 --compare-shared
+
+``--compare-shared`` adds a round of the ten halls with each process's halls taking turns on
+one write connection, as the hall server did before (the baseline of the change).
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ def worker(
     duration_s: float,
     start: Any,
     results: Any,
+    shared: bool = False,
 ) -> None:
     """One process: a thread per entry of ``halls_of_threads``, each issuing in that hall."""
     import threading
@@ -84,6 +89,9 @@ def worker(
 
     settings = _settings(url, folder, hall_code(1))
     db = Database(database_url(settings))
+    if shared:  # as before: the halls of a process took turns on one write connection
+        per_hall = db.write_connection
+        db.write_connection = lambda _hall=None, **kw: per_hall(None, **kw)  # type: ignore[method-assign]
     contexts = {h: HallContext(db, hall_code(h), secret="bench") for h in set(halls_of_threads)}
     actor = Actor(kind="device", id=None, name="压测取号机", role="kiosk")
     counts = [0] * len(halls_of_threads)
@@ -119,7 +127,12 @@ def worker(
 
 
 def one_round(
-    url: str, folder: str, halls_of_clients: list[int], args: argparse.Namespace
+    url: str,
+    folder: str,
+    halls_of_clients: list[int],
+    args: argparse.Namespace,
+    *,
+    shared: bool = False,
 ) -> dict[str, Any]:
     """Run the clients (``halls_of_clients[i]``: client i's hall) over the processes."""
     spawn = multiprocessing.get_context("spawn")
@@ -127,7 +140,9 @@ def one_round(
     results = spawn.Queue()
     shares = [halls_of_clients[p :: args.processes] for p in range(args.processes)]
     processes = [
-        spawn.Process(target=worker, args=(url, folder, share, args.duration, start, results))
+        spawn.Process(
+            target=worker, args=(url, folder, share, args.duration, start, results, shared)
+        )
         for share in shares
     ]
     for process in processes:
@@ -176,6 +191,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=10, help="issuing threads in all")
     parser.add_argument("--processes", type=int, default=2, help="processes the threads run in")
     parser.add_argument("--raw-s", type=float, default=8.0, help="seconds of each raw run")
+    parser.add_argument(
+        "--compare-shared", action="store_true",
+        help="a third round: the halls of a process on one write connection, as before",
+    )  # fmt: skip
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
     if not 1 <= args.duration <= 120 or not 2 <= args.halls <= 50:
@@ -194,6 +213,11 @@ def main() -> int:
         print(json.dumps({"round": "one hall", **one}), flush=True)
         many = one_round(url, folder, [1 + i % args.halls for i in range(args.clients)], args)
         print(json.dumps({"round": f"{args.halls} halls", **many}), flush=True)
+        before = None
+        if args.compare_shared:
+            halls = [1 + i % args.halls for i in range(args.clients)]
+            before = one_round(url, folder, halls, args, shared=True)
+            print(json.dumps({"round": f"{args.halls} halls, shared", **before}), flush=True)
         raw_one = raw_limit(url, duration_s=args.raw_s, connections=args.clients)
         raw_many = raw_limit(url, duration_s=args.raw_s, connections=args.clients,
                              counters=args.halls)  # fmt: skip
@@ -207,12 +231,22 @@ def main() -> int:
         "raw_ratio": raw_many["raw_tps"] / raw_one["raw_tps"],
         **checked,
     }
+    if before is not None:
+        result["shared_connection"] = before
+        result["ratio_shared"] = before["tickets_per_s"] / one["tickets_per_s"]
     print(json.dumps(result), flush=True)
     print(
         f"\n| round | halls | tickets/s | p50 ms | p99 ms |\n|---|---|---|---|---|\n"
         f"| one hall | 1 | {one['tickets_per_s']:.0f} | {one['p50_ms']} | {one['p99_ms']} |\n"
         f"| {args.halls} halls | {args.halls} | {many['tickets_per_s']:.0f} | {many['p50_ms']} "
-        f"| {many['p99_ms']} |\n\n"
+        f"| {many['p99_ms']} |\n"
+        + (
+            f"| {args.halls} halls, one write connection per process (before) | {args.halls} "
+            f"| {before['tickets_per_s']:.0f} | {before['p50_ms']} | {before['p99_ms']} |\n"
+            if before is not None
+            else ""
+        )
+        + f"\n"
         f"{args.halls} halls / one hall: {result['ratio']:.2f}x; raw limit of the server, "
         f"{args.clients} connections: one row {raw_one['raw_tps']:.0f}/s, {args.halls} rows "
         f"{raw_many['raw_tps']:.0f}/s ({result['raw_ratio']:.2f}x); every hall's seq gapless: "
