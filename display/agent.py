@@ -512,18 +512,22 @@ class Speaker:
 
     def run(self) -> None:
         """Play until stopped: wait for calls, read each batch out."""
-        while not self._stop.is_set():
-            with self._cond:
-                self._cond.wait_for(lambda: self.plan.queue or self._stop.is_set(), timeout=1.0)
-                if self._stop.is_set() or not self.plan.queue:
-                    continue
-                self._busy = True
-            try:
-                self._batch()
-            finally:
+        try:
+            while not self._stop.is_set():
                 with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+                    self._cond.wait_for(lambda: self.plan.queue or self._stop.is_set(), 1.0)
+                    if self._stop.is_set() or not self.plan.queue:
+                        continue
+                    self._busy = True
+                try:
+                    self._batch()
+                finally:
+                    with self._cond:
+                        self._busy = False
+                        self._cond.notify_all()
+        finally:
+            self._fetcher.shutdown(wait=True, cancel_futures=True)
+            self.api.close()
 
     def _batch(self) -> None:
         while not self._stop.is_set():
