@@ -208,6 +208,36 @@ def test_issued_on_one_worker_called_on_another_a_screen_on_a_third_gets_it_once
             screen.stop()
 
 
+@pytest.mark.postgres
+def test_on_postgresql_two_workers_share_the_counters_one_leads_and_calls_cross(
+    tmp_path: Path, redis_url: str, pg_url: str
+) -> None:
+    with served(tmp_path, redis_url, 2, HALL_DATABASE_URL=pg_url) as hall:
+        workers = workers_of(hall, 2)
+        first, second = (workers[n] for n in sorted(workers))
+        screen, applied = screen_on(hall, first, workers)
+        kiosks = [session_on(hall, pid, workers) for pid in (first, second)]
+        try:
+            numbers = []
+            for kiosk in kiosks + kiosks:  # each worker issues, from the one counter
+                kiosk.headers["Authorization"] = f"Bearer {hall.tokens['kiosk-1']}"
+                issued = kiosk.post(hall.url("/api/v1/tickets"), json={"service": "b"}, timeout=10)
+                numbers.append(issued.json()["number"])
+            assert numbers == ["B001", "B002", "B003", "B004"]
+            staff = kiosks[1]  # on the second worker; the screen is on the first
+            staff.headers["Authorization"] = f"Bearer {hall.tokens['staff1']}"
+            assert staff.post(hall.url("/api/v1/windows/3/open"), timeout=10).ok
+            called = staff.post(hall.url("/api/v1/windows/3/call-next"), timeout=10).json()
+            assert called["ticket"]["number"] == "B001"
+            assert in_step(screen, hall)
+            assert in_seq_order_once(applied), str(applied)
+            assert one_leader(hall, workers), "not exactly one worker holds the advisory lock"
+        finally:
+            for kiosk in kiosks:
+                kiosk.close()
+            screen.stop()
+
+
 class Load:
     """A kiosk issuing and a window calling, each request on a new connection, until stopped
     (or LOAD_CAP_S). Keeps the id of every ticket the server acknowledged (201)."""
