@@ -193,6 +193,7 @@ class HandlingBook:
     estimates: dict[str, Handling] = field(default_factory=dict)
     by_hour: dict[int, dict[str, Handling]] = field(default_factory=dict)  # per local hour
     rates: dict[tuple[str, bool], float] = field(default_factory=dict)  # per s, last hour
+    arrivals: dict[tuple[str, bool, int], float] = field(default_factory=dict)  # past, per hour
     pauses: PauseBook = field(default_factory=lambda: PauseBook())
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -211,6 +212,7 @@ class HandlingBook:
                 self.day, self.served, self.refreshed_at = day, -1, None
                 self.history = _history(connection, ctx.hall_id, day, layout)
                 self.hours_history = _hours(connection, ctx.hall_id, day, layout, now, past=True)
+                self.arrivals = _arrival_history(connection, ctx.hall_id, day, layout, now)
                 self.today = {}
             every = REFRESH_S if served >= 50 else REFRESH_EARLY_S
             stale = served != self.served and (
@@ -218,7 +220,9 @@ class HandlingBook:
             )
             if stale or not self.estimates or layout_changed(self.estimates, layout):
                 self.today = _today(connection, ctx.hall_id, day, layout)
-                self.rates = _arrival_rates(connection, ctx.hall_id, day, layout, now)
+                self.rates = _arrival_rates(
+                    connection, ctx.hall_id, day, layout, now, self.arrivals
+                )
                 self.pauses.read(connection, ctx.hall_id, now)
                 self.served, self.refreshed_at = served, now
                 self.estimates = estimate(layout, self.history, self.today)
@@ -454,26 +458,101 @@ _GREEN = Prepared(
 GREEN_WINDOW_S = 3600.0  # green-channel arrivals are counted over the last hour
 
 
+ARRIVALS_PRIOR_S = 1800.0  # the past days' rate for this hour counts as half an hour seen
+
+
 def _arrival_rates(
-    connection: Connection, hall_id: int, day: Any, layout: Layout, now: datetime
+    connection: Connection,
+    hall_id: int,
+    day: Any,
+    layout: Layout,
+    now: datetime,
+    past: dict[tuple[str, bool, int], float] | None = None,
 ) -> dict[tuple[str, bool], float]:
-    """Tickets per second per (service, green channel or appointment), over the last hour."""
+    """Tickets per second per (service, green channel or appointment): the last hour's, with
+    the past days' rate for this hour of the day (``past``) as the prior worth
+    ``ARRIVALS_PRIOR_S`` of watching — so at opening time, before anyone came today, the
+    newcomers who will go first are still expected."""
     since = now - timedelta(seconds=GREEN_WINDOW_S)
     rows = _GREEN_ROWS(
         connection, _GREEN.run(connection, {"b_hall": hall_id, "b_day": day, "b_since": since})
     )
-    if not rows:
-        return {}
-    first = min(r.first for r in rows)
-    span = min(max((now - first).total_seconds(), 600.0), GREEN_WINDOW_S)
+    hour = now.astimezone(layout.tz).hour
     rates: dict[tuple[str, bool], float] = {}
+    seen: dict[tuple[str, bool], int] = {}
+    span = 0.0
+    if rows:
+        first = min(r.first for r in rows)
+        span = min(max((now - first).total_seconds(), 0.0), GREEN_WINDOW_S)
     for r in rows:
         if r.service_id in layout.services_by_id:
             code = layout.services_by_id[r.service_id].code
             green = int(r.green or 0)
-            rates[(code, True)] = green / span
-            rates[(code, False)] = (int(r.issued or 0) - green) / span
+            seen[(code, True)] = green
+            seen[(code, False)] = int(r.issued or 0) - green
+    for code in layout.services:
+        for green in (True, False):
+            count = seen.get((code, green), 0)
+            prior = (past or {}).get((code, green, hour))
+            if prior is not None:
+                rates[(code, green)] = (prior * ARRIVALS_PRIOR_S + count) / (
+                    ARRIVALS_PRIOR_S + span
+                )
+            elif (code, green) in seen:
+                rates[(code, green)] = count / max(span, 600.0)
     return rates
+
+
+_ARRIVAL_DAYS = Prepared(
+    select(func.count(func.distinct(_t.business_day))).where(
+        _t.hall_id == bindparam("b_hall"),
+        _t.business_day >= bindparam("b_from"),
+        _t.business_day <= bindparam("b_to"),
+    )
+)
+_arrival_statements: dict[str, Prepared] = {}
+
+
+def _arrival_history(
+    connection: Connection, hall_id: int, day: Any, layout: Layout, now: datetime
+) -> dict[tuple[str, bool, int], float]:
+    """Past days' tickets per second per (service, green channel, local hour of the issue),
+    averaged over the days the hall issued any — read once a day."""
+    dialect = connection.dialect.name
+    statement = _arrival_statements.get(dialect)
+    if statement is None:
+        hour: Any = (
+            literal_column("CAST(strftime('%H', tickets.issued_at) AS INTEGER)")
+            if dialect == "sqlite"
+            else literal_column(
+                "CAST(EXTRACT(HOUR FROM tickets.issued_at AT TIME ZONE 'UTC') AS INTEGER)"
+            )
+        )
+        statement = _arrival_statements[dialect] = Prepared(
+            select(_t.service_id, _t.priority, hour, func.count())
+            .where(
+                _t.hall_id == bindparam("b_hall"),
+                _t.business_day >= bindparam("b_from"),
+                _t.business_day <= bindparam("b_to"),
+            )
+            .group_by(_t.service_id, _t.priority, hour)
+        )
+    params = {"b_hall": hall_id, "b_from": day - timedelta(days=HISTORY_DAYS),
+              "b_to": day - timedelta(days=1)}  # fmt: skip
+    counted = _ARRIVAL_DAYS.run(connection, params).fetchall()
+    days = int(counted[0][0] or 0) if counted else 0
+    if days == 0:
+        return {}
+    offset = now.astimezone(layout.tz).utcoffset() or timedelta(0)
+    shift = int(offset.total_seconds() // 3600)
+    found: dict[tuple[str, bool, int], float] = {}
+    for sid, priority, utc_hour, n in statement.run(connection, params):
+        service = layout.services_by_id.get(sid)
+        if service is None or utc_hour is None:
+            continue
+        key = (service.code, bool(priority), (int(utc_hour) + shift) % 24)
+        found[key] = found.get(key, 0.0) + int(n) / days / 3600.0
+    return found
 
 
 def _shrink(

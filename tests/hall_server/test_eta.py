@@ -236,3 +236,24 @@ def test_issues_in_a_row_are_told_what_a_fresh_read_would_tell(
     me = next(c for c in lean.waiting if c.id == after["id"])
     fresh = fc.eta_fields(fc.forecast_ticket(lean, me, hall.ctx), 0)
     assert {k: after[k] for k in fresh} == fresh
+
+
+def test_before_anyone_came_today_the_past_days_arrivals_are_expected(hall: HallRig) -> None:
+    # the past days brought 12 green-channel visitors an hour to b at 10:00–11:00
+    past = {("b", True, 10): 12 / 3600}
+    with hall.ctx.db.read() as session:
+        day = fc.business_day(hall.clock.now, hall.ctx.layout.tz)
+        rates = fc._arrival_rates(session.connection(), hall.ctx.hall_id, day,
+                                  hall.ctx.layout, hall.clock.now, past)  # fmt: skip
+    assert rates[("b", True)] == pytest.approx(12 / 3600)
+    # and a normal b visitor is told the green channel may go first: later than without
+    hall.act("staff1", 3, "open")
+    hall.issue("b")
+    hall.act("staff1", 3, "call-next")
+    waiting = read_hall(hall)
+    me = fc.new_ticket("b", hall.clock.now)
+    plain = fc.forecast_ticket(waiting, me, hall.ctx)
+    waiting.rates = rates
+    expecting = fc.forecast_ticket(waiting, me, hall.ctx)
+    assert plain is not None and expecting is not None
+    assert expecting.high_s > plain.high_s
