@@ -9,15 +9,21 @@ of tests/display/test_announce_rush.py (a call reads in about a second).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
 
-from display.agent import DisplayAgent
+from display.agent import DisplayAgent, Speaker
+from display.voice.plan import Settings
+from display.voice.wavfile import Pcm, PcmFormat, wav_bytes
+from hall_server.client.api import ApiError, Unreachable
 from tests.display.test_announce_rush import RUSH_WINDOWS, UPSTAIRS, api, rush_hall, short_bank
 from tests.live import LiveHall, start_live_hall
 from tests.support.polling import until
@@ -207,3 +213,45 @@ def test_the_agents_options_stale_s_and_voice_within_s_shown_not_read_and_brief(
         ]  # fmt: skip
         brief = wav(hall, "/display/voice", number=tickets[0]["number"], window=1, form="brief")
         assert sink.wavs[1] == brief
+
+
+class FlakyApi:
+    """The server's voice endpoint as the speaker sees it: not ready at first for A001 (its
+    clip bank being made), refusing A002's number; a short WAV otherwise."""
+
+    def __init__(self, not_ready: int) -> None:
+        self.not_ready = not_ready
+        self.asked: list[str] = []
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        number = kwargs.get("params", {}).get("number", "chime")
+        self.asked.append(number)
+        if number == "A001" and self.asked.count("A001") <= self.not_ready:
+            raise Unreachable("timed out")
+        if number == "A002":
+            raise ApiError(400, "invalid_input", "号码格式不对 (number must look like A012).")
+        return SimpleNamespace(content=wav_bytes(Pcm(PcmFormat(16000, 2, 1), b"\0\0" * 160)))
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_wav_not_ready_is_tried_again_first_a_refused_one_fails_and_the_rest_go_on() -> None:
+    api_ = FlakyApi(not_ready=2)
+    played: list[bytes] = []
+    speaker = Speaker(api_, played.append, Settings(chime=False, repeat=1),  # type: ignore[arg-type]
+                      floors={}, windows=dict, clock=time.time)  # fmt: skip
+    thread = threading.Thread(target=speaker.run)
+    thread.start()
+    try:
+        now = datetime.now(UTC).isoformat()
+        for seq, number in enumerate(["A001", "A002", "A003"], start=1):
+            speaker.push({"type": "ticket.called", "seq": seq, "number": number, "window": 1,
+                          "at": now, "ticket_id": seq})  # fmt: skip
+        until(lambda: speaker.idle() and len(speaker.log.played) == 2, 20, what="calls read")
+    finally:
+        speaker.stop()
+        thread.join(10)
+    assert [p["number"] for p in speaker.log.played] == ["A001", "A003"]
+    assert [(f["number"], f["form"]) for f in speaker.log.failed] == [("A002", "once")]
+    assert api_.asked.count("A001") == 3 and len(played) == 2  # twice not ready, then read
