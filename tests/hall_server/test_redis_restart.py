@@ -23,7 +23,7 @@ import requests
 
 from hall_server.client.hall import HallClient
 from hall_server.client.state import order_key
-from tests.live import LiveHall, start_live_hall
+from tests.live import PASSWORD, LiveHall, start_live_hall
 from tests.needs import need_program
 from tests.support.polling import until
 from tests.support.ports import free_port
@@ -155,6 +155,10 @@ def test_redis_restarted_mid_load_delivery_resumes_and_the_screen_resyncs(
             # The hall goes on issuing and calling without Redis for a while (several
             # seconds: python-socketio's listener had backed off to 8 s between tries).
             load.wait_for_issued(150, timeout_s=40)
+            # Staff can still log in (the login limits count in the process meanwhile).
+            login = requests.post(second.url("/api/v1/auth/login"), timeout=15,
+                                  json={"login": "staff2", "password": PASSWORD})  # fmt: skip
+            assert login.status_code == 200, login.text
             redis.start()
             back = time.monotonic()
             # Delivery through Redis resumes by itself: the screen follows the load again
