@@ -7,9 +7,15 @@ This module reads what the forecast needs, cheaply:
   reports' ``daily_stats`` rows, or the finished tickets where reports were not built), and
   that the prior of today's finished visits (call to finish, each clipped at ``CLIP`` × the
   configured mean so one visit left open over lunch cannot drag it), each step empirical
-  Bayes. The estimate is cached per hall and refreshed when the day's finished count moves
-  (read from the day counters, which every finish already updates) and at most once a
-  minute of hall time — never a scan per request.
+  Bayes that believes a distance only beyond three standard errors (``_shrink``), or with
+  three past days their day-to-day drift (``_today_from_days``); the estimate's own
+  uncertainty is kept for the range. Per hour of the day from the past days' visits, when
+  the hours differ beyond their noise (``hourly``). The estimates are cached per hall and
+  refreshed by the clock when visits finished (the day counters, which every finish already
+  updates) — never a scan per request.
+- **Pauses learned** (``PauseBook``): their length and rate from the hall log's window
+  events, read past the last seq read; **arrivals** of newcomers who may go first: the last
+  hour's, with the past days' rate for the hour as the prior.
 - **The hall now**: the windows (state, priority streak, the visitor at each and how long
   the visit has lasted, a paused window's expected resume, a closed window's opening time
   from the hours of what it serves when none that serve the service is open), and the
