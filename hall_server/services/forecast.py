@@ -126,6 +126,29 @@ _WINDOW_LOG = Prepared(
 )  # fmt: skip
 
 
+_SEQ_AT_ROWS = RowReader([_LOG.at])
+_SEQ_AT = Prepared(
+    select(_LOG.at).where(_LOG.hall_id == bindparam("b_hall"), _LOG.seq == bindparam("b_seq"))
+)
+
+
+def _first_seq_since(connection: Connection, hall_id: int, since: datetime) -> int:
+    """The first seq of the hall log at or after ``since``: a binary search on the log's own
+    (hall, seq) index — its seqs have no gaps and its times never go back — instead of a
+    walk through every entry."""
+    found = _SEQ.run(connection, {"b_hall": hall_id}).fetchall()
+    low, high = 1, (int(found[0][0] or 0) if found else 0) + 1
+    while low < high:
+        middle = (low + high) // 2
+        rows = _SEQ_AT_ROWS(connection, _SEQ_AT.run(connection, {"b_hall": hall_id,
+                                                                 "b_seq": middle}))  # fmt: skip
+        if rows and rows[0].at is not None and rows[0].at < since:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
 @dataclass
 class PauseBook:
     """The hall's recorded pauses (暂停): how often an open window pauses and for how long.
@@ -141,6 +164,8 @@ class PauseBook:
 
     def read(self, connection: Connection, hall_id: int, now: datetime) -> None:
         since = now - timedelta(days=HISTORY_DAYS)
+        if self.seq == 0:  # the first read: start at the log's first entry since then
+            self.seq = _first_seq_since(connection, hall_id, since) - 1
         cursor = _WINDOW_LOG.run(connection, {"b_hall": hall_id, "b_seq": self.seq,
                                               "b_since": since})  # fmt: skip
         for row in _WINDOW_LOG_ROWS(connection, cursor):

@@ -257,3 +257,19 @@ def test_before_anyone_came_today_the_past_days_arrivals_are_expected(hall: Hall
     expecting = fc.forecast_ticket(waiting, me, hall.ctx)
     assert plain is not None and expecting is not None
     assert expecting.high_s > plain.high_s
+
+
+def test_a_paused_window_is_expected_back_after_the_hall_s_usual_pause(hall: HallRig) -> None:
+    hall.act("staff1", 3, "open")
+    for _ in range(3):  # this hall's pauses last 40 minutes
+        hall.act("staff1", 3, "pause", reason="会议")
+        hall.clock.advance(minutes=40)
+        hall.act("staff1", 3, "resume")
+        hall.clock.advance(minutes=5)
+    hall.act("staff1", 3, "pause", reason="会议")
+    hall.clock.advance(minutes=10)
+    waiting = hall.issue("b")  # window 3 is the only one serving b that is not closed
+    assert waiting["eta_s"] == pytest.approx(30 * 60, abs=60)  # 40 min less the 10 gone
+    book = fc.handling_book(hall.ctx).pauses
+    assert book.lengths == [2400.0, 2400.0, 2400.0]
+    assert book.mean_s() == pytest.approx((3 * 15 + 3 * 40) / 6 * 60)
