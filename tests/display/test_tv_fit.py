@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from tests.display.halls import display_hall
 from tests.display.test_tv_page import act, issue, open_tv
 from tests.live import LiveHall, start_live_hall
+from tests.support.pages import many_services, text_sizes
 
 pytestmark = pytest.mark.browser
 
@@ -29,58 +30,6 @@ floor = 1
 [hall.devices.options]
 page_s = 1
 """
-
-LONG_NAME = "不动产登记与房屋交易税费综合受理服务专区"
-LONG_NAME_EN = "Real Estate Registration, Housing Transactions and Taxes"
-MANY_NAMES = [
-    ("医保", "Medical Insurance"), ("公积金", "Housing Fund"), ("税务", "Taxation"),
-    ("户籍", "Household Registration"), ("婚姻登记", "Marriage Registration"),
-    ("民政", "Civil Affairs"), ("残联", "Disabled Persons"), ("工商", "Business Licences"),
-    ("人才", "Talent Services"), ("交通", "Transport"), ("公证", "Notary"),
-    ("水电气", "Utilities"), (LONG_NAME, LONG_NAME_EN),
-]  # fmt: skip
-
-
-def many_services() -> str:
-    """13 more services (16 in all), one with a long name, on window 1 (general)."""
-    return "".join(
-        f"""
-[[hall.services]]
-code = "s{index}"
-name = "{name}"
-name_en = "{name_en}"
-category = "其他"
-prefix = "{chr(ord("D") + index)}"
-zone = "A区"
-floor = 1
-hours = [["00:00", "24:00"]]
-weekdays = [1, 2, 3, 4, 5, 6, 7]
-"""
-        for index, (name, name_en) in enumerate(MANY_NAMES)
-    )
-
-
-def smallest_text(page: Any) -> list[Any]:
-    """Every visible text node's computed font size, smallest first, with its text."""
-    return list(
-        page.evaluate(
-            """() => {
-      const found = [];
-      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-      while (walker.nextNode()) {
-        const node = walker.currentNode;
-        if (!node.textContent.trim()) continue;
-        const range = document.createRange();
-        range.selectNodeContents(node);
-        const shown = Array.from(range.getClientRects()).some((r) => r.width > 0 && r.height > 0);
-        const style = getComputedStyle(node.parentElement);
-        if (!shown || style.visibility === "hidden" || Number(style.opacity) === 0) continue;
-        found.push([parseFloat(style.fontSize), node.textContent.trim().slice(0, 40)]);
-      }
-      return found.sort((a, b) => a[0] - b[0]);
-    }"""
-        )
-    )
 
 
 def shoot(page: Any, tmp_path: Path, name: str) -> None:
@@ -122,7 +71,7 @@ def test_a_window_upstairs_is_named_with_its_floor_and_a_recall_is_marked(
     expect(page.locator("#current-recall")).to_be_visible()
     expect(page.locator("#current-recall")).to_contain_text("重呼")
     expect(page.locator("#current")).to_have_attribute("data-kind", "recall")
-    sizes = smallest_text(page)
+    sizes = text_sizes(page)
     assert sizes[0][0] >= 40, sizes[:5]
     shoot(page, tmp_path, "tv-recall.png")
 
@@ -172,7 +121,7 @@ def test_many_services_page_inside_their_card_and_no_text_is_below_40px(
     assert long_row.evaluate("(el) => getComputedStyle(el).textOverflow") == "ellipsis"
     assert long_row.evaluate("(el) => el.scrollWidth > el.clientWidth")
 
-    sizes = smallest_text(page)
+    sizes = text_sizes(page)
     assert sizes[0][0] >= 40, sizes[:5]
 
 

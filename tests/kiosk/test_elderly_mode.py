@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import re
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,33 +25,20 @@ import requests
 
 from kiosk.voice import Clips, Pause, Words, pieces_of, ticket_sentence
 from tests.hall_server.hall import HallRig
-from tests.kiosk.test_kiosk_fit import CARDS, many_services_hall, whole_on_screen
+from tests.kiosk.test_kiosk_fit import CARDS, whole_on_screen
+from tests.kiosk.test_kiosk_fit import many_agents as many_agents  # fixtures: the hall of
+from tests.kiosk.test_kiosk_fit import many_hall as many_hall  # 16 services, its agents
 from tests.kiosk.test_kiosk_pages import TIMEOUT_MS, Agents, open_kiosk, shot
+from tests.kiosk.test_kiosk_pages import agents as agents  # the small hall's kiosk agents
 from tests.kiosk.test_kiosk_pages import kiosk as kiosk  # the 1080×1920 page (a fixture)
-from tests.live import LiveHall, start_live_hall
+from tests.live import LiveHall
 from tests.needs import need_program
 from tests.support.axe import axe_violations, small_touch_targets
+from tests.support.pages import text_sizes
 
 ELDERLY = re.compile(r"\belderly\b")  # the body's class in elderly mode
 ELDERLY_TARGET_PX = 60
 ELDERLY_TEXT_PX = 30  # the smallest text on screen in elderly mode (English sub-labels)
-
-# Every visible text's computed font size, smallest first (as the TV test reads it).
-TEXT_SIZES = """() => {
-  const found = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (walker.nextNode()) {
-    const node = walker.currentNode;
-    if (!node.textContent.trim()) continue;
-    const range = document.createRange();
-    range.selectNodeContents(node);
-    const shown = [...range.getClientRects()].some((r) => r.width > 0 && r.height > 0);
-    const style = getComputedStyle(node.parentElement);
-    if (!shown || style.visibility === "hidden") continue;
-    found.push([parseFloat(style.fontSize), node.textContent.trim().slice(0, 40)]);
-  }
-  return found.sort((a, b) => a[0] - b[0]);
-}"""
 
 
 def wav_seconds(data: bytes) -> float:
@@ -72,29 +58,8 @@ def accessible(page: Any, min_target_px: int) -> None:
 
 def elderly_checks(page: Any) -> None:
     accessible(page, ELDERLY_TARGET_PX)
-    sizes = page.evaluate(TEXT_SIZES)
+    sizes = text_sizes(page)
     assert sizes[0][0] >= ELDERLY_TEXT_PX, sizes[:5]
-
-
-@pytest.fixture
-def many_hall(tmp_path: Path) -> Iterator[LiveHall]:
-    hall = start_live_hall(tmp_path, config=many_services_hall(tmp_path))
-    yield hall
-    hall.stop()
-
-
-@pytest.fixture
-def agents(many_hall: LiveHall, tmp_path: Path) -> Iterator[Agents]:
-    agents = Agents(many_hall, tmp_path / "printed")
-    yield agents
-    agents.stop()
-
-
-@pytest.fixture
-def small_agents(live_hall: LiveHall, tmp_path: Path) -> Iterator[Agents]:
-    agents = Agents(live_hall, tmp_path / "printed")
-    yield agents
-    agents.stop()
 
 
 # --- elderly mode ----------------------------------------------------------------------------
@@ -102,11 +67,11 @@ def small_agents(live_hall: LiveHall, tmp_path: Path) -> Iterator[Agents]:
 
 @pytest.mark.browser
 def test_elderly_mode_one_tap_away_large_high_contrast_60px_and_over_after_the_ticket(
-    many_hall: LiveHall, agents: Agents, kiosk: Any
+    many_hall: LiveHall, many_agents: Agents, kiosk: Any
 ) -> None:
     from playwright.sync_api import expect
 
-    agents.start("kiosk-1")
+    many_agents.start("kiosk-1")
     open_kiosk(kiosk, many_hall)
     expect(kiosk.locator("#printer-banner")).to_be_hidden(timeout=TIMEOUT_MS)
     accessible(kiosk, 48)  # the standard kiosk: 48 px targets, contrast 4.5:1
@@ -162,11 +127,11 @@ def test_elderly_mode_one_tap_away_large_high_contrast_60px_and_over_after_the_t
 
 @pytest.mark.browser
 def test_every_screen_of_the_standard_kiosk_passes_axe_with_48px_targets(
-    live_hall: LiveHall, small_agents: Agents, kiosk: Any
+    live_hall: LiveHall, agents: Agents, kiosk: Any
 ) -> None:
     from playwright.sync_api import expect
 
-    small_agents.start("kiosk-1")
+    agents.start("kiosk-1")
     open_kiosk(kiosk, live_hall)
     expect(kiosk.locator("#printer-banner")).to_be_hidden(timeout=TIMEOUT_MS)
     kiosk.click('.service[data-service="b"]')
@@ -217,11 +182,11 @@ def test_elderly_mode_ends_by_itself_when_the_visitor_walks_away(
 
 @pytest.mark.browser
 def test_an_idle_kiosk_warns_with_a_countdown_and_continue_gives_the_time_again(
-    live_hall: LiveHall, small_agents: Agents, kiosk: Any
+    live_hall: LiveHall, agents: Agents, kiosk: Any
 ) -> None:
     from playwright.sync_api import expect
 
-    small_agents.start("kiosk-1")
+    agents.start("kiosk-1")
     # The warning comes 1 s after the last touch and counts down from 29 s.
     token = live_hall.tokens["kiosk-1"]
     kiosk.goto(live_hall.url(f"/kiosk/kiosk-1?idle_s=30&warn_s=29&token={token}"))
@@ -289,12 +254,12 @@ def played(page: Any, path_end: str) -> str:
 @pytest.mark.browser
 @pytest.mark.espeak
 def test_elderly_mode_reads_the_service_and_the_ticket_aloud_in_the_halls_voice(
-    live_hall: LiveHall, small_agents: Agents, kiosk: Any
+    live_hall: LiveHall, agents: Agents, kiosk: Any
 ) -> None:
     from playwright.sync_api import expect
 
     need_program("espeak-ng", package="espeak-ng")
-    small_agents.start("kiosk-1")
+    agents.start("kiosk-1")
     open_kiosk(kiosk, live_hall)
     expect(kiosk.locator("#voice")).to_be_visible()
     expect(kiosk.locator("#voice")).to_have_attribute("aria-pressed", "false")  # off by default

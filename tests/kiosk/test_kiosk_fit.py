@@ -19,40 +19,15 @@ from tests.kiosk.test_kiosk_pages import TIMEOUT_MS, Agents, open_kiosk, shot
 from tests.kiosk.test_kiosk_pages import kiosk as kiosk  # the 1080×1920 page (a fixture)
 from tests.live import SMALL_HALL, LiveHall, start_live_hall
 from tests.support.axe import small_touch_targets
+from tests.support.pages import LONG_NAME, many_services
 
 pytestmark = pytest.mark.browser
-
-LONG_NAME = "不动产登记与房屋交易税费及抵押登记综合受理服务专区"  # 24 characters
-LONG_NAME_EN = "Real Estate Registration, Housing Transactions, Mortgages and Taxes"
-MORE = [
-    ("医保", "Medical Insurance"), ("公积金", "Housing Fund"), ("税务", "Taxation"),
-    ("户籍", "Household Registration"), ("婚姻登记", "Marriage Registration"),
-    ("民政", "Civil Affairs"), ("残联", "Disabled Persons' Federation"),
-    ("工商", "Business Licences"), ("人才", "Talent Services"), ("交通", "Transport"),
-    ("公证", "Notary"), ("水电气报装", "Water, Power and Gas Connections"),
-    (LONG_NAME, LONG_NAME_EN),
-]  # fmt: skip
 
 
 def many_services_hall(folder: Path) -> Path:
     """The small test hall with 13 more services (16 in all), one with a long name."""
-    extra = "".join(
-        f"""
-[[hall.services]]
-code = "s{index}"
-name = "{name}"
-name_en = "{name_en}"
-category = "其他"
-prefix = "{chr(ord("D") + index)}"
-zone = "A区"
-floor = 1
-hours = [["00:00", "23:59"]]
-weekdays = [1, 2, 3, 4, 5, 6, 7]
-"""
-        for index, (name, name_en) in enumerate(MORE)
-    )
     path = folder / "many_services.toml"
-    path.write_text(SMALL_HALL.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    path.write_text(SMALL_HALL.read_text(encoding="utf-8") + many_services(), encoding="utf-8")
     return path
 
 
