@@ -1155,16 +1155,24 @@ class _Lean:
     seq: int  # the hall's seq the read is current up to
     hall: HallNow
     services: frozenset[str]  # the services whose queues it holds
+    tickets: bool = True  # read with the waiting tickets (else: windows and counts only)
 
 
 _leans: weakref.WeakKeyDictionary[HallContext, dict[str, _Lean]] = weakref.WeakKeyDictionary()
 _issued: weakref.WeakKeyDictionary[HallContext, dict[int, Candidate]] = weakref.WeakKeyDictionary()
 LEAN_REUSE_S = 30.0  # hall seconds a lean read is reused for issues in a row
+LEAN_KEPT = 4 * QUEUE_READ  # tickets a reused read may grow to before it is read again
 ISSUED_KEPT = 400  # this process's latest issues remembered (by the seq they made)
 
 
 def _lean_read(
-    ctx: HallContext, connection: Connection, now: datetime, candidate: Candidate, seq_before: int
+    ctx: HallContext,
+    connection: Connection,
+    now: datetime,
+    candidate: Candidate,
+    seq_before: int,
+    *,
+    tickets: bool = True,
 ) -> HallNow:
     """The lean read for an issue of ``candidate``'s service, the new ticket in it.
 
@@ -1183,6 +1191,8 @@ def _lean_read(
         entry = leans.get(candidate.service)
     if (
         entry is not None
+        and (entry.tickets or not tickets)
+        and len(entry.hall.waiting) < LEAN_KEPT
         and 0 <= (now - entry.hall.now).total_seconds() <= LEAN_REUSE_S
         and all(seq in issued for seq in range(entry.seq + 1, seq_before + 2))
     ):
@@ -1192,11 +1202,13 @@ def _lean_read(
                        [*old.waiting, *(c for c in added if c.service in entry.services)],
                        old.handling, old.truncated, old.counts, old.rates, old.until,
                        old.pauses)  # fmt: skip
+        kept = entry.tickets
     else:
-        hall = read_hall(ctx, connection, now, for_service=candidate.service)
+        hall = read_hall(ctx, connection, now, for_service=candidate.service, tickets=tickets)
+        kept = tickets
     services = frozenset(code for w in hall.windows for code in w.weights)
     with _books_lock:
-        leans[candidate.service] = _Lean(seq_before + 1, hall, services)
+        leans[candidate.service] = _Lean(seq_before + 1, hall, services, kept)
     return hall
 
 
@@ -1224,8 +1236,13 @@ def issued_ticket_eta(
     if fallback_ahead >= QUEUE_READ and candidate.target_window is None and slot is None:
         # a long queue: no replay and none of it read, whether or not the last read is fresh
         # (a replay to the end of a queue that grew by issues in a row costs O(queue))
-        hall = read_hall(ctx, connection, now, tickets=False)
-        return eta_fields(_long_queue(hall, candidate, fallback_ahead), fallback_ahead)
+        hall = _lean_read(ctx, connection, now, candidate, seq_before, tickets=False)
+        long = _long_queue(hall, candidate, fallback_ahead)
+        gone = (now - hall.now).total_seconds()
+        if long is not None and gone > 0:  # a reused read: the waits are shorter by then
+            long = Eta(long.position, max(long.median_s - gone, 0.0),
+                       max(long.low_s - gone, 0.0), max(long.high_s - gone, 0.0))  # fmt: skip
+        return eta_fields(long, fallback_ahead)
     if (
         cache is not None
         and cache.hall is not None
