@@ -32,6 +32,32 @@ MONDAY = date(2026, 12, 7)
 SERVICES = ("shebao", "yibao", "budongchan")
 
 
+def rush(rounds: int) -> None:
+    """What issue_throughput.py drives over HTTP, in process: issues in a row on the bench
+    hall, whose windows are closed (every queue grows long)."""
+    scenario = scenario_from({"hall": "../bench_hall.toml", "day": MONDAY.isoformat()}, HERE,
+                             MONDAY)  # fmt: skip
+    with simulated_hall(scenario) as sim:
+        ctx = sim.ctx
+        now = datetime.combine(MONDAY, time(10), tzinfo=ctx.layout.tz).astimezone(UTC)
+        spent: dict[bool, list[float]] = {True: [], False: []}
+        for block in range(max(rounds // 50, 2)):
+            quiet = block % 2 == 1
+            if quiet:
+                fc.answer_issues_without_eta(ctx)
+            else:
+                fc._quiet.discard(ctx)
+            for i in range(50):
+                now += timedelta(milliseconds=1)
+                started = wallclock.process_time()
+                issue_ticket(ctx, KIOSK, IssueRequest("abcd"[i % 4]), now=now)
+                spent[not quiet].append(wallclock.process_time() - started)
+        ms_with = statistics.mean(spent[True]) * 1e3
+        ms_without = statistics.mean(spent[False]) * 1e3
+        print(f"rush: issue with ETA {ms_with:.3f} ms CPU, without {ms_without:.3f} ms "
+              f"(mean of {len(spent[True])}; +{ms_with - ms_without:.3f} ms)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=300)
@@ -39,7 +65,14 @@ def main() -> None:
     parser.add_argument("--in-a-row", action="store_true",
                         help="issues only (as at a kiosk rush): blocks of 20 with the ETA and "
                         "20 without, no window action between them")  # fmt: skip
+    parser.add_argument("--rush", action="store_true",
+                        help="the HTTP benchmark's hall (benchmarks/bench_hall.toml, windows "
+                        "closed, four services) in process: blocks of 50 issues in a row "
+                        "with the ETA and 50 without, CPU time")  # fmt: skip
     args = parser.parse_args()
+    if args.rush:
+        rush(args.rounds)
+        return
     scenario = scenario_from({"hall": "eta_mixed_hall.toml", "day": MONDAY.isoformat()}, HERE,
                              MONDAY)  # fmt: skip
     with simulated_hall(scenario) as sim:
