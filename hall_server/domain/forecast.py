@@ -29,16 +29,16 @@ expected to come) and variance the sum of: the renewal count's j·κ (κ = 1 ove
 horizon, the handling's cv² over a long one; with exponential handling and every window
 busy this is exactly the Erlang of the (k+1)-th departure at rate c·μ, the best forecast
 possible); the Poisson count of newcomers who go first; the shared windows' random order
-(negative binomial: each free-up reaches this queue with the replay's share); j² times the
+(negative binomial: each free-up reaches this queue with probability 1 − p, p the share of
+the windows that call another queue first, in the replay or if they freed up now); j² times the
 learned mean's relative variance; and the pauses' compound Poisson count. Calls that happen
 at a known moment (an idle window, an opening) are steps of D and not random.
 
 Why this and not Monte Carlo replays: the Monte Carlo range needs a few dozen replays, each
 as long as the queue ahead (measured ~40x the cost of one replay, over a millisecond at a
 queue of 30); the Gamma on the replay's clock costs one replay and a sort, is exact in
-M/M/c, and meets the M/M/c targets; on the mixed hall its range holds 74–77 % of those told
-a wait, short of 77–83 % (the shared windows' order is modelled by its variance only:
-docs/SIMULATION.md, "Waiting times (ETA)").
+M/M/c, and meets the error and range targets on M/M/c and the mixed hall (docs/SIMULATION.md,
+"Waiting times (ETA)").
 """
 
 from __future__ import annotations
@@ -421,6 +421,18 @@ def forecast(
         return None
     streaks = {w.number: w.priority_streak for w in pool}
     eligible = [w for w in pool if _may_call(w, target)]
+    # The share of the windows that may call it which would call another queue first if
+    # they freed up now (which of them frees first is random, whatever the replay's order).
+    pool_key = (target.service, target.priority, target.target_window)
+    diverting = 0
+    for w in eligible:
+        heads = queues.heads(w.number, w.weights, policy, now)
+        chosen_now = call_next(w.number, w.weights, heads, policy, now, w.priority_streak).ticket
+        if chosen_now is not None and (
+            (chosen_now.service, chosen_now.priority, chosen_now.target_window) != pool_key
+        ):
+            diverting += 1
+    divert_share = diverting / max(len(eligible), 1)
     until = {code: (end - now).total_seconds() for code, end in (arrivals_until or {}).items()}
     coming = [
         (0.5 / rate, code, green, rate)
@@ -463,7 +475,8 @@ def forecast(
         spec = handling.get(chosen.service, default)
         if chosen.id == target.id:
             rv = rv_sum / ahead if ahead else spec.mean_rv
-            return _eta(ahead, at, tracks, spec, jumpers, others, rv, pauses, coming_rates)
+            return _eta(ahead, at, tracks, spec, jumpers, others, rv, pauses, coming_rates,
+                        divert_share)  # fmt: skip
         queues.remove(chosen)
         if track is not None:
             ahead += 1
@@ -517,6 +530,7 @@ def _eta(
     mean_rv: float = 0.0,
     pauses: PauseRisk | None = None,
     coming: Sequence[tuple[float, float]] = (),
+    divert_share: float = 0.0,
 ) -> Eta:
     """Turn the replay's free times into the ETA's median and range (module docstring)."""
     # D(t) as breakpoints: (time, slope change per second, jump).
@@ -603,9 +617,11 @@ def _eta(
     # the windows free up in, which is random: with d of the j free-ups diverted in the
     # replay, each free-up reaches the target's queue with probability 1 − d/j, and the
     # number needed for its j − d is negative binomial (variance d·j/(j − d)).
-    diverted = min(float(others), j - 1.0)
+    # (the share is the replay's, or the share of the windows that would divert now when
+    # more: a window the replay had free up after the call may free up first)
+    share = min(max(min(float(others), j - 1.0) / j, divert_share), 0.9)
     variance = (random_part * cv2 + max(jumpers, expected_jumpers)
-                + diverted * j / (j - diverted))  # fmt: skip
+                + j * share / (1.0 - share))  # fmt: skip
     # The learned means are estimates: a mean off by ε moves every departure by ε, so the
     # count of departures needed varies by (random_part · ε)² more.
     variance += random_part * random_part * mean_rv

@@ -123,3 +123,17 @@ def test_the_range_holds_four_in_five_visitors_of_simulated_windows() -> None:
         total += 1
         inside += eta.low_s <= called <= eta.high_s
     assert 0.74 <= inside / total <= 0.86
+
+
+def test_a_shared_window_that_would_call_another_queue_first_widens_the_range() -> None:
+    """Window 2 prefers b: whether it or window 1 frees up first decides whether the a
+    visitor is called at the first free-up or waits for the next — random, whatever order
+    the replay took."""
+    me = Candidate(1, "a", NOW)
+    windows = [busy(1, 100.0), WindowNow(2, {"b": 3, "a": 1}, busy_service="b", elapsed_s=250.0)]
+    spec = {"a": Handling(300.0), "b": Handling(300.0)}
+    alone = forecast(me, windows, [me], spec, FIFO, NOW)
+    b_waits = Candidate(2, "b", NOW - timedelta(minutes=5))
+    shared = forecast(me, windows, [me, b_waits], spec, FIFO, NOW)
+    assert alone is not None and shared is not None
+    assert shared.high_s - shared.low_s > 1.2 * (alone.high_s - alone.low_s)
