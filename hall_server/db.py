@@ -12,7 +12,6 @@ the waiting process for 1, 2, 5 … ms; the lock file is waited for cooperativel
 from __future__ import annotations
 
 import fcntl
-import functools
 import os
 import sqlite3
 import sys
@@ -20,11 +19,10 @@ import threading
 from collections.abc import Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import ClauseElement
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -87,143 +85,6 @@ def checkpoint_sqlite(path: str) -> None:
         connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
     finally:
         connection.close()
-
-
-# A hall write on PostgreSQL waits for each answer of the server by blocking its process for
-# up to this long before it lets gevent run the process's other requests (HallWriteWait).
-HALL_WRITE_EAGER_WAIT_MS = 2
-
-
-def _wait_eager(gen: Any, fileno: int, interval: float) -> Any:
-    """psycopg's wait loop (``waiting.wait_poll``), blocking for ``HALL_WRITE_EAGER_WAIT_MS``
-    first, then waiting cooperatively (gevent's poll) for the rest."""
-    import select
-
-    from gevent.monkey import get_original
-    from psycopg import OperationalError
-    from psycopg.waiting import Ready
-
-    masks = {1: select.POLLIN, 2: select.POLLOUT, 3: select.POLLIN | select.POLLOUT}
-    real = get_original("select", "poll")()
-    try:
-        state = next(gen)
-        real.register(fileno, masks[state])
-        while True:
-            events = real.poll(HALL_WRITE_EAGER_WAIT_MS)
-            if not events:  # a long wait (another process holds the hall row): let others run
-                cooperative = select.poll()  # gevent's
-                cooperative.register(fileno, masks[state])
-                events = cooperative.poll(int(interval * 1000))
-            if not events:
-                state = gen.send(Ready.NONE)
-            else:
-                flags = events[0][1]
-                ready = (Ready.R if flags & select.POLLIN else Ready.NONE) | (
-                    Ready.W if flags & select.POLLOUT else Ready.NONE
-                )
-                if not ready:
-                    raise OperationalError("connection socket closed")
-                state = gen.send(ready)
-            real.modify(fileno, masks[state])
-    except StopIteration as stop:
-        return stop.value
-
-
-@functools.cache
-def _hall_write_connection_class() -> Any:
-    """psycopg's Connection whose waits, under gevent, block briefly before yielding."""
-    import psycopg  # only when a PostgreSQL hall writes
-
-    class HallWriteConnection(psycopg.Connection[Any]):
-        """The connection of a hall's writes (``Database.write_connection``).
-
-        Under gevent every wait for the server switches to the hub, which first runs
-        the process's other requests to their next wait: a turn of all of them per
-        round trip, while the hall's lock is held and every other write of the hall
-        waits (61-76% of a core busy at 210-238 tickets/s, docs/BENCHMARKS.md). An
-        answer of a near server comes within a fraction of a millisecond: the write
-        waits for it in place, up to ``HALL_WRITE_EAGER_WAIT_MS``, then cooperatively.
-        """
-
-        in_place = False  # set by ``waits_in_place`` while the hall's lock is held
-
-        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
-            if not self.in_place or timeout is not None or not _gevent_serves():
-                return super().wait(gen, interval, timeout)
-            return _wait_eager(gen, self.pgconn.socket, interval)
-
-    return HallWriteConnection
-
-
-def _hall_write_engine(engine: Engine) -> Engine:
-    """The engine of the halls' kept write connections on PostgreSQL (``write_connection``).
-
-    No pool: each hall keeps its one connection. The driver is in autocommit and the
-    BEGIN is ours (``begin_pipelined``): psycopg's own BEGIN waits for its answer alone.
-    """
-    hall_engine = create_engine(engine.url, poolclass=NullPool)
-
-    @event.listens_for(hall_engine, "do_connect")
-    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-        return _hall_write_connection_class().connect(*cargs, **cparams)
-
-    return hall_engine.execution_options(hall_write=True, isolation_level="AUTOCOMMIT")
-
-
-@contextmanager
-def waits_in_place(connection: Connection) -> Iterator[None]:
-    """While the hall's lock is held, wait for the server's answers in place (PostgreSQL).
-
-    Not while waiting for the lock itself: another process holding the hall row would
-    then stop every request of this one until its write is done.
-    """
-    driver: Any = connection.connection.driver_connection
-    if not hasattr(driver, "in_place"):  # SQLite: no waits to speak of
-        yield
-        return
-    driver.in_place = True
-    try:
-        yield
-    finally:
-        driver.in_place = False
-
-
-def pipelined(connection: Connection) -> AbstractContextManager[Any]:
-    """On PostgreSQL, send the ``Prepared`` statements run inside in one round trip.
-
-    psycopg's pipeline mode: the statements are queued and sent together when the block
-    ends, then their results come back; fetch them after the block (a fetch inside would
-    wait for the server, one round trip more). Use it only around ``Prepared.run`` (the
-    ORM and SQLAlchemy's results read a statement's shape at once). Each round trip costs
-    the write ~0.1 ms and, under gevent, a turn of every other request of the process,
-    all while the hall's lock is held (docs/BENCHMARKS.md, PostgreSQL). SQLite, in the
-    process, has no round trips: there it does nothing.
-    """
-    if connection.dialect.name != "postgresql":
-        return nullcontext()
-    driver: Any = connection.connection.driver_connection
-    return cast(AbstractContextManager[Any], driver.pipeline())
-
-
-def begin_pipelined(connection: Connection) -> None:
-    """Open the transaction of a PostgreSQL hall write (``Database.write_connection``).
-
-    In a ``pipelined`` block it travels with the statements after it; outside, alone.
-    """
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute("BEGIN")
-
-
-def commit_pipelined(connection: Connection) -> None:
-    """Queue the transaction's COMMIT in the open ``pipelined`` block (PostgreSQL only).
-
-    The statements before it, the COMMIT and the answer then take one round trip, not two;
-    SQLAlchemy's own commit afterwards finds no transaction open and sends nothing. A
-    failing statement before it aborts the COMMIT too (the block raises, and the
-    transaction is rolled back as usual).
-    """
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute("COMMIT")
 
 
 class Prepared:
@@ -446,10 +307,6 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(hall_write=True)
         self._writers = sessionmaker(self._write_engine, expire_on_commit=False)
-        # The hall's write connections (write_connection); on PostgreSQL their own engine.
-        self._hall_engine = (
-            self._write_engine if self.is_sqlite else _hall_write_engine(self.engine)
-        )
         snapshot_engine = (
             self.engine
             if self.is_sqlite
@@ -480,9 +337,7 @@ class Database:
         self.wait_durable()
 
     @contextmanager
-    def write_connection(
-        self, hall: Hashable = None, *, begin: bool = True
-    ) -> Iterator[Connection]:
+    def write_connection(self, hall: Hashable = None) -> Iterator[Connection]:
         """A write transaction on a Core connection: the hall log's write unit (hall_log.py).
 
         What ``write`` does without an ORM session: a session, opened only when asked for,
@@ -490,20 +345,15 @@ class Database:
         (the hall lock), so one connection is kept per ``hall`` instead of a pool checkout
         per write; different halls write on their own connections, side by side (on
         PostgreSQL: a SQLite file has one writer at a time anyway).
-
-        ``begin=False`` (PostgreSQL): the caller sends the BEGIN, with ``begin_pipelined``
-        in the ``pipelined`` block of its first statements, so that they travel together.
         """
         with self._held_guard:
             lock = self._held_locks.setdefault(hall, threading.Lock())
         with lock, self._turn or nullcontext():
             connection = self._held.get(hall)
             if connection is None or connection.closed or connection.invalidated:
-                connection = self._held[hall] = self._hall_engine.connect()
+                connection = self._held[hall] = self._write_engine.connect()
             try:
                 with connection.begin():
-                    if begin and not self.is_sqlite:
-                        begin_pipelined(connection)
                     yield connection
             except BaseException:
                 if connection.invalidated:  # the database went away: connect anew next time
@@ -549,8 +399,6 @@ class Database:
             held, self._held = list(self._held.values()), {}
         for connection in held:
             connection.close()
-        if self._hall_engine is not self._write_engine:
-            self._hall_engine.engine.dispose()
         self.engine.dispose()
         if self._turn is not None:
             self._turn.close()

@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..db import Prepared, begin_pipelined, commit_pipelined, pipelined, waits_in_place
+from ..db import Prepared
 from ..domain.events import HallEvent
 from ..models import Hall, IdempotentRequest, LogEvent
 from .actors import Actor
@@ -107,24 +107,14 @@ class HallWrite:
         )  # fmt: skip
         return self.seq
 
-    def flush_log(self, *, commit: bool = False) -> None:
-        """Write the events logged so far (one INSERT) and the hall's new last seq.
-
-        ``commit``: and commit, on PostgreSQL in the same round trip (``db.pipelined``):
-        the last statements of a write and its COMMIT are sent together, the hall row's
-        lock is held for one round trip less.
-        """
+    def flush_log(self) -> None:
+        """Write the events logged so far (one INSERT) and the hall's new last seq."""
         if self._session is not None:
             self._session.flush()
-        postgres = self.connection.dialect.name == "postgresql"
-        if not self.rows and not (commit and postgres):
+        if not self.rows:
             return
-        with pipelined(self.connection):
-            if self.rows:
-                _INSERT_LOG.run(self.connection, self.rows)
-                _SET_SEQ.run(self.connection, {"b_hall": self.hall.id, "b_seq": self.seq})
-            if commit and postgres:
-                commit_pipelined(self.connection)
+        _INSERT_LOG.run(self.connection, self.rows)
+        _SET_SEQ.run(self.connection, {"b_hall": self.hall.id, "b_seq": self.seq})
         self.rows = []
 
     def replay(self, scope: str, key: str | None) -> dict[str, Any] | None:
@@ -153,21 +143,16 @@ class HallWrite:
 def hall_write(ctx: HallContext, actor: Actor, now: datetime | None = None) -> Iterator[HallWrite]:
     """Run one state change of the hall; its events are published after commit."""
     with ctx.write_lock:
-        with ctx.db.write_connection(ctx.hall_id, begin=False) as connection:
-            with pipelined(connection):  # BEGIN and the lock in one round trip
-                if not ctx.db.is_sqlite:
-                    begin_pipelined(connection)
-                locked = _LOCK_HALL.run(connection, {"b_hall": ctx.hall_id})
-            [row] = locked.fetchall()
+        with ctx.db.write_connection(ctx.hall_id) as connection:
+            [row] = _LOCK_HALL.run(connection, {"b_hall": ctx.hall_id}).fetchall()
             hall = HallRef(*row)
             at = (now or ctx.clock()).astimezone(UTC)
             write = HallWrite(ctx, connection, hall, ctx.layout, actor, at, seq=hall.last_seq)
+            if write.layout.version != hall.config_version:  # an admin changed the layout
+                write.layout = ctx.refresh(write.session, hall.config_version)
             try:
-                with waits_in_place(connection):  # the hall is locked: finish quickly (db.py)
-                    if write.layout.version != hall.config_version:  # the layout was changed
-                        write.layout = ctx.refresh(write.session, hall.config_version)
-                    yield write
-                    write.flush_log(commit=True)
+                yield write
+                write.flush_log()
             finally:
                 if write._session is not None:
                     write._session.close()

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 
-from ..db import Prepared, pipelined
+from ..db import Prepared
 from ..domain import events as ev
 from ..domain import tickets as rules
 from ..domain.errors import Forbidden, InvalidInput, NotFound
@@ -102,13 +102,11 @@ def issue_ticket(
             **_person(request, ctx.secret),
         }
         counts = {"b_last": after.last, "b_issued": after.issued, "b_waiting": ahead + 1}
-        with pipelined(connection):  # the counter and the ticket: one round trip
-            if counter is None:
-                _NEW_COUNTER.run(connection, {**key, **counts, "b_hall": write.hall.id})
-            else:
-                _SET_COUNTER.run(connection, {**key, **counts})
-            inserted = _INSERT_TICKET.run(connection, values | _FRESH)
-        [(ticket_id,)] = inserted.fetchall()
+        if counter is None:
+            _NEW_COUNTER.run(connection, {**key, **counts, "b_hall": write.hall.id})
+        else:
+            _SET_COUNTER.run(connection, {**key, **counts})
+        [(ticket_id,)] = _INSERT_TICKET.run(connection, values | _FRESH).fetchall()
         row = _new_row(ticket_id, values)
         slot = (appointment.slot_start, appointment.slot_end) if appointment is not None else None
         eta = issued_ticket_eta(ctx, connection, row, write.now, seq_before=write.seq,
