@@ -73,6 +73,7 @@ ROUTES: list[Route] = [Route(*row) for row in [
     ("post", "/kiosk/tickets", "Issue a ticket at this kiosk (printed; Idempotency-Key honoured)", "KioskIssueBody", 201, ("kiosk",)),
     ("get", "/display/config", "What the calling display (or, for a supervisor, ?device=) shows", None, 200, ("display", "agent", *SUPERVISOR)),
     ("get", "/display/voice", "The announcement WAV of one call", None, 200, ("display", "agent", *STAFF)),
+    ("get", "/display/voice/chime", "The chime alone, played once before a batch of calls", None, 200, ("display", "agent", *STAFF)),
     ("get", "/alarms", "Alarms (预警), open ones unless ?all=1", None, 200, SUPERVISOR),
     ("post", "/alarms/{alarm_id}/ack", "Acknowledge an alarm", None, 200, SUPERVISOR),
     ("get", "/reports", "Report of a period as JSON, CSV or XLSX", None, 200, SUPERVISOR),
@@ -153,6 +154,8 @@ QUERIES: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("get", "/display/voice"): [
         _query("number", {"type": "string", "pattern": "^[A-Z]{0,3}[0-9]{1,6}$"}),
         _query("window", {"type": "integer", "minimum": 1, "maximum": 9999}),
+        _query("floor", {"type": "integer", "minimum": 0, "maximum": 999}),
+        _query("form", {"type": "string", "enum": ["full", "once", "brief"]}),
     ],
 }
 IDEMPOTENT = {("post", "/tickets"), ("post", "/windows/{number}/{action}"),
@@ -166,10 +169,12 @@ CONTENT: dict[tuple[str, str], list[str]] = {
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ],
     ("get", "/display/voice"): ["audio/wav"],
+    ("get", "/display/voice/chime"): ["audio/wav"],
 }
 ALSO: dict[tuple[str, str], dict[int, str]] = {
     ("post", "/appointments/import"): {200: "nothing new in the file"},
     ("get", "/display/voice"): {503: "the voice clips cannot be made on this server"},
+    ("get", "/display/voice/chime"): {503: "the voice clips cannot be made on this server"},
 }
 # Bodies that are not a JSON object: a TOML file, a CSV file.
 RAW_BODIES: dict[str, dict[str, Any]] = {
