@@ -92,8 +92,7 @@ def backup_cmd(dest: str) -> None:
     "--workers",
     default=None,
     type=click.IntRange(1, 32),
-    help="server processes sharing the port, under gunicorn (default from config: "
-    "server.workers)",
+    help="server processes sharing the port, under gunicorn (default from config: server.workers)",
 )
 def serve_cmd(host: str | None, port: int | None, workers: int | None) -> None:
     from . import create_app

@@ -256,7 +256,8 @@ def test_a_socket_does_not_outlive_the_logout_of_its_token(hall: HallRig) -> Non
     tv = as_device(hall, "tv-1")
     received(staff), received(tv)
     assert hall.post("staff1", "/auth/logout").status_code in (200, 204)
-    assert namespace_of(hall).token_watch.close_ended_tokens() == 1  # the round the namespace runs every 5 s
+    watch = namespace_of(hall).token_watch
+    assert watch.close_ended_tokens() == 1  # the round the namespace runs every 5 s
     assert not staff.is_connected(NAMESPACE)  # told why first (an ``error`` event), then closed
     assert tv.is_connected(NAMESPACE)  # other connections go on
 
