@@ -388,21 +388,30 @@ def _drift(past: _Figures, cv2: float) -> float | None:
     return max(between - noise, 0.0)
 
 
+def _caps(layout: Layout) -> tuple[tuple[int, float], ...]:
+    """Per service, the longest a visit counts (CLIP × its configured mean, at least 1 min)."""
+    return tuple(sorted((s.id, CLIP * max(s.avg_handle_s, 60.0)) for s in layout.services.values()))
+
+
+def _clipped_handle(caps: tuple[tuple[int, float], ...]) -> Any:
+    """A ticket's handling time, clipped at its service's cap (SQL)."""
+    cap = case(
+        {sid: literal_column(repr(float(v))) for sid, v in caps},
+        value=_t.service_id,
+        else_=literal_column("3600.0"),
+    )
+    return case((_t.handle_s > cap, cap), else_=_t.handle_s)
+
+
 _today_statements: dict[tuple[tuple[int, float], ...], Prepared] = {}
 
 
 def _today_statement(layout: Layout) -> Prepared:
-    caps = {s.id: CLIP * max(s.avg_handle_s, 60.0) for s in layout.services.values()}
-    key = tuple(sorted(caps.items()))
+    key = _caps(layout)
     found = _today_statements.get(key)
     if found is not None:
         return found
-    cap = case(
-        {sid: literal_column(repr(float(v))) for sid, v in caps.items()},
-        value=_t.service_id,
-        else_=literal_column("3600.0"),
-    )
-    clipped = case((_t.handle_s > cap, cap), else_=_t.handle_s)
+    clipped = _clipped_handle(key)
     statement = (
         select(_t.service_id, _t.business_day, func.count(), func.sum(clipped),
                func.sum(clipped * clipped))
@@ -424,17 +433,11 @@ _hours_statements: dict[tuple[str, tuple[tuple[int, float], ...]], Prepared] = {
 
 def _hours_statement(layout: Layout, dialect: str) -> Prepared:
     """Finished visits per service and UTC hour of the call, clipped as ``_today_statement``."""
-    caps = {s.id: CLIP * max(s.avg_handle_s, 60.0) for s in layout.services.values()}
-    key = (dialect, tuple(sorted(caps.items())))
+    key = (dialect, _caps(layout))
     found = _hours_statements.get(key)
     if found is not None:
         return found
-    cap = case(
-        {sid: literal_column(repr(float(v))) for sid, v in caps.items()},
-        value=_t.service_id,
-        else_=literal_column("3600.0"),
-    )
-    clipped = case((_t.handle_s > cap, cap), else_=_t.handle_s)
+    clipped = _clipped_handle(key[1])
     hour: Any
     if dialect == "sqlite":
         hour = literal_column("CAST(strftime('%H', tickets.called_at) AS INTEGER)")
