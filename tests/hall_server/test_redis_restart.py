@@ -9,12 +9,11 @@ every event once, in seq order, in step with the hall.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from tests.live import PASSWORD, LiveHall, start_live_hall
 from tests.needs import need_program
 from tests.support.polling import until
 from tests.support.ports import free_port
+from tests.support.screens import in_step
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -112,25 +112,13 @@ class Load:
         until(lambda: self.issued >= target, timeout_s, what=f"{more} more tickets issued")
 
 
+def snapshot_of(hall: LiveHall) -> Callable[[], dict[str, Any]]:
+    """A reader of the hall's staff snapshot (what a screen must come to)."""
+    return lambda: call(hall, "boss", "GET", "/snapshot").json()
+
+
 def seq_of(hall: LiveHall) -> int:
-    return int(call(hall, "boss", "GET", "/snapshot").json()["seq"])
-
-
-def in_step(screen: HallClient, hall: LiveHall, timeout_s: float) -> bool:
-    def same() -> bool:
-        snapshot = call(hall, "boss", "GET", "/snapshot").json()
-        waiting = {q["service"]: q["waiting"] for q in snapshot["queues"]}
-        return screen.wait_for(
-            lambda s: (
-                s.seq == snapshot["seq"]
-                and {c: q["waiting"] for c, q in s.queues.items()} == waiting
-            ),
-            2,
-        )
-
-    with contextlib.suppress(AssertionError):
-        return bool(until(same, timeout_s, what="the screen in step with the hall"))
-    return False
+    return int(snapshot_of(hall)()["seq"])
 
 
 def test_redis_restarted_mid_load_delivery_resumes_and_the_screen_resyncs(
@@ -150,7 +138,9 @@ def test_redis_restarted_mid_load_delivery_resumes_and_the_screen_resyncs(
 
         with Load(first) as load:
             load.wait_for_issued(10)
-            assert in_step(screen, first, 20), "events did not cross Redis before the restart"
+            assert in_step(screen, snapshot_of(first), 20), (
+                "events did not cross Redis before the restart"
+            )
             redis.kill()
             # The hall goes on issuing and calling without Redis for a while (several
             # seconds: python-socketio's listener had backed off to 8 s between tries).
@@ -171,7 +161,9 @@ def test_redis_restarted_mid_load_delivery_resumes_and_the_screen_resyncs(
             resumed_s = time.monotonic() - back
             load.wait_for_issued(10)
         assert load.errors == [], load.errors
-        assert in_step(screen, first, 20), "the screen did not end in step with the hall"
+        assert in_step(screen, snapshot_of(first), 20), (
+            "the screen did not end in step with the hall"
+        )
         events = [seq for seq, counts in applied if not counts]
         assert applied == sorted(applied), "messages applied out of seq order"
         assert len(events) == len(set(events)), "an event applied twice"

@@ -19,7 +19,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from tests.live import LiveHall, start_live_hall
 from tests.needs import need_program
 from tests.support.polling import until
 from tests.support.redis import redis_server
+from tests.support.screens import in_step
 
 from .security.raw_socketio import frame_header, frames_until_closed, http_head, ws_open
 
@@ -152,24 +153,9 @@ def in_seq_order_once(applied: list[tuple[int, int]]) -> bool:
     return applied == sorted(applied) and len(events) == len(set(events))
 
 
-def in_step(screen: HallClient, hall: LiveHall, timeout_s: float = 20) -> bool:
-    """Whether the screen comes to the hall's seq and queue lengths (checked again after,
-    in case a message was still on its way)."""
-
-    def same() -> bool:
-        snapshot = fresh(hall, "GET", "/snapshot", "boss").json()
-        waiting = {q["service"]: q["waiting"] for q in snapshot["queues"]}
-        return screen.wait_for(
-            lambda s: (
-                s.seq == snapshot["seq"]
-                and {c: q["waiting"] for c, q in s.queues.items()} == waiting
-            ),
-            2,
-        )
-
-    with contextlib.suppress(AssertionError):
-        return bool(until(same, timeout_s, what="the screen in step with the hall"))
-    return False
+def snapshot_of(hall: LiveHall) -> Callable[[], dict[str, Any]]:
+    """A reader of the hall's staff snapshot (what a screen must come to)."""
+    return lambda: fresh(hall, "GET", "/snapshot", "boss").json()
 
 
 def test_issued_on_one_worker_called_on_another_a_screen_on_a_third_gets_it_once_in_order(
@@ -195,7 +181,7 @@ def test_issued_on_one_worker_called_on_another_a_screen_on_a_third_gets_it_once
                 return bool(ticket.get("number") == called["ticket"]["number"])
 
             assert screen.wait_for(shows_the_call, 20), "the call never reached the third worker"
-            assert in_step(screen, hall)
+            assert in_step(screen, snapshot_of(hall), 20)
             assert in_seq_order_once(applied), str(applied)
             assert screen.stats.duplicates == 0
             assert one_leader(hall, workers), "not exactly one worker runs the duties"
@@ -229,7 +215,7 @@ def test_on_postgresql_two_workers_share_the_counters_one_leads_and_calls_cross(
             assert staff.post(hall.url("/api/v1/windows/3/open"), timeout=10).ok
             called = staff.post(hall.url("/api/v1/windows/3/call-next"), timeout=10).json()
             assert called["ticket"]["number"] == "B001"
-            assert in_step(screen, hall)
+            assert in_step(screen, snapshot_of(hall), 20)
             assert in_seq_order_once(applied), str(applied)
             assert one_leader(hall, workers), "not exactly one worker holds the advisory lock"
         finally:
@@ -310,7 +296,7 @@ def test_a_worker_killed_mid_load_comes_back_no_acknowledged_ticket_lost_screens
                 load.wait_for_answers(20)  # and tickets are issued on after it
             assert one_leader(hall, workers_of(hall, 2)), "not exactly one leader after the kill"
             until(lambda: screen.stats.connects >= 2, 20, what="the screen reconnecting")
-            assert in_step(screen, hall)
+            assert in_step(screen, snapshot_of(hall), 20)
             assert in_seq_order_once(applied), str(applied)
             found = {tid: fresh(hall, "GET", f"/tickets/{tid}", "boss").status_code
                      for tid in load.acknowledged}  # fmt: skip
@@ -346,7 +332,7 @@ def test_kill_hup_replaces_every_worker_without_a_request_failing(
             assert load.failed == [], load.failed
             assert one_leader(hall, workers_of(hall, 2)), "not exactly one leader after HUP"
             until(lambda: screen.stats.connects >= 2, 20, what="the screen reconnecting")
-            assert in_step(screen, hall)
+            assert in_step(screen, snapshot_of(hall), 20)
             assert in_seq_order_once(applied), str(applied)
         finally:
             screen.stop()
