@@ -15,6 +15,7 @@ import argparse
 import statistics
 import sys
 import time as wallclock
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hall_server.services import forecast as fc  # noqa: E402
+from hall_server.services.context import HallContext  # noqa: E402
 from hall_server.services.tickets import IssueRequest, issue_ticket  # noqa: E402
 from hall_server.services.windows import WindowCommand, window_action  # noqa: E402
 from hall_server.simulation.engine import KIOSK, simulated_hall  # noqa: E402
@@ -40,22 +42,31 @@ def rush(rounds: int) -> None:
     with simulated_hall(scenario) as sim:
         ctx = sim.ctx
         now = datetime.combine(MONDAY, time(10), tzinfo=ctx.layout.tz).astimezone(UTC)
-        spent: dict[bool, list[float]] = {True: [], False: []}
-        for block in range(max(rounds // 50, 2)):
-            quiet = block % 2 == 1
-            if quiet:
-                fc.answer_issues_without_eta(ctx)
-            else:
-                fc._quiet.discard(ctx)
-            for i in range(50):
-                now += timedelta(milliseconds=1)
-                started = wallclock.process_time()
-                issue_ticket(ctx, KIOSK, IssueRequest("abcd"[i % 4]), now=now)
-                spent[not quiet].append(wallclock.process_time() - started)
-        ms_with = statistics.mean(spent[True]) * 1e3
-        ms_without = statistics.mean(spent[False]) * 1e3
-        print(f"rush: issue with ETA {ms_with:.3f} ms CPU, without {ms_without:.3f} ms "
-              f"(mean of {len(spent[True])}; +{ms_with - ms_without:.3f} ms)")  # fmt: skip
+        with_eta, without = in_blocks(ctx, max(rounds // 50, 2), 50, timedelta(milliseconds=1),
+                                      now, "abcd")  # fmt: skip
+        report("rush", with_eta, without)
+
+
+def in_blocks(ctx: HallContext, blocks: int, size: int, step: timedelta, now: datetime,
+              services: Sequence[str]) -> tuple[list[float], list[float]]:  # fmt: skip
+    """Issues in a row, in blocks of ``size`` with the ETA and ``size`` without by turns;
+    the CPU time of each, (with, without)."""
+    spent: dict[bool, list[float]] = {True: [], False: []}
+    for block in range(blocks):
+        quiet = block % 2 == 1
+        fc.answer_issues_without_eta(ctx, quiet)
+        for i in range(size):
+            now += step
+            started = wallclock.process_time()
+            issue_ticket(ctx, KIOSK, IssueRequest(services[i % len(services)]), now=now)
+            spent[not quiet].append(wallclock.process_time() - started)
+    return spent[True], spent[False]
+
+
+def report(what: str, with_eta: list[float], without: list[float]) -> None:
+    ms_with, ms_without = statistics.mean(with_eta) * 1e3, statistics.mean(without) * 1e3
+    print(f"{what}: issue with ETA {ms_with:.3f} ms CPU, without {ms_without:.3f} ms "
+          f"(mean of {len(with_eta)}; +{ms_with - ms_without:.3f} ms)")  # fmt: skip
 
 
 def main() -> None:
@@ -77,7 +88,7 @@ def main() -> None:
                              MONDAY)  # fmt: skip
     with simulated_hall(scenario) as sim:
         ctx = sim.ctx
-        fc._quiet.discard(ctx)  # this benchmark wants the issues' ETA
+        fc.answer_issues_without_eta(ctx, False)  # this benchmark wants the issues' ETA
         now = datetime.combine(MONDAY, time(10), tzinfo=ctx.layout.tz).astimezone(UTC)
 
         def press(n: int, action: str) -> None:
@@ -92,30 +103,14 @@ def main() -> None:
         with_eta: list[float] = []
         without: list[float] = []
         if args.in_a_row:
-            for block in range(args.rounds // 20):
-                quiet = block % 2 == 1
-                if quiet:
-                    fc.answer_issues_without_eta(ctx)
-                else:
-                    fc._quiet.discard(ctx)
-                for i in range(20):
-                    now += timedelta(milliseconds=50)
-                    started = wallclock.process_time()
-                    issue_ticket(ctx, KIOSK, IssueRequest(SERVICES[i % 3]), now=now)
-                    (without if quiet else with_eta).append(wallclock.process_time() - started)
-            ms_with = statistics.mean(with_eta) * 1e3
-            ms_without = statistics.mean(without) * 1e3
-            print(f"in a row: issue with ETA {ms_with:.3f} ms CPU, without {ms_without:.3f} ms "
-                  f"(mean of {len(with_eta)}; +{ms_with - ms_without:.3f} ms)")  # fmt: skip
+            report("in a row", *in_blocks(ctx, args.rounds // 20, 20, timedelta(milliseconds=50),
+                                          now, SERVICES))  # fmt: skip
             return
         for i in range(args.rounds):
             now += timedelta(seconds=20)
             service = SERVICES[i % 3]
             for quiet, into in ((False, with_eta), (True, without)):
-                if quiet:
-                    fc.answer_issues_without_eta(ctx)
-                else:
-                    fc._quiet.discard(ctx)
+                fc.answer_issues_without_eta(ctx, quiet)
                 started = wallclock.perf_counter()
                 issue_ticket(ctx, KIOSK, IssueRequest(service), now=now)
                 into.append(wallclock.perf_counter() - started)

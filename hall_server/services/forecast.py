@@ -1147,10 +1147,14 @@ def new_ticket_etas(
 _quiet: weakref.WeakSet[HallContext] = weakref.WeakSet()
 
 
-def answer_issues_without_eta(ctx: HallContext) -> None:
+def answer_issues_without_eta(ctx: HallContext, quiet: bool = True) -> None:
     """Issues of this hall answer no ETA (the simulator's: it reads none, and the forecast
-    would cost more than the issue itself; hall state is the same either way)."""
-    _quiet.add(ctx)
+    would cost more than the issue itself; hall state is the same either way); ``quiet``
+    False gives them their ETA again (benchmarks/eta_issue_cost.py compares the two)."""
+    if quiet:
+        _quiet.add(ctx)
+    else:
+        _quiet.discard(ctx)
 
 
 @dataclass
