@@ -257,3 +257,19 @@ def test_a_devices_place_survives_an_edit_of_another_field_and_the_export(hall: 
     config = hall.get("root", "/admin/config").get_json()["config"]
     kiosk = {d["name"]: d for d in config["devices"]}["kiosk-1"]
     assert (kiosk["label"], kiosk["zone"]) == ("1楼入口东侧自助机", "大厅入口")
+
+
+def test_the_demo_halls_layout_reads_back_from_the_database_as_loaded(tmp_path: Any) -> None:
+    """Every field the site file sets (labels, floors, guides, weekday hours …) comes back in
+    the admin's config and its TOML export: a field the export forgot would be lost at the
+    next admin edit, which writes the whole layout back."""
+    from hall_server.settings import DEMO_HALL_FILE
+
+    from .hall import build_hall
+
+    rig = build_hall(f"sqlite:///{tmp_path}/hall.db", tmp_path, config_path=DEMO_HALL_FILE)
+    site = rig.app.extensions["hall"].settings.hall
+    exported = parse_hall_toml(rig.get("root", "/admin/config.toml").get_data(as_text=True))
+    for section in ("services", "windows", "devices"):
+        loaded = [item.model_dump() for item in getattr(site, section)]
+        assert [item.model_dump() for item in getattr(exported, section)] == loaded, section
