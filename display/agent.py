@@ -4,8 +4,10 @@ It asks the server which windows it serves and which signs it drives (the device
 ``options``, e.g. the demo hall's ``led-agent-1f``: a strip per window and a hall board),
 keeps the hall's state with ``HallClient`` (reconnects, resyncs by ``last_seq``), writes
 each sign when what it should show changes, reads call announcements on a local speaker
-when asked (planned for a rush like the TV page: ``display/voice/plan.py``), and reports
-the signs' health to ``POST /api/v1/devices/status``.
+when asked (``display/speaker.py``, planned for a rush like the TV page), and reports the
+signs' health to ``POST /api/v1/devices/status``. When an admin changes the hall's voice or
+the device's options (``config.changed``), it reads its settings again and applies them to
+the next call, without a restart (``display/agent_settings.py``).
 
 Sign writes run in one worker thread, so a slow RS-485 bus never holds up the Socket.IO
 client; a call or recall is always written again, even when the text is the same.
@@ -15,33 +17,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from devices.base import DeviceError, Health
 from devices.led import LedSign, build_led_sign
-from display.led_content import StripContent, board_lines, strip_content, strip_texts
-from display.voice.plan import (
-    Call,
-    Chime,
-    Idle,
-    Read,
-    RushPlan,
-    Settings,
-    Skip,
-    Step,
-    wav_seconds,
-    window_reason,
-)
+from display.agent_settings import AgentSettings, check_options, read_settings
+from display.led_content import StripContent, board_lines, strip_content
+from display.speaker import Player, Speaker, command_player, default_player, hall_clock
 from hall_server.client.api import ApiError, HallApi, Unreachable
 from hall_server.client.hall import HallClient
 from hall_server.client.state import HallState
@@ -49,16 +36,10 @@ from hall_server.client.status import StatusReporter
 
 log = logging.getLogger(__name__)
 
-OPTION_KEYS = frozenset({
-    "strips", "board", "texts", "audio", "voice", "recent_calls",
-    "stale_s", "voice_within_s", "announce", "announce_mode",  # the speaker's (docs/DISPLAY.md)
-})  # fmt: skip
 HEALTH_ORDER = {"ok": 0, "unknown": 1, "warning": 2, "fault": 3}
-PLAYERS = (["aplay", "-q"], ["paplay"], ["play", "-q"])  # ALSA, PulseAudio, SoX
-Player = Callable[[bytes], None]
 CALLS = ("ticket.called", "ticket.recalled")
-MAX_KEPT = 200  # entries kept in each list of the speaker's log
-LENGTH_WAIT_S = 2.0  # how long the plan waits for the waiting calls' WAVs to know their lengths
+CONFIG_CHANGED = "config.changed"  # an admin changed the hall's layout or settings
+SETTINGS_TIMEOUT_S = 5.0  # reading the settings again after a change (the socket waits for it)
 
 
 @dataclass
@@ -84,14 +65,13 @@ class AgentStats:
     write_errors: int = 0
     reports: int = 0
     announcements: int = 0
+    settings_reads: int = 0  # the settings read again after a change
     last_write: dict[str, float] = field(default_factory=dict)  # key -> time.monotonic()
 
 
 def build_slots(options: Mapping[str, Any]) -> list[SignSlot]:
     """Build the signs named in a device's options: ``strips`` and ``board``."""
-    unknown = sorted(set(options) - OPTION_KEYS)
-    if unknown:
-        raise ValueError(f"显示代理配置项未知 / unknown display agent option: {', '.join(unknown)}")
+    check_options(options)
     slots = []
     for index, strip in enumerate(options.get("strips") or []):
         if not isinstance(strip, Mapping) or "window" not in strip or "sign" not in strip:
@@ -116,26 +96,6 @@ def build_slots(options: Mapping[str, Any]) -> list[SignSlot]:
     return slots
 
 
-def command_player(command: list[str]) -> Player:
-    """Return a player that writes the WAV to a temporary file and runs ``command`` on it."""
-
-    def play(wav: bytes) -> None:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "call.wav"
-            path.write_bytes(wav)
-            subprocess.run([*command, str(path)], check=True, capture_output=True, timeout=120)
-
-    return play
-
-
-def default_player() -> Player | None:
-    """Return a player for the first of aplay, paplay, play found, or None."""
-    for command in PLAYERS:
-        if shutil.which(command[0]):
-            return command_player(command)
-    return None
-
-
 class DisplayAgent:
     """Drive one agent device's LED signs (and speaker) from the hall's live state."""
 
@@ -157,7 +117,8 @@ class DisplayAgent:
         self._play_audio = play_audio
         self.status_interval_s = status_interval_s
         self.retry_delay_s = retry_delay_s
-        self.settings: dict[str, Any] = {}
+        self.settings: dict[str, Any] = {}  # the server's last answer (/display/config)
+        self.config: AgentSettings | None = None  # what the agent took from it
         self.slots: list[SignSlot] = []
         self.windows: set[int] = set()
         self.stats = AgentStats()
@@ -165,6 +126,7 @@ class DisplayAgent:
         self.api = HallApi(self.server_url, token)
         # The signs' health goes out every round, changed or not: it is the agent's heartbeat.
         self.status = StatusReporter(self.api, heartbeat_s=0)
+        self._settings_api = HallApi(self.server_url, token, timeout_s=SETTINGS_TIMEOUT_S)
         self._cond = threading.Condition()
         self._dirty: dict[str, bool] = {}  # slot key -> forced (a call: write even if same)
         self._stop = threading.Event()
@@ -172,6 +134,8 @@ class DisplayAgent:
         self._io_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._texts: dict[str, str] = {}
+        self._snapshots = 0
+        self._confirm_settings = False  # read the settings once more at the next message
         self.speaker: Speaker | None = None
         self.voice_windows: set[int] = set()
 
@@ -179,14 +143,11 @@ class DisplayAgent:
 
     def start(self, connect_timeout_s: float | None = None) -> None:
         """Read the device's settings (retrying until the server answers), then run."""
-        self.settings = self._fetch_settings(connect_timeout_s)
-        options = self._options_override or dict(self.settings.get("options") or {})
-        self.slots = build_slots(options)
-        self._texts = strip_texts(options)
-        self.windows = set(self.settings.get("windows") or [])
-        self.windows |= {s.window for s in self.slots if s.window is not None}
-        voice = dict(self.settings.get("voice") or {})
-        audio = dict(options.get("audio") or {})
+        answer = self._fetch_settings(connect_timeout_s)
+        config = read_settings(answer, self._options_override or None)
+        self.slots = build_slots(config.options)
+        self._take(config)
+        audio = dict(config.options.get("audio") or {})
         play = self._play_audio if self._play_audio is not None else bool(audio.get("play"))
         if play and self._player is None:
             command = audio.get("command")
@@ -200,24 +161,21 @@ class DisplayAgent:
             (self._render_loop, "led-writer"), (self._report_loop, "status")
         ]  # fmt: skip
         if play and self._player is not None:
-            # The windows whose calls it reads (the device's ``announce`` area, worked out by
-            # the server: display.scope.voice_windows); by default every window it shows.
-            self.voice_windows = set(voice.get("windows", self.windows))
-            enabled = bool(voice.get("enabled", True)) and options.get("voice") is not False
-            if not enabled:
-                log.warning("语音播报已关闭 / voice off: %s", voice.get("message", ""))
+            self.voice_windows = set(config.voice_windows)
+            if not config.voice_on:
+                log.warning("语音播报已关闭 / voice off: %s", config.voice_message)
             self.speaker = Speaker(
                 HallApi(self.server_url, self.token),
                 self._player,
-                Settings.from_config(voice, options),
-                floors=self.settings.get("window_floors") or {},
+                config.voice,
+                floors=config.floors,
                 windows=self._windows_now,
-                clock=_hall_clock(self.settings.get("server_time")),
-                enabled=enabled,
+                clock=hall_clock(self.settings.get("server_time")),
+                enabled=config.voice_on,
                 stats=self.stats,
             )
             loops.append((self.speaker.run, "speaker"))
-        self.client.on("snapshot", lambda _: self._mark_all(force=False))
+        self.client.on("snapshot", self._on_snapshot)
         self.client.on("*", self._on_event)
         for target, name in loops:
             thread = threading.Thread(target=target, name=f"display-agent-{name}", daemon=True)
@@ -244,6 +202,7 @@ class DisplayAgent:
             thread.join(timeout_s)
         self._threads.clear()
         self.api.close()
+        self._settings_api.close()
 
     def run_forever(self) -> None:
         """Run until interrupted (the ``hall display-agent`` command)."""
@@ -278,10 +237,65 @@ class DisplayAgent:
                 raise DeviceError("stopped")
             delay = min(delay * 2, 10.0)
 
+    # Settings changed while running ------------------------------------------------------
+
+    def _take(self, config: AgentSettings) -> None:
+        """Apply a reading of the settings: what the signs show, how the speaker reads."""
+        self.config, self.settings = config, dict(config.answer)
+        self._texts = dict(config.texts)
+        self.windows = set(config.windows)
+        if self.speaker is not None:
+            self.voice_windows = set(config.voice_windows)
+            self.speaker.configure(config.voice, floors=config.floors, enabled=config.voice_on)
+
+    def reload_settings(self) -> bool:
+        """Read the device's settings again and apply them; return whether the server answered.
+
+        Runs in the client's thread, before the events after the change are handled: the
+        next call is shown and read by the new settings. The signs and the audio player
+        themselves are set up at start; a change to them waits for a restart.
+        """
+        try:
+            answer = self._settings_api.call("GET", "/display/config")
+        except (ApiError, Unreachable) as error:
+            log.warning("设置未能重新读取 / settings not read again: %s", error)
+            return False
+        try:
+            config = read_settings(answer, self._options_override or None)
+        except ValueError as error:  # an option this agent does not know: keep the old ones
+            log.warning("新设置未采用 / new settings not taken: %s", error)
+            return True
+        before = self.config
+        self._take(config)
+        self.stats.settings_reads += 1
+        if before is not None and before.signs != config.signs:
+            log.warning("LED 屏的更改在重启代理后生效 / sign changes take effect at restart")
+        if before is not None and before.voice_on != config.voice_on and self.speaker:
+            log.info("语音播报%s / voice %s", "已开启" if config.voice_on else "已关闭",
+                     "on" if config.voice_on else f"off: {config.voice_message}")  # fmt: skip
+        self._mark_all(force=False)  # new texts or windows: the signs compare and rewrite
+        return True
+
+    def _on_snapshot(self, _: Any) -> None:
+        # A snapshot after the first (a reconnect too far behind) may skip a config.changed.
+        self._snapshots += 1
+        if self._snapshots > 1:
+            self.reload_settings()
+        self._mark_all(force=False)
+
     # Events -> signs ---------------------------------------------------------------------
 
     def _on_event(self, event: dict[str, Any]) -> None:
         kind = str(event.get("type", ""))
+        if kind == CONFIG_CHANGED:
+            # The device's options are read fresh at once, but the server answers the hall's
+            # voice settings from its layout in memory, which it reads again at its next write
+            # or count of the queues: read once more at the next message, sent after that.
+            self.reload_settings()
+            self._confirm_settings = True
+            return
+        if self._confirm_settings:
+            self._confirm_settings = not self.reload_settings()
         if not (kind.startswith("ticket.") or kind.startswith("window.")):
             return
         window = event.get("window")
@@ -409,295 +423,6 @@ class DisplayAgent:
         accepted = self.status.report("led", self.sign_health())
         self.stats.reports += self.status.sent - sent
         return accepted
-
-
-@dataclass
-class VoiceLog:
-    """What the speaker did, like the TV page's ``window.hallAudio`` (times: hall clock, s).
-
-    ``played`` entries carry ``form``, ``readings``, ``called_at``, ``queued_at``,
-    ``started_at``, ``voiced_at`` (the first reading ended), ``ended_at`` and ``batch``;
-    ``skipped`` a ``reason`` (stale, done, superseded, at window, recalled, voice off);
-    ``parts`` every WAV played (chime, once, brief, repeat, full) with its bytes' length.
-    """
-
-    played: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-    failed: list[dict[str, Any]] = field(default_factory=list)
-    parts: list[dict[str, Any]] = field(default_factory=list)
-    chimes: int = 0
-    batches: int = 0
-
-    @staticmethod
-    def keep(entries: list[dict[str, Any]], entry: dict[str, Any]) -> None:
-        entries.append(entry)
-        del entries[:-MAX_KEPT]
-
-
-class Speaker:
-    """Read the calls of the agent's windows on its local speaker, planned for a rush.
-
-    The plan is the TV page's (``display/voice/plan.py``; docs/DISPLAY.md): one chime per
-    batch, each call once while others wait (twice when the hall is quiet), in brief when the
-    backlog would read a call too late, a recall next, a stale or superseded call not read.
-    One announcement plays at a time, in the thread running ``run``; the WAVs are fetched
-    ahead in one worker thread (the waiting calls' readings, whose lengths the plan adds up).
-    """
-
-    def __init__(
-        self,
-        api: HallApi,
-        player: Player,
-        settings: Settings,
-        *,
-        floors: Mapping[str, int | None],
-        windows: Callable[[], Mapping[int, Mapping[str, Any]]],
-        clock: Callable[[], float],
-        enabled: bool = True,
-        stats: AgentStats | None = None,
-    ) -> None:
-        self.api = api
-        self.player = player
-        self.plan = RushPlan(settings)
-        self.floors = dict(floors)
-        self.windows = windows  # the hall's windows now: whether a call is still current
-        self.clock = clock
-        self.enabled = enabled
-        self.stats = stats or AgentStats()
-        self.log = VoiceLog()
-        self._cond = threading.Condition()
-        self._stop = threading.Event()
-        self._fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="display-agent-wav")
-        self._wavs: dict[tuple[int, str], Future[bytes]] = {}
-        self._chime: bytes | None = None
-        self._busy = False  # a batch is being read
-
-    @property
-    def form(self) -> str:
-        """The form each call is fetched in ahead: ``once``, or ``full`` in sequential mode."""
-        return "full" if self.plan.settings.mode == "sequential" else "once"
-
-    def push(self, event: Mapping[str, Any]) -> None:
-        """Queue a ``ticket.called`` or ``ticket.recalled`` event (quick: the client's thread)."""
-        now = self.clock()
-        call = Call(
-            seq=int(event["seq"]),
-            number=str(event["number"]),
-            window=int(event["window"]),
-            called_at=_epoch(event.get("at"), now),
-            kind="recall" if event.get("type") == "ticket.recalled" else "call",
-            ticket_id=event.get("ticket_id"),
-        )
-        with self._cond:
-            if not self.enabled:
-                self._skipped(Skip(call, "voice off"))
-                return
-            for skip in self.plan.push(call, now):
-                self._skipped(skip)
-            if any(c.seq == call.seq for c in self.plan.queue):
-                self._fetch(call, self.form)
-            self._cond.notify_all()
-
-    def idle(self) -> bool:
-        """Nothing waits and nothing plays."""
-        with self._cond:
-            return not self.plan.queue and not self._busy
-
-    def stop(self) -> None:
-        """Stop after the WAV playing now; drop the fetches not begun."""
-        self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
-        self._fetcher.shutdown(wait=False, cancel_futures=True)
-
-    def run(self) -> None:
-        """Play until stopped: wait for calls, read each batch out."""
-        try:
-            while not self._stop.is_set():
-                with self._cond:
-                    self._cond.wait_for(lambda: self.plan.queue or self._stop.is_set(), 1.0)
-                    if self._stop.is_set() or not self.plan.queue:
-                        continue
-                    self._busy = True
-                try:
-                    self._batch()
-                finally:
-                    with self._cond:
-                        self._busy = False
-                        self._cond.notify_all()
-        finally:
-            self._fetcher.shutdown(wait=True, cancel_futures=True)
-            self.api.close()
-
-    def _batch(self) -> None:
-        while not self._stop.is_set():
-            step = self._next()
-            if isinstance(step, Idle):
-                return
-            if isinstance(step, Chime):
-                self._play_chime()
-            elif isinstance(step, Read):
-                self._read(step)
-
-    def _next(self) -> Step:
-        """Ask the plan what to play now, with the hall's windows and the WAVs' lengths."""
-        windows = self.windows()
-        lengths = self._lengths()
-        with self._cond:
-            step = self.plan.next(
-                self.clock(),
-                lambda call: window_reason(call, windows.get(call.window)),
-                lambda call: lengths.get(call.seq),
-            )
-            self.log.batches = self.plan.batches
-            if isinstance(step, Skip):
-                self._skipped(step)
-        return step
-
-    def _lengths(self) -> dict[int, float]:
-        """The lengths of the waiting calls' readings (the plan needs them only in a backlog)."""
-        with self._cond:
-            planned = self.plan.settings.mode == "plan"
-            waiting = list(self.plan.queue) if planned and len(self.plan.queue) > 1 else []
-            futures = [(c.seq, self._fetch(c, "once")) for c in waiting]
-        lengths = {}
-        deadline = time.monotonic() + LENGTH_WAIT_S  # a slow server: guess the rest (GUESS_S)
-        for seq, future in futures:
-            with contextlib.suppress(Exception):
-                wav = future.result(timeout=max(0.0, deadline - time.monotonic()))
-                seconds = wav_seconds(wav)
-                if seconds is not None:
-                    lengths[seq] = seconds
-        return lengths
-
-    def _play_chime(self) -> None:
-        if self._chime is None:
-            with contextlib.suppress(ApiError, Unreachable, RuntimeError, CancelledError):
-                self._chime = self._fetcher.submit(self._get_chime).result()
-        if self._chime is None:
-            return  # no chime this batch; tried again at the next one
-        if self._part("chime", None, self._chime) is None:
-            with self._cond:
-                self.log.chimes += 1
-
-    def _read(self, step: Read) -> None:
-        call, form = step.call, step.form
-        with self._cond:
-            wanted = self._fetch(call, form)
-        try:
-            wav = wanted.result()
-        except (ApiError, Unreachable, RuntimeError, CancelledError) as failure:
-            with self._cond:
-                self._forget(call)
-                # A fresh install makes its clip bank on the first call, which can outlast
-                # one request: try again (first in line) until the call is too old to read.
-                again = not isinstance(failure, ApiError) or failure.status >= 500
-                if again and self.clock() - call.called_at <= self.plan.settings.stale_s:
-                    log.warning("announcement of %s not ready (%s)", call.number, failure)
-                    self.plan.put_back(call)
-                else:
-                    self._failed(call, form, str(failure))
-            self._stop.wait(1.0 if again else 0)
-            return
-        started = self.clock()
-        error = self._part(form, call, wav)
-        voiced = self.clock()
-        readings = 0 if error else 1
-        while not error:
-            with self._cond:
-                # A quiet hall: the sentence again, as long as no other call has come.
-                if not self.plan.repeat_again(readings):
-                    break
-                gap = self.plan.settings.repeat_gap_s
-                if self._cond.wait_for(lambda: self.plan.queue or self._stop.is_set(), gap):
-                    break
-            if self._part("repeat", call, wav) is not None:
-                break
-            readings += 1
-        with self._cond:
-            self.plan.done()
-            self._forget(call)
-            if error:
-                self._failed(call, form, error)
-                return
-            if form == "full":
-                readings = self.plan.settings.repeat
-            VoiceLog.keep(self.log.played, _summary(call) | {
-                "form": form, "readings": readings, "called_at": call.called_at,
-                "queued_at": call.queued_at, "started_at": started, "voiced_at": voiced,
-                "ended_at": self.clock(), "batch": self.plan.batches,
-            })  # fmt: skip
-        self.stats.announcements += 1
-
-    def _part(self, what: str, call: Call | None, wav: bytes) -> str | None:
-        """Play one WAV to its end (the player blocks); log it; return the error or None."""
-        entry: dict[str, Any] = {"what": what, "seq": call.seq if call else None,
-                                 "bytes": len(wav), "started_at": self.clock()}  # fmt: skip
-        error = None
-        try:
-            self.player(wav)
-        except (subprocess.SubprocessError, OSError) as failure:
-            error = entry["error"] = str(failure) or type(failure).__name__
-            log.warning("speaker: %s failed: %s", what, error)
-        entry["ended_at"] = self.clock()
-        with self._cond:
-            VoiceLog.keep(self.log.parts, entry)
-        return error
-
-    def _fetch(self, call: Call, form: str) -> Future[bytes]:
-        """The WAV of a call in a form, fetched once (under ``_cond``)."""
-        key = (call.seq, form)
-        if key not in self._wavs:
-            try:
-                self._wavs[key] = self._fetcher.submit(self._get, call, form)
-            except RuntimeError as error:  # stopping: the fetcher is shut down
-                failed: Future[bytes] = Future()
-                failed.set_exception(error)
-                return failed
-        return self._wavs[key]
-
-    def _forget(self, call: Call) -> None:
-        for form in ("once", "brief", "full"):
-            self._wavs.pop((call.seq, form), None)
-
-    def _get(self, call: Call, form: str) -> bytes:
-        params = {"number": call.number, "window": str(call.window), "form": form}
-        floor = self.floors.get(str(call.window))
-        if floor is not None:
-            params["floor"] = str(floor)  # "请D001号到2楼16号窗口办理"
-        return self.api.request("GET", "/display/voice", params=params, timeout_s=30).content
-
-    def _get_chime(self) -> bytes:
-        return self.api.request("GET", "/display/voice/chime", timeout_s=30).content
-
-    def _skipped(self, skip: Skip) -> None:
-        """Log a call shown but not read (under ``_cond``)."""
-        self._forget(skip.call)
-        VoiceLog.keep(self.log.skipped, _summary(skip.call) | {"reason": skip.reason,
-                                                               "at": self.clock()})  # fmt: skip
-        log.info("speaker: %s not read (%s)", skip.call.number, skip.reason)
-
-    def _failed(self, call: Call, form: str, error: str) -> None:
-        log.warning("announcement of %s failed: %s", call.number, error)
-        VoiceLog.keep(self.log.failed, _summary(call) | {"form": form, "error": error})
-
-
-def _summary(call: Call) -> dict[str, Any]:
-    return {"seq": call.seq, "number": call.number, "window": call.window, "kind": call.kind}
-
-
-def _epoch(at: object, default: float) -> float:
-    """An event's ISO time as seconds since the epoch, or ``default``."""
-    try:
-        return datetime.fromisoformat(str(at)).timestamp()
-    except ValueError:
-        return default
-
-
-def _hall_clock(server_time: object) -> Callable[[], float]:
-    """The hall's clock (seconds since the epoch): this machine's, set by the server's time."""
-    offset = _epoch(server_time, time.time()) - time.time() if server_time else 0.0
-    return lambda: time.time() + offset
 
 
 def _describe(content: Any) -> str:

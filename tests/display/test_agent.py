@@ -99,6 +99,24 @@ def test_strip_shows_the_call_then_the_window_state_board_lists_calls_status_rep
         assert set(status["detail"]) == {"w3", "board"}
 
 
+def test_an_admins_new_strip_texts_reach_the_running_agents_signs(
+    led_hall: LiveHall, ptys: tuple[WireReader, str, WireReader, str]
+) -> None:
+    strip, _, _, _ = ptys
+    with running_agent(led_hall) as agent:
+        call(led_hall, 3, "open")
+        strip.wait_for_text("3号窗口 欢迎您")
+        # Same signs, new words for an idle window: written at once, no restart.
+        options = {**agent.settings["options"], "texts": {"open": "{window}号窗口 请取号"}}
+        response = led_hall.api("root", "PUT", "/admin/devices/led-agent", {"options": options})
+        assert response.status_code == 200, response.text
+        strip.wait_for_text("3号窗口 请取号")
+        first = issue(led_hall)
+        call(led_hall, 3)
+        strip.wait_for_text(f"{first} 请到3号窗口")
+        assert agent.stats.settings_reads >= 1 and len(agent.slots) == 2
+
+
 def test_agent_survives_a_server_restart_and_shows_the_calls_it_missed(
     led_hall: LiveHall, ptys: tuple[WireReader, str, WireReader, str]
 ) -> None:

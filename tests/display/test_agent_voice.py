@@ -215,6 +215,52 @@ def test_the_agents_options_stale_s_and_voice_within_s_shown_not_read_and_brief(
         assert sink.wavs[1] == brief
 
 
+def admin(hall: LiveHall, path: str, body: dict[str, Any]) -> None:
+    """An admin's change in the admin pages (the hall sends ``config.changed``)."""
+    response = hall.api("root", "PUT", path, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["changed"] is True
+
+
+def test_an_admins_change_reaches_the_running_agent_at_the_next_call(hall: LiveHall) -> None:
+    for window in (1, 2, 3):
+        api(hall, "boss", f"/windows/{window}/open")
+        api(hall, "kiosk-1", "/tickets", {"service": "a"})
+    sink = Sink()
+    sink.released.set()  # nothing held: each call is read as it comes
+    with speaking_agent(hall, sink) as agent:
+        assert agent.speaker is not None and agent.speaker.plan.settings.repeat == 2
+        chime = wav(hall, "/display/voice/chime")
+
+        # The hall's voice: three readings instead of two. The call right after the change
+        # (no restart) is chime + the sentence three times.
+        admin(hall, "/admin/settings", {"voice": {"repeat": 3}})
+        first = api(hall, "boss", "/windows/1/call-next")["ticket"]
+        log = until(lambda: settled(agent, 1), 30, what="the first call read")
+        assert [(p["number"], p["form"], p["readings"]) for p in log.played] == [
+            (first["number"], "once", 3)
+        ]  # fmt: skip
+        once = wav(hall, "/display/voice", number=first["number"], window=1, form="once")
+        assert sink.wavs == [chime, once, once, once]
+
+        # The device's own options: the old one-after-another player, each call's full WAV
+        # (chime + the sentence as often as the hall now says), no separate chime.
+        admin(hall, "/admin/devices/speaker-1f", {"options": {"announce_mode": "sequential"}})
+        second = api(hall, "boss", "/windows/2/call-next")["ticket"]
+        log = until(lambda: settled(agent, 2), 30, what="the second call read")
+        assert [(p["number"], p["form"]) for p in log.played[1:]] == [(second["number"], "full")]
+        full = wav(hall, "/display/voice", number=second["number"], window=2)
+        assert sink.wavs[4:] == [full] and log.played[-1]["readings"] == 3
+
+        # Voice switched off for this device: the next call is on the signs, not read.
+        admin(hall, "/admin/devices/speaker-1f", {"options": {"voice": False}})
+        third = api(hall, "boss", "/windows/3/call-next")["ticket"]
+        log = until(lambda: settled(agent, 3), 30, what="the third call handled")
+        assert [(s["number"], s["reason"]) for s in log.skipped] == [(third["number"], "voice off")]
+        assert len(sink.wavs) == 5 and len(log.played) == 2
+        assert agent.stats.settings_reads >= 3
+
+
 class FlakyApi:
     """The server's voice endpoint as the speaker sees it: not ready at first for A001 (its
     clip bank being made), refusing A002's number; a short WAV otherwise."""
