@@ -13,6 +13,15 @@ in a loop, a blocking call) stops touching its heartbeat file and is killed afte
 the settings read again and stops the old ones gracefully; a dead worker is started again;
 a worker whose master is gone ends within a second.
 
+A worker's start (imports, the app, the leader election: 22 s on a loaded machine) is not
+counted against ``--timeout``: before the fork its heartbeat is dated ``BOOT_TIMEOUT_S``
+ahead, and its first real beat comes once it serves. From then on ``--timeout`` applies as
+usual; a worker still starting after ``BOOT_TIMEOUT_S`` plus ``--timeout`` is killed as
+hung. (gunicorn 27.0 happens to spare a starting worker, for ever: its heartbeat file is
+dated by the wall clock when made and compared with the monotonic clock. gunicorn up to 21
+counted the start, as would a release that dates the file by its own clock when made: a
+slow start was killed as hung, again and again.)
+
 A graceful stop (SIGTERM to the master, or the old workers of a HUP) stops accepting, waits
 for the HTTP requests being answered (up to ``--graceful-timeout``), then ends: its
 websockets close and their clients reconnect to another worker and resync by their last seq.
@@ -55,6 +64,9 @@ BACKLOG = 2048
 GRACEFUL_TIMEOUT_S = 10
 """How long a stopping worker waits for the requests it is answering (systemd's
 TimeoutStopSec in docs/deploy/hall-workers.service is longer)."""
+BOOT_TIMEOUT_S = 120.0
+"""How long a worker may take to start before ``--timeout`` counts (the slowest start seen,
+on a loaded 2-core machine, took 22 s)."""
 
 
 _MARKERS: list[Path] = []  # the master's marker directory (set before the first fork)
@@ -81,6 +93,14 @@ def _mark(prefix: str, age: int, *, remove: bool = False) -> None:
 
 class HallWorker(GeventWebSocketWorker):  # type: ignore[misc]
     """gunicorn's gevent websocket worker with the hall's handler and server (server.py)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # in the master, before the fork
+        # Its start does not count as a hang: the heartbeat, dated as gunicorn dates it, is
+        # moved BOOT_TIMEOUT_S ahead; the first beat of ``run`` brings it back to now.
+        self.tmp.notify()
+        ahead = self.tmp.last_update() + BOOT_TIMEOUT_S
+        os.utime(self.tmp.fileno(), (ahead, ahead))
 
     def load_wsgi(self) -> None:
         # Called once gevent has patched this worker (nothing of the app is imported before).
@@ -116,8 +136,8 @@ class HallWorker(GeventWebSocketWorker):  # type: ignore[misc]
             self.notify()  # the heartbeat the master's --timeout watches; ends if orphaned
             gevent.sleep(1.0)
         # Replaced (HUP): accept on until the newer workers do, so that nobody waits for them
-        # (at most --timeout: the master kills a worker that takes longer to start).
-        deadline = time.monotonic() + self.cfg.timeout
+        # (at most BOOT_TIMEOUT_S: the master kills a worker that takes longer to start).
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
         while _marked("booting", self.age) and time.monotonic() < deadline:
             self.notify()
             gevent.sleep(0.05)

@@ -3,9 +3,11 @@
 What a hall sees of it: a ticket issued on one worker is called on another and a screen on a
 third gets the call once, in seq order; a worker killed mid-load is started again by the
 master and loses no acknowledged ticket, its screens reconnect and resync; a worker whose
-event loop hangs is killed and replaced; ``kill -HUP`` replaces every worker without a
-request failing; the hostile-client bounds of server.py hold in the workers; workers end
-when their master is killed.
+event loop hangs is killed and replaced; a worker slow to start (longer than ``--timeout``)
+is not taken for a hung one, but one stuck while starting is killed after the start's
+allowance; ``kill -HUP`` replaces every worker without a request failing; the
+hostile-client bounds of server.py hold in the workers; workers end when their master is
+killed.
 
 A connection is steered to one worker by pausing the others (SIGSTOP) while it is opened:
 the kernel hands it to the only worker still accepting, and it stays there (keep-alive, or
@@ -17,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,9 +33,10 @@ import requests
 from hall_server.client.hall import HallClient
 from hall_server.client.state import order_key
 from hall_server.server import MAX_MESSAGE_BYTES
-from tests.live import LiveHall, start_live_hall
+from tests.live import SMALL_HALL, LiveHall, start_live_hall
 from tests.needs import need_program
 from tests.support.polling import until
+from tests.support.ports import free_port
 from tests.support.redis import redis_server
 from tests.support.screens import in_step
 
@@ -40,6 +45,8 @@ from .security.raw_socketio import frame_header, frames_until_closed, http_head,
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 LOAD_CAP_S = 40.0  # every load thread here stops by itself after this
+ROOT = Path(__file__).resolve().parents[2]
+SLOW_BOOT = [sys.executable, "-m", "tests.hall_server.slow_boot"]  # the test's master
 
 
 @pytest.fixture
@@ -356,6 +363,74 @@ def test_a_hung_worker_is_replaced_and_workers_end_with_their_master(
         os.kill(hall.process.pid, signal.SIGKILL)
         for pid in workers.values():
             until(lambda: not alive(pid), 15, what=f"orphaned worker {pid} ending")  # noqa: B023
+
+
+@contextlib.contextmanager
+def slow_starting(tmp_path: Path, redis_url: str, timeout_s: int, **env: str) -> Iterator[LiveHall]:
+    """Two workers under the master of tests/hall_server/slow_boot.py, ``--timeout timeout_s``;
+    ``env`` says how their start is slowed. The whole process group is killed at the end."""
+    from hall_server.app import database_url
+    from hall_server.services.setup import init_database, rotate_device_tokens
+    from hall_server.settings import load_settings
+
+    port = free_port()
+    env = {**os.environ, "HALL_CONFIG": str(SMALL_HALL), "HALL_VAR_DIR": str(tmp_path / "var"),
+           "HALL_ASYNC_MODE": "gevent", "HALL_PORT": str(port), "HALL_WORKERS": "2",
+           "HALL_SECRET_KEY": "live-test-secret", "HALL_MESSAGE_QUEUE": redis_url,
+           "GUNICORN_CMD_ARGS": f"--timeout {timeout_s}", **env}  # fmt: skip
+    settings = load_settings(environ=env)
+    db, hall_id, _ = init_database(settings, database_url(settings))
+    tokens = {name: token for name, (_, token) in rotate_device_tokens(db, hall_id).items()}
+    db.dispose()
+    log_path = tmp_path / "server.log"
+    command = [*SLOW_BOOT, "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        yield LiveHall(f"http://127.0.0.1:{port}", env, process, log_path, tokens)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def test_a_slow_start_is_not_taken_for_a_hang_but_a_hang_while_serving_is(
+    tmp_path: Path, redis_url: str
+) -> None:
+    # Each worker spins three times --timeout before it builds its app, as on a loaded machine.
+    with slow_starting(tmp_path, redis_url, 2, SLOW_BOOT_S="6") as hall:
+        workers = workers_of(hall, 2, timeout_s=120)
+        assert "WORKER TIMEOUT" not in hall.log()
+        assert hall.log().count("Booting worker") == 2  # neither was started again
+        assert fresh(hall, "POST", "/tickets", "kiosk-1", {"service": "b"}).status_code == 201
+
+        # Hung once it serves: killed after --timeout as ever; its successor starts (slowly).
+        hung_number, hung = max(workers.items())
+        os.kill(hung, signal.SIGSTOP)
+        until(lambda: not alive(hung), 20, what="the master killing the hung worker")
+        workers = workers_of(hall, 2, timeout_s=120)
+        assert workers[hung_number] != hung
+        assert hall.log().count("WORKER TIMEOUT") == 1
+        assert fresh(hall, "POST", "/tickets", "kiosk-1", {"service": "b"}).status_code == 201
+
+
+def test_a_worker_stuck_while_starting_is_killed_after_the_starts_allowance(
+    tmp_path: Path, redis_url: str
+) -> None:
+    stuck = tmp_path / "stuck.pid"  # the first worker to start writes its pid and never ends
+    with slow_starting(tmp_path, redis_url, 2, SLOW_BOOT_HANG=str(stuck),
+                       SLOW_BOOT_TIMEOUT_S="6") as hall:  # fmt: skip
+        until(lambda: stuck.exists() and stuck.read_text().isdigit(), 60,
+              what="a worker stuck while starting")  # fmt: skip
+        pid, since = int(stuck.read_text()), time.monotonic()
+        until(lambda: not alive(pid), 60, what="the master killing the stuck worker")
+        # Not at --timeout (2 s): after the start's allowance (6 s) and then --timeout.
+        assert time.monotonic() - since > 4
+        assert "WORKER TIMEOUT" in hall.log()
+        workers = workers_of(hall, 2, timeout_s=120)
+        assert pid not in workers.values()
+        assert fresh(hall, "POST", "/tickets", "kiosk-1", {"service": "b"}).status_code == 201
 
 
 def test_the_hostile_client_bounds_hold_in_every_worker(tmp_path: Path, redis_url: str) -> None:
