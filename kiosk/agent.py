@@ -50,6 +50,7 @@ def ticket_from_job(job: Mapping[str, Any]) -> TicketPrint:
         notices=tuple(str(n) for n in t.get("notices", ())),
         priority_label=str(t.get("priority_label", "")),
         appointment_label=str(t.get("appointment_label", "")),
+        eta_past_closing=bool(t.get("eta_past_closing", False)),
     )
 
 

@@ -64,6 +64,37 @@ def clean_text(text: str) -> str:
     )
 
 
+PRECISE_MAX_MIN = 12 * 60  # a longer wait is printed without a figure: "12 小时以上"
+CLOSING_FROM_MIN = 60  # a shorter wait is printed in minutes even when it ends after closing
+
+
+def _rounded(minutes: int) -> int:
+    step = 1 if minutes < 60 else 10 if minutes < 180 else 30
+    return int(step * ((minutes + step / 2) // step))
+
+
+def wait_words(minutes: int, *, past_closing: bool = False) -> tuple[str, str]:
+    """Return the printed wait, Chinese and English, as the screens say it (kiosk/static/eta.js).
+
+    ``minutes`` is the median wait; ``past_closing``: it ends after the service's last ticket
+    period today. Under an hour: ``约 15 分钟``; an hour to three, in 10-minute steps:
+    ``约 1 小时 20 分钟``; from three hours, in half hours: ``约 8 小时 30 分钟``; over twelve
+    hours, or an hour or more past closing, no figure: ``12 小时以上``, ``超出今日办理时间``.
+    """
+    minutes = max(1, minutes)
+    if past_closing and minutes >= CLOSING_FROM_MIN:
+        return "超出今日办理时间", "past closing"
+    if minutes > PRECISE_MAX_MIN:
+        return "12 小时以上", "over 12 h"
+    m = _rounded(minutes)
+    if m < 60:
+        return f"约 {m} 分钟", f"about {m} min"
+    hours, rest = divmod(m, 60)
+    if rest == 0:
+        return f"约 {hours} 小时", f"about {hours} h"
+    return f"约 {hours} 小时 {rest} 分钟", f"about {hours} h {rest} min"
+
+
 def _waiting_lines(ticket: TicketPrint) -> list[Block]:
     if ticket.people_ahead == 0:
         ahead = [TextLine("前面没有人等候，请留意叫号", bold=True), TextLine("You are next")]
@@ -76,10 +107,9 @@ def _waiting_lines(ticket: TicketPrint) -> list[Block]:
     if ticket.eta_min is None:
         eta = [TextLine("预计等候时间：暂无"), TextLine("Estimated wait: not available")]
     else:
-        eta = [
-            TextLine(f"预计等候约 {ticket.eta_min} 分钟"),
-            TextLine(f"Estimated wait: about {ticket.eta_min} min"),
-        ]
+        zh, en = wait_words(ticket.eta_min, past_closing=ticket.eta_past_closing)
+        gap = " " if zh[0].isdigit() else ""  # the paper's style: a space before a figure
+        eta = [TextLine(f"预计等候{gap}{zh}"), TextLine(f"Estimated wait: {en}")]
     return [*ahead, *eta]
 
 

@@ -23,6 +23,7 @@ class TicketPrint:
     notices: tuple[str, ...] = ()
     priority_label: str = ""  # "" or e.g. "绿色通道"
     appointment_label: str = ""  # "" or e.g. "预约 09:00-09:30"
+    eta_past_closing: bool = False  # the median wait ends after the service's closing today
 
     def __post_init__(self) -> None:
         """Refuse a naive time: a ticket's time is printed in the hall's zone."""

@@ -195,10 +195,6 @@
       en.className = "en";
       en.textContent = `${q.name_en}${q.zone ? " · " + q.zone : ""}`;
       name.append(en);
-      const wait = doc.createElement("span");
-      wait.className = "en eta";
-      wait.textContent = etaText(q);
-      name.append(wait);
       const count = doc.createElement("div");
       count.className = "count";
       count.textContent = String(q.waiting);
@@ -206,7 +202,10 @@
       unit.className = "unit";
       unit.textContent = "人";
       count.append(unit);
-      li.append(name, count);
+      const wait = doc.createElement("div");
+      wait.className = "eta";
+      showEta(wait, q);
+      li.append(name, count, wait);
       return li;
     }));
 
@@ -217,30 +216,60 @@
   /* ---------- the wait a visitor taking a ticket now is told (its 80 % range) ---------- */
 
   const ETA_REFRESH_S = 60; // the counts come live; the waits are read again each minute
+  let etasRead = false;
 
-  function etaText(q) {
-    if (!q || q.eta_s == null) return "";
+  const serviceHours = {}; // service code -> its ticket hours, from /api/v1/services
+
+  /* The wait in words (kiosk/static/eta.js: the rule the kiosk, the phone and the paper
+     ticket share), told against the service's closing time on the hall's clock. */
+  function etaWords(q) {
+    if (!q || q.eta_s == null) return null;
     const m = Math.max(1, Math.round(q.eta_s / 60));
-    if (m <= 1 && (!q.eta_range_s || q.eta_range_s[1] < 90)) return "预计即到 · next";
-    if (q.eta_range_s) {
-      const lo = Math.max(1, Math.round(q.eta_range_s[0] / 60));
-      const hi = Math.max(lo, Math.round(q.eta_range_s[1] / 60));
-      if (hi > lo) return `预计等候 ${lo}–${hi} 分钟 · ${lo}–${hi} min`;
-    }
-    return `预计等候约 ${m} 分钟 · about ${m} min`;
+    if (m <= 1 && (!q.eta_range_s || q.eta_range_s[1] < 90)) return { zh: "预计即到", en: "next" };
+    const zone = page.config && page.config.timezone;
+    const closes = global.hallEta.closesInS(serviceHours[q.service], zone, Date.now() + offsetMs);
+    const said = global.hallEta.words(q.eta_s, q.eta_range_s, closes);
+    if (said.kind === "none") return null;
+    // "预计等候 5–9分钟", "预计等候约8小时30分钟", "预计等候超出今日办理时间"
+    return { zh: said.kind === "range" ? `预计等候 ${said.zh.replace(/^约/, "")}` : `预计等候${said.zh}`, en: said.en };
+  }
+
+  /* The ETA line under a service, across the whole row: Chinese, then "· English" on the
+     same line when both fit, else English on a line of its own — never cut, never smaller
+     than the rest of the table (40 px). */
+  function showEta(cell, q) {
+    const said = etaWords(q);
+    cell.replaceChildren();
+    cell.hidden = !said;
+    if (!said) return;
+    const zh = doc.createElement("span");
+    zh.className = "en eta-zh";
+    zh.textContent = said.zh;
+    const en = doc.createElement("span");
+    en.className = "en eta-en";
+    en.textContent = said.en;
+    cell.append(zh, en);
+  }
+
+  /* "· " before the English only while it shares the Chinese line (rows must be shown). */
+  function markWrapped(cell) {
+    const en = cell.querySelector(".eta-en");
+    if (en) en.classList.toggle("wrapped", en.offsetTop > cell.firstChild.offsetTop);
   }
 
   async function refreshEtas() {
     try {
-      const answer = await global.hallFetch("/api/v1/services", { token });
+      const answer = await global.hallFetch("/services", { token });
       const queues = hall && hall.state ? hall.state.queues : {};
       for (const s of answer.services || []) {
+        serviceHours[s.code] = s.hours;
         if (queues[s.code]) Object.assign(queues[s.code], { eta_s: s.eta_s, eta_range_s: s.eta_range_s });
       }
       for (const li of $("waiting").children) {
         const cell = li.querySelector(".eta");
-        if (cell) cell.textContent = etaText(queues[li.dataset.service]);
+        if (cell) showEta(cell, queues[li.dataset.service]);
       }
+      paginateWaiting(); // a line that now wraps makes its row taller
     } catch (_err) {
       // keep the waits shown; the next minute tries again
     }
@@ -256,6 +285,7 @@
     const list = $("waiting");
     const rows = Array.from(list.children);
     rows.forEach((row) => { row.hidden = false; });
+    rows.forEach((row) => { const cell = row.querySelector(".eta"); if (cell && !cell.hidden) markWrapped(cell); });
     // The card's bottom less its padding, from the list's top: what one page may fill.
     const room = list.parentElement.getBoundingClientRect().bottom - 20 - list.getBoundingClientRect().top;
     const pages = [];
@@ -394,6 +424,8 @@
       auth: { token },
       onChange: (state, event) => {
         render(state);
+        // the services' hours (for closing time) and waits: once now, then every minute
+        if (!etasRead) { etasRead = true; refreshEtas(); }
         // The fresh snapshot after a config change: the hall's new layout is certainly in
         // place now, so read this display's settings (scope, names, floors) once more.
         if (event === null && configStale) { configStale = false; reloadConfig(); }

@@ -31,6 +31,7 @@
   const ui = {
     lang: "zh",
     state: null, // the last /kiosk/state
+    offsetMs: 0, // the hall server's clock minus this PC's (state.at)
     printer: null, // the last printer state (socket or state)
     view: { name: "home" },
     visitor: { phone: "", idNumber: "", idMasked: "" },
@@ -57,16 +58,23 @@
   }
   // One line in the visitor's language only (a card has room for one; the next screen has both).
   function one(zh, en) { return ui.lang === "en" && en ? en : zh; }
-  /* The wait: its 80 % range in minutes when the hall gives one ("约5–9分钟"), else the median. */
-  function minutes(etaS, rangeS) {
-    if (etaS == null) return ["暂无开放窗口", "no window open"]; // none open, none due today
-    const m = Math.max(1, Math.round(etaS / 60));
-    if (Array.isArray(rangeS) && rangeS.length === 2) {
-      const lo = Math.max(0, Math.round(rangeS[0] / 60));
-      const hi = Math.max(1, Math.round(rangeS[1] / 60));
-      if (hi > lo) return [`约${lo}–${hi}分钟`, `${lo}–${hi} min`];
-    }
-    return [`约${m}分钟`, `about ${m} min`];
+  /* The wait in words (kiosk/static/eta.js: the rule the phone, the TV and the paper ticket
+     share); ``brief``: a card's one line, where a range in hours gives way to the median. */
+  function waitWords(etaS, rangeS, code, brief) {
+    const s = findService(code);
+    const now = Date.now() + ui.offsetMs; // the hall's clock, not the kiosk PC's
+    const closes = s && ui.state ? hallEta.closesInS(s.hours, ui.state.hall.timezone, now) : null;
+    let said = hallEta.words(etaS, rangeS, closes);
+    if (said.kind === "none") return ["暂无开放窗口", "no window open"]; // none open, none due today
+    if (brief && said.kind === "range" && said.zh.includes("小时")) said = hallEta.words(etaS, null, closes);
+    return [said.zh, said.en];
+  }
+  /* Chinese and English as bi(), each kept whole on either side of a range's dash: a long
+     wait wraps after "–", never inside "1小时40分". */
+  function biWait(zh, en) {
+    const keep = (text) => String(text).split(/(?<=–)/).map((part) => `<span class="nw">${esc(part)}</span>`).join("");
+    const [a, b] = ui.lang === "en" ? [en, zh] : [zh, en];
+    return `<span class="primary">${keep(a)}</span><span class="secondary">${keep(b)}</span>`;
   }
   function place(service) {
     return [`${service.floor}楼 ${service.zone}`, `Floor ${service.floor}, ${service.zone}`];
@@ -81,6 +89,7 @@
     }
     try {
       ui.state = await hallFetch("/kiosk/state", { token });
+      if (ui.state.at) ui.offsetMs = Date.parse(ui.state.at) - Date.now();
       netBanner.hidden = true;
       setPrinter(ui.state.printer);
       renderNotices();
@@ -247,7 +256,7 @@
     </div><div class="services" id="services">`;
     for (const s of shown) {
       const off = !s.available || !canPrint;
-      const [etaZh, etaEn] = minutes(s.eta_s, s.eta_range_s);
+      const [etaZh, etaEn] = waitWords(s.eta_s, s.eta_range_s, s.code, true);
       // Long names end in "…" here; the next screen (the confirm step) shows them whole.
       html += `<button class="service${off ? " off" : ""}" data-service="${esc(s.code)}" type="button">
         <span class="name">${bi(s.name, s.name_en)}</span>
@@ -296,7 +305,7 @@
     const s = findService(code);
     if (!s) { go({ name: "home" }); return; }
     const guide = s.guide || {};
-    const [etaZh, etaEn] = minutes(s.eta_s, s.eta_range_s);
+    const [etaZh, etaEn] = waitWords(s.eta_s, s.eta_range_s, s.code);
     const [placeZh, placeEn] = place(s);
     const canPrint = !ui.printer || ui.printer.ready;
     // What the admin left empty is not invented ("无需材料", "免费"): the desk knows.
@@ -309,7 +318,7 @@
       <h1 class="title">${bi(s.name, s.name_en)}</h1>
       <div class="facts">
         <div class="fact"><div class="label">${bi("正在等候", "Waiting")}</div><div class="value">${s.waiting}</div></div>
-        <div class="fact"><div class="label">${bi("预计等候", "Estimated wait")}</div><div class="value inline">${bi(etaZh, etaEn)}</div></div>
+        <div class="fact"><div class="label">${bi("预计等候", "Estimated wait")}</div><div class="value inline" id="eta">${biWait(etaZh, etaEn)}</div></div>
         <div class="fact"><div class="label">${bi("办理地点", "Where")}</div><div class="value inline">${bi(placeZh, placeEn)}</div></div>
       </div>
       <section class="guide" id="guide">
@@ -421,7 +430,7 @@
   function showMessage(zh, en, fault) { go({ name: "message", zh, en, fault }); }
 
   function renderIssued(t) {
-    const [etaZh, etaEn] = minutes(t.eta_s, t.eta_range_s);
+    const [etaZh, etaEn] = waitWords(t.eta_s, t.eta_range_s, t.service);
     const job = t.print;
     let printLine = "";
     if (job) {
@@ -439,7 +448,7 @@
         <div class="number" id="number">${esc(t.number)}</div>
         <div class="facts">
           <div class="fact"><div class="label">${bi("前面等候", "Ahead of you")}</div><div class="value" id="ahead">${t.people_ahead}</div></div>
-          <div class="fact"><div class="label">${bi("预计等候", "Estimated wait")}</div><div class="value inline">${bi(etaZh, etaEn)}</div></div>
+          <div class="fact"><div class="label">${bi("预计等候", "Estimated wait")}</div><div class="value inline" id="eta">${biWait(etaZh, etaEn)}</div></div>
         </div>
         <div class="go-to">${bi(`请到 ${t.floor}楼 ${t.zone} 等候叫号`, `Please wait at Floor ${t.floor}, ${t.zone}`)}</div>
         ${printLine}

@@ -5,7 +5,7 @@
  * It connects to /hall with auth {ticket: token} and re-reads
  * GET /api/v1/public/tickets/<token> whenever an event concerns this ticket or its service.
  */
-(function () {
+(function (global) {
   "use strict";
 
   const token = document.body.dataset.token;
@@ -25,6 +25,31 @@
       { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
 
+  // The services' ticket hours and the hall's time zone (from the page): a long wait is told
+  // against today's closing time (kiosk/static/eta.js).
+  const HOURS = JSON.parse(document.body.dataset.hours || "{}");
+  const TIMEZONE = document.body.dataset.timezone || undefined;
+
+  /* The wait in words, the rule the kiosk and the TV use (eta.js). */
+  function waitWords(t) {
+    const closes = global.hallEta.closesInS(HOURS[t.service], TIMEZONE);
+    return global.hallEta.words(t.eta_s, t.eta_range_s, closes);
+  }
+
+  /* The figures large and their words small, so "约1小时10分–1小时40分" fits half the
+     phone's width; it wraps after the dash, never inside "1小时40分". */
+  function waitValue(said) {
+    if (said.kind === "none") return "—";
+    if (said.kind === "closing") return `<span class="note">${esc(said.zh)}</span>`;
+    return said.zh.split(/(?<=–)/).map((part) => `<span class="nw">${
+      part.split(/(\d+)/).map((bit, i) => (i % 2 ? esc(bit) : bit ? `<span class="unit">${esc(bit)}</span>` : "")).join("")
+    }</span>`).join("");
+  }
+
+  function keepWhole(text) {
+    return text.split(/(?<=–)/).map((part) => `<span class="nw">${esc(part)}</span>`).join("");
+  }
+
   async function load() {
     try {
       const fresh = await hallFetch("/public/tickets/" + encodeURIComponent(token));
@@ -42,18 +67,13 @@
 
   function render() {
     const t = ticket;
-    // the 80 % range in minutes ("5–9") when the hall gives one, else the median
-    const range = Array.isArray(t.eta_range_s) && t.eta_range_s.length === 2
-      ? [Math.max(0, Math.round(t.eta_range_s[0] / 60)), Math.max(1, Math.round(t.eta_range_s[1] / 60))]
-      : null;
-    const eta = t.eta_s == null ? "—"
-      : range && range[1] > range[0] ? `${range[0]}–${range[1]}`
-      : `${Math.max(1, Math.round(t.eta_s / 60))}`;
+    const said = waitWords(t);
     let middle = "";
     if (t.status === "waiting") {
       middle = `<div class="facts">
           <div class="fact"><div class="label">前面等候 <span class="en">ahead</span></div><div class="value" id="ahead">${t.people_ahead}</div></div>
-          <div class="fact"><div class="label">预计等候(分钟) <span class="en">min</span></div><div class="value">${eta}</div></div>
+          <div class="fact"><div class="label">预计等候 <span class="en">wait</span></div><div class="value" id="eta">${waitValue(said)}</div>${
+            said.en ? `<div class="en" id="eta-en">${keepWhole(said.en)}</div>` : ""}</div>
         </div>
         <div class="where">请在 ${esc(t.floor)}楼 ${esc(t.zone)} 等候叫号<br><span class="en">Please wait at Floor ${esc(t.floor)}, ${esc(t.zone)}</span></div>
         <button class="cancel" id="cancel" type="button">取消排队 <span class="en">Cancel my ticket</span></button>`;
@@ -131,4 +151,4 @@
   load();
   setInterval(load, 60000); // a slow safety net; events do the real work
   window.mobileTicket = { load, get ticket() { return ticket; } };
-})();
+})(window);
