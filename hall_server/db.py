@@ -19,9 +19,9 @@ import threading
 from collections.abc import Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ClauseElement
 
@@ -76,6 +76,33 @@ def _tune_sqlite(engine: Engine, synchronous: str) -> None:
         write = conn.get_execution_options().get("hall_write", False)
         # On the driver: exec_driver_sql's execution context cost a twentieth of an issue.
         conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _autocommit(dbapi_conn: Any, _record: Any) -> None:
+    """A hall write connection on PostgreSQL: the driver sends no ``BEGIN`` of its own; the
+    write's first statement carries it (``begin_locked``), saving a round trip per write.
+    ``COMMIT`` and ``ROLLBACK`` are still sent by the driver while a transaction is open."""
+    dbapi_conn.autocommit = True
+
+
+def begin_locked(connection: Connection, lock: Prepared, params: dict[str, Any]) -> list[Any]:
+    """Open a hall write's transaction with its lock statement; return the lock's rows.
+
+    On PostgreSQL ``BEGIN`` travels with the lock in one message (the simple protocol, the
+    parameters written in as literals by the driver's client-side binding); on SQLite the
+    connection's ``begin`` event has already sent ``BEGIN IMMEDIATE``.
+    """
+    if connection.dialect.name != "postgresql":
+        return list(lock.run(connection, params).fetchall())
+    import psycopg
+
+    driver = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
+    compiled = lock._compile(connection, tuple(params))
+    cursor = psycopg.ClientCursor(driver)
+    query = cursor.mogrify(compiled.string, compiled.bind(params))
+    cursor.execute(f"BEGIN; {query}", prepare=False)
+    cursor.nextset()  # past BEGIN's result
+    return list(cursor.fetchall())
 
 
 def checkpoint_sqlite(path: str) -> None:
@@ -145,23 +172,25 @@ class _Compiled:
         return values if self.order is None else [values[name] for name in self.order]
 
 
-class WalSync:
-    """Make SQLite commits durable with an fsync of the WAL shared by those waiting together.
+class GroupSync:
+    """Make commits durable with one sync shared by the commits waiting at the same time.
 
-    A commit (SQLite NORMAL) leaves its WAL frames in the OS page cache; ``wait`` returns once
-    an fsync that started after that commit has finished. One caller at a time runs the fsync
-    (off the gevent hub); the commits that finish meanwhile wait for the next one, so under
-    load one fsync covers many tickets, and no lock of the hall is held while it runs.
+    ``wait`` returns once a ``sync`` that started after the call has finished. One caller at
+    a time runs it; the commits that finish meanwhile wait for the next one, so under load
+    one sync covers many tickets, and no lock of the hall is held while it runs. SQLite
+    syncs its WAL file (``WalSync``); PostgreSQL flushes its WAL with a durable commit
+    (``PgFlush``).
     """
 
-    def __init__(self, db_path: str) -> None:
-        self.path = db_path + "-wal"
-        self._fd: int | None = None
+    def __init__(self) -> None:
         self._cond = threading.Condition()
         self._committed = 0  # commits counted so far
         self._durable = 0  # commits known to be on disk
         self._syncing = False
-        self.syncs = 0  # fsyncs done (for tests and benchmarks)
+        self.syncs = 0  # syncs done (for tests and benchmarks)
+
+    def sync(self) -> None:
+        raise NotImplementedError
 
     def wait(self) -> None:
         """Return once every commit finished before this call is on disk."""
@@ -175,7 +204,7 @@ class WalSync:
                 self._syncing, target, synced = True, self._committed, False
                 self._cond.release()
                 try:
-                    off_the_hub(self._fsync)
+                    self.sync()
                     synced = True
                 finally:
                     self._cond.acquire()
@@ -184,6 +213,21 @@ class WalSync:
                         self._durable = max(self._durable, target)
                         self.syncs += 1
                     self._cond.notify_all()
+
+    def close(self) -> None:
+        """Give back what the syncs hold (a file, a connection)."""
+
+
+class WalSync(GroupSync):
+    """SQLite "full": the WAL file fsynced after a NORMAL commit (off the gevent hub)."""
+
+    def __init__(self, db_path: str) -> None:
+        super().__init__()
+        self.path = db_path + "-wal"
+        self._fd: int | None = None
+
+    def sync(self) -> None:
+        off_the_hub(self._fsync)
 
     def _fsync(self) -> None:
         fd = self._fd
@@ -204,6 +248,45 @@ class WalSync:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+
+# A durable commit that writes one WAL record: PostgreSQL flushes the WAL up to its commit
+# record before answering it, so every commit made before it is on disk too (and on a
+# synchronous standby, when the cluster has one). A transactional message needs no table
+# and no privilege beyond connecting; logical decoding, when nobody decodes, ignores it.
+PG_FLUSH = "SELECT pg_logical_emit_message(true, 'hall', 'durable')"
+
+
+class PgFlush(GroupSync):
+    """PostgreSQL: the hall's writes commit with ``synchronous_commit`` off while they hold the
+    hall row; one durable commit on a connection of its own then flushes them all at once.
+
+    With ``synchronous_commit`` on, each commit waited for its own WAL flush (an fsync)
+    with the hall row still locked, so one hall's writes could not share a flush.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    def sync(self) -> None:
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._connection = self._engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
+        try:
+            connection.connection.driver_connection.execute(PG_FLUSH)  # type: ignore[union-attr]
+        except BaseException:
+            connection.invalidate()  # the next sync connects anew
+            raise
+
+    def close(self) -> None:
+        with self._cond:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
 
 class WriterTurn:
@@ -306,6 +389,18 @@ class Database:
 
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(hall_write=True)
+        # PostgreSQL: the hall's write connections commit asynchronously while they hold
+        # the hall row, then wait for a shared flush (PgFlush); their own engine, so that no
+        # pooled connection of other writes ever commits that way.
+        self._hall_engine = self._write_engine
+        if not self.is_sqlite:
+            args = kwargs.pop("connect_args", {})
+            given = [make_url(url).query.get("options", ""), args.get("options", "")]
+            options = " ".join([*(str(o) for o in given if o), "-c synchronous_commit=off"])
+            hall_engine = make_engine(url, connect_args={**args, "options": options}, **kwargs)
+            event.listen(hall_engine, "checkin", _close_after_dispose)
+            event.listen(hall_engine, "connect", _autocommit)
+            self._hall_engine = hall_engine.execution_options(hall_write=True)
         self._writers = sessionmaker(self._write_engine, expire_on_commit=False)
         snapshot_engine = (
             self.engine
@@ -315,7 +410,13 @@ class Database:
         self._snapshots = sessionmaker(snapshot_engine, expire_on_commit=False)
         path = self.sqlite_path
         self._turn = WriterTurn(path) if path else None
-        self._wal_sync = WalSync(path) if path and sqlite_synchronous == "full" else None
+        self._durable: GroupSync | None = None
+        if path and sqlite_synchronous == "full":
+            self._durable = WalSync(path)
+        elif not self.is_sqlite:
+            self._durable = PgFlush(self.engine)
+        self._hall_commits = 0  # PostgreSQL: asynchronous commits of hall writes so far
+        self._flushed = 0  # of those, the ones a flush started after
         # write_connection's, one per hall, kept between writes (see there)
         self._held: dict[Hashable, Connection] = {}
         self._held_locks: dict[Hashable, threading.Lock] = {}
@@ -351,10 +452,13 @@ class Database:
         with lock, self._turn or nullcontext():
             connection = self._held.get(hall)
             if connection is None or connection.closed or connection.invalidated:
-                connection = self._held[hall] = self._write_engine.connect()
+                connection = self._held[hall] = self._hall_engine.connect()
             try:
                 with connection.begin():
                     yield connection
+                if not self.is_sqlite:
+                    with self._held_guard:
+                        self._hall_commits += 1
             except BaseException:
                 if connection.invalidated:  # the database went away: connect anew next time
                     connection.close()
@@ -362,19 +466,32 @@ class Database:
                 raise
 
     def wait_durable(self) -> None:
-        """Return once the commits made so far are on disk (``"full"``; no-op otherwise).
+        """Return once the commits made so far are on disk.
 
         Call it after the commit and after releasing every lock of the write, before
         answering: ``write`` does; a hall write (``hall_log.hall_write``) does after its
-        lock. PostgreSQL commits durably by itself.
+        lock. SQLite "full": the WAL's fsync (``WalSync``); "normal": nothing. PostgreSQL:
+        a flush (``PgFlush``) when hall writes committed asynchronously since the last one
+        began; its other writes commit durably by themselves.
         """
-        if self._wal_sync is not None:
-            self._wal_sync.wait()
+        if self._durable is None:
+            return
+        if not self.is_sqlite:
+            with self._held_guard:
+                commits = self._hall_commits
+                if commits <= self._flushed:
+                    return  # a flush that began after them has ended
+            self._durable.wait()
+            with self._held_guard:
+                self._flushed = max(self._flushed, commits)
+            return
+        self._durable.wait()
 
     @property
     def durable_syncs(self) -> int:
-        """How many fsyncs of the WAL made commits durable so far."""
-        return self._wal_sync.syncs if self._wal_sync is not None else 0
+        """How many syncs (SQLite: fsyncs of the WAL; PostgreSQL: WAL flushes) made commits
+        durable so far."""
+        return self._durable.syncs if self._durable is not None else 0
 
     def checkpoint(self) -> None:
         """Copy the SQLite WAL into the database file, beside the writes, off the hub.
@@ -403,5 +520,7 @@ class Database:
         if self._turn is not None:
             self._turn.close()
             self._turn = None
-        if self._wal_sync is not None:
-            self._wal_sync.close()
+        if self._durable is not None:
+            self._durable.close()
+        if self._hall_engine is not self._write_engine:
+            self._hall_engine.engine.dispose()

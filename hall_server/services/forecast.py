@@ -33,6 +33,7 @@ import math
 import threading
 import weakref
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -1172,28 +1173,40 @@ LEAN_KEPT = 4 * QUEUE_READ  # tickets a reused read may grow to before it is rea
 ISSUED_KEPT = 400  # this process's latest issues remembered (by the seq they made)
 
 
+def note_issue(ctx: HallContext, seq: int, candidate: Candidate) -> None:
+    """Inside an issue's write: this process made ``seq`` by issuing ``candidate``.
+
+    Kept for the lean reads of issues in a row, which run after the write has let the hall
+    go (``issued_ticket_eta``): by then later issues may have noted theirs.
+    """
+    with _books_lock:
+        issued = _issued.setdefault(ctx, {})
+        issued[seq] = candidate
+        if len(issued) > ISSUED_KEPT:
+            for old in sorted(issued)[: len(issued) - ISSUED_KEPT]:
+                del issued[old]
+
+
 def _lean_read(
     ctx: HallContext,
-    connection: Connection,
+    read: _Snapshot,
     now: datetime,
     candidate: Candidate,
-    seq_before: int,
+    seq: int,
     *,
     tickets: bool = True,
 ) -> HallNow:
-    """The lean read for an issue of ``candidate``'s service, the new ticket in it.
+    """The lean read for an issue of ``candidate``'s service (made at ``seq``), the new
+    ticket in it.
 
     Issues in a row (a kiosk rush) change nothing but the queues' tails: when every seq
     since this service's last lean read was an issue made here, that read plus those
     tickets is the hall now, and nothing is read again. Any other change (a call, a pause,
-    an issue by another process) leaves a seq this process did not make: then it reads.
+    an issue by another process) leaves a seq this process did not make: then it reads, in
+    one snapshot, with the seq it saw.
     """
     with _books_lock:
-        issued = _issued.setdefault(ctx, {})
-        issued[seq_before + 1] = candidate
-        if len(issued) > ISSUED_KEPT:
-            for seq in sorted(issued)[: len(issued) - ISSUED_KEPT]:
-                del issued[seq]
+        issued = dict(_issued.get(ctx, {}))
         leans = _leans.setdefault(ctx, {})
         entry = leans.get(candidate.service)
     if (
@@ -1201,70 +1214,104 @@ def _lean_read(
         and (entry.tickets or not tickets)
         and len(entry.hall.waiting) < LEAN_KEPT
         and 0 <= (now - entry.hall.now).total_seconds() <= LEAN_REUSE_S
-        and all(seq in issued for seq in range(entry.seq + 1, seq_before + 2))
+        and all(s in issued for s in range(entry.seq + 1, seq + 1))
     ):
-        added = [issued[seq] for seq in range(entry.seq + 1, seq_before + 2)]
         old = entry.hall
-        hall = HallNow(old.now, old.windows,
-                       [*old.waiting, *(c for c in added if c.service in entry.services)],
-                       old.handling, old.truncated, old.counts, old.rates, old.until,
-                       old.pauses)  # fmt: skip
-        kept = entry.tickets
+        known = {c.id for c in old.waiting}
+        added = [issued[s] for s in range(entry.seq + 1, seq + 1)]
+        added = [c for c in added if c.service in entry.services and c.id not in known]
+        hall = HallNow(old.now, old.windows, [*old.waiting, *added], old.handling, old.truncated,
+                       old.counts, old.rates, old.until, old.pauses)  # fmt: skip
+        seen, kept = max(seq, entry.seq), entry.tickets
     else:
+        connection = read.connection()
+        seen = _seq_now(ctx, connection)
         hall = read_hall(ctx, connection, now, for_service=candidate.service, tickets=tickets)
         kept = tickets
     services = frozenset(code for w in hall.windows for code in w.weights)
     with _books_lock:
-        leans[candidate.service] = _Lean(seq_before + 1, hall, services, kept)
+        latest = leans.get(candidate.service)
+        if latest is None or latest.seq < seen:
+            leans[candidate.service] = _Lean(seen, hall, services, kept)
     return hall
+
+
+def _seq_now(ctx: HallContext, connection: Connection) -> int:
+    found = _SEQ.run(connection, {"b_hall": ctx.hall_id}).fetchall()
+    return int(found[0][0] or 0) if found else 0
+
+
+class _Snapshot:
+    """A read of the hall in one snapshot, opened on first use (most issues need none)."""
+
+    def __init__(self, ctx: HallContext) -> None:
+        self._ctx = ctx
+        self._stack = ExitStack()
+        self._connection: Connection | None = None
+
+    def connection(self) -> Connection:
+        if self._connection is None:
+            session = self._stack.enter_context(self._ctx.db.snapshot())
+            self._connection = session.connection()
+        return self._connection
+
+    def __enter__(self) -> _Snapshot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
 
 
 def issued_ticket_eta(
     ctx: HallContext,
-    connection: Connection,
     row: Any,
     now: datetime,
     *,
-    seq_before: int,
+    seq: int,
     fallback_ahead: int,
     slot: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Any]:
-    """The ETA fields of a ticket just issued, inside the issuing transaction.
+    """The ETA fields of a ticket just issued at ``seq``: after its write has committed and
+    let the hall go (its reads would have held the hall's row), with ``note_issue`` done
+    inside the write.
 
     When the hall was last read at the seq before this issue (issues in a row), that read
-    plus the new ticket is the hall now: nothing is read again. The result is kept as the
-    read of the seq this issue makes.
+    plus the new ticket is the hall at ``seq``: nothing is read again. The result is kept
+    as the read of ``seq``.
     """
     if ctx in _quiet:
         return {"people_ahead": fallback_ahead, "eta_s": None, "eta_range_s": None}
     minute = int(now.timestamp() // 60)
     cache = _caches.get(ctx)
     candidate = as_candidate(row, ctx.layout, slot)
-    if fallback_ahead >= QUEUE_READ and candidate.target_window is None and slot is None:
-        # a long queue: no replay and none of it read, whether or not the last read is fresh
-        # (a replay to the end of a queue that grew by issues in a row costs O(queue))
-        hall = _lean_read(ctx, connection, now, candidate, seq_before, tickets=False)
-        long = _long_queue(hall, candidate, fallback_ahead)
-        gone = (now - hall.now).total_seconds()
-        if long is not None and gone > 0:  # a reused read: the waits are shorter by then
-            long = Eta(long.position, max(long.median_s - gone, 0.0),
-                       max(long.low_s - gone, 0.0), max(long.high_s - gone, 0.0))  # fmt: skip
-        return eta_fields(long, fallback_ahead)
-    if (
-        cache is not None
-        and cache.hall is not None
-        and cache.seq == seq_before
-        and 0 <= (now - cache.hall.now).total_seconds() <= 60
-    ):
-        old = cache.hall
-        hall = HallNow(old.now, old.windows, [*old.waiting, candidate], old.handling,
-                       old.truncated, old.counts, old.rates, old.until, old.pauses)  # fmt: skip
-    else:  # the lean read: the windows that serve it and the queues they serve
-        lean = _lean_read(ctx, connection, now, candidate, seq_before)
-        candidate = next((c for c in lean.waiting if c.id == row.id), candidate)
-        eta = forecast_ticket(lean, candidate, ctx, now)
-        return eta_fields(eta, fallback_ahead)
+    with _Snapshot(ctx) as read:
+        if fallback_ahead >= QUEUE_READ and candidate.target_window is None and slot is None:
+            # a long queue: no replay and none of it read, whether or not the last read is
+            # fresh (a replay to the end of a queue that grew by issues in a row costs O(queue))
+            hall = _lean_read(ctx, read, now, candidate, seq, tickets=False)
+            long = _long_queue(hall, candidate, fallback_ahead)
+            gone = (now - hall.now).total_seconds()
+            if long is not None and gone > 0:  # a reused read: the waits are shorter by then
+                long = Eta(long.position, max(long.median_s - gone, 0.0),
+                           max(long.low_s - gone, 0.0), max(long.high_s - gone, 0.0))  # fmt: skip
+            return eta_fields(long, fallback_ahead)
+        if (
+            cache is not None
+            and cache.hall is not None
+            and cache.seq == seq - 1
+            and 0 <= (now - cache.hall.now).total_seconds() <= 60
+        ):
+            old = cache.hall
+            hall = HallNow(old.now, old.windows, [*old.waiting, candidate], old.handling,
+                           old.truncated, old.counts, old.rates, old.until, old.pauses)  # fmt: skip
+        else:  # the lean read: the windows that serve it and the queues they serve
+            lean = _lean_read(ctx, read, now, candidate, seq)
+            candidate = next((c for c in lean.waiting if c.id == row.id), candidate)
+            eta = forecast_ticket(lean, candidate, ctx, now)
+            return eta_fields(eta, fallback_ahead)
     eta = forecast_ticket(hall, candidate, ctx, now)
     with _books_lock:
-        _caches[ctx] = _SeqCache(seq_before + 1, minute, hall)
+        latest = _caches.get(ctx)
+        if latest is None or latest.seq < seq:
+            _caches[ctx] = _SeqCache(seq, minute, hall)
     return eta_fields(eta, fallback_ahead)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime
+import weakref
+from dataclasses import dataclass
+from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -22,7 +24,7 @@ from ..models import Counter as CounterRow
 from ..models import Ticket as TicketRow
 from .actors import Actor
 from .context import HallContext, Layout
-from .forecast import issued_ticket_eta, ticket_eta
+from .forecast import as_candidate, issued_ticket_eta, note_issue, ticket_eta
 from .hall_log import HallWrite, hall_write
 from .issuing import IssueRequest as IssueRequest  # issue_ticket's input, used from here
 from .issuing import apply_issuing_rules
@@ -38,7 +40,7 @@ _COUNTER = Prepared(
         _counters.service_id == bindparam("b_service"), _counters.business_day == bindparam("b_day")
     )
 )
-_SET_COUNTER = Prepared(
+_COUNTS = (
     update(_COUNTERS)
     .where(
         _counters.service_id == bindparam("b_service"),
@@ -47,12 +49,27 @@ _SET_COUNTER = Prepared(
     .values(last_number=bindparam("b_last"), issued=bindparam("b_issued"),
             waiting=bindparam("b_waiting"))
 )  # fmt: skip
+_SET_COUNTER = Prepared(_COUNTS)
 _NEW_COUNTER = Prepared(insert(_COUNTERS).values(
     service_id=bindparam("b_service"), business_day=bindparam("b_day"),
     hall_id=bindparam("b_hall"), last_number=bindparam("b_last"),
     issued=bindparam("b_issued"), waiting=bindparam("b_waiting"), served=0,
 ))  # fmt: skip
 _INSERT_TICKET = Prepared(insert(_TICKETS).returning(_TICKETS.c.id))
+_counts_and_inserts: dict[tuple[str, ...], Prepared] = {}
+
+
+def _count_and_insert(columns: tuple[str, ...]) -> Prepared:
+    """PostgreSQL: the counter's update travels with the ticket's insert (an ``UPDATE`` in a
+    ``WITH``), one round trip fewer while the hall row is held. The ticket's values are
+    named ``t_<column>``: plain column names would be set on the counter too."""
+    found = _counts_and_inserts.get(columns)
+    if found is None:
+        values = {name: bindparam(f"t_{name}", type_=_TICKETS.c[name].type) for name in columns}
+        statement = (insert(_TICKETS).values(values).returning(_TICKETS.c.id)
+                     .add_cte(_COUNTS.cte("set_counter")))  # fmt: skip
+        found = _counts_and_inserts[columns] = Prepared(statement)
+    return found
 
 
 def issue_ticket(
@@ -72,54 +89,130 @@ def issue_ticket(
     """
     scope = f"{actor.kind}:{actor.id}:POST /tickets"
     with hall_write(ctx, actor, now) as write:
-        if (earlier := write.replay(scope, idempotency_key)) is not None:
-            return earlier
-        if not recorded:
-            request = apply_issuing_rules(write, actor, request)
-        layout = write.layout
-        appointment = _check_in(write, request) if request.appointment_code else None
-        service = layout.service(appointment_service(layout, appointment) or request.service)
-        check_open(service.name, service.hours, write.now, layout.tz)
-        day = business_day(write.now, layout.tz)
-        connection = write.connection
-        key = {"b_service": service.id, "b_day": day}
+        earlier = write.replay(scope, idempotency_key)
+        issued = None if earlier is not None else _issue(write, actor, request, recorded)
+        if issued is not None:
+            write.remember(scope, idempotency_key, 201, issued.body)
+    # The ETA after the commit: its reads, when it needs any, do not hold the hall's row.
+    if issued is None:
+        assert earlier is not None
+        return earlier | _eta_now(ctx, earlier["id"], write.now)
+    eta = issued_ticket_eta(ctx, issued.row, write.now, seq=issued.seq,
+                            fallback_ahead=issued.ahead, slot=issued.slot)  # fmt: skip
+    return issued.body | eta
+
+
+@dataclass(frozen=True, slots=True)
+class _Issued:
+    body: dict[str, Any]  # the answer without its ETA, as an idempotent retry finds it
+    row: Any
+    seq: int
+    ahead: int
+    slot: tuple[datetime, datetime] | None
+
+
+def _eta_now(ctx: HallContext, ticket_id: int, now: datetime) -> dict[str, Any]:
+    """A retried issue's ETA: the ticket's as the hall stands now."""
+    with ctx.db.read() as session:
+        row = session.get(TicketRow, ticket_id)
+        assert row is not None
+        return ticket_eta(ctx, session.connection(), row, now, lambda: people_ahead(session, row))
+
+
+def _issue(write: HallWrite, actor: Actor, request: IssueRequest, recorded: bool) -> _Issued:
+    """The issue inside its write: rules, number, counter, ticket, log."""
+    ctx = write.ctx
+    if not recorded:
+        request = apply_issuing_rules(write, actor, request)
+    layout = write.layout
+    appointment = _check_in(write, request) if request.appointment_code else None
+    service = layout.service(appointment_service(layout, appointment) or request.service)
+    check_open(service.name, service.hours, write.now, layout.tz)
+    day = business_day(write.now, layout.tz)
+    connection = write.connection
+    key = {"b_service": service.id, "b_day": day}
+    counter = _known_counter(ctx, write.hall.last_seq, service.id, day)
+    if counter is None:
         counter = next(iter(_COUNTER.run(connection, key).fetchall()), None)
-        last, issued, ahead = counter if counter is not None else (None, 0, 0)
-        number, after = next_number(service.rule, Counter(last, issued))
-        values: dict[str, Any] = {
-            "hall_id": write.hall.id,
-            "service_id": service.id,
-            "business_day": day,
-            "number": number,
-            "token": secrets.token_urlsafe(24),
-            "state": TicketState.WAITING.value,
-            "priority": request.priority or appointment is not None,
-            "priority_kind": "预约" if appointment is not None else request.priority_kind,
-            "issued_at": write.now,
-            "queued_at": write.now,
-            "kiosk_id": actor.id if actor.kind == "device" else None,
-            "appointment_id": appointment.id if appointment is not None else None,
-            **_person(request, ctx.secret),
-        }
-        counts = {"b_last": after.last, "b_issued": after.issued, "b_waiting": ahead + 1}
-        if counter is None:
-            _NEW_COUNTER.run(connection, {**key, **counts, "b_hall": write.hall.id})
-        else:
-            _SET_COUNTER.run(connection, {**key, **counts})
-        [(ticket_id,)] = _INSERT_TICKET.run(connection, values | _FRESH).fetchall()
-        row = _new_row(ticket_id, values)
-        slot = (appointment.slot_start, appointment.slot_end) if appointment is not None else None
-        eta = issued_ticket_eta(ctx, connection, row, write.now, seq_before=write.seq,
-                                fallback_ahead=ahead, slot=slot)  # fmt: skip
-        if appointment is not None:
-            appointment.state, appointment.ticket_id = "checked_in", row.id
-        write.log(
-            ticket_event(ev.TicketIssued, row, layout, waiting=ahead + 1),
-            ticket_id=row.id,
-        )
-        body = ticket_view(row, layout) | eta
-        write.remember(scope, idempotency_key, 201, body)
-        return body
+    last, issued, ahead = counter if counter is not None else (None, 0, 0)
+    number, after = next_number(service.rule, Counter(last, issued))
+    values: dict[str, Any] = {
+        "hall_id": write.hall.id,
+        "service_id": service.id,
+        "business_day": day,
+        "number": number,
+        "token": secrets.token_urlsafe(24),
+        "state": TicketState.WAITING.value,
+        "priority": request.priority or appointment is not None,
+        "priority_kind": "预约" if appointment is not None else request.priority_kind,
+        "issued_at": write.now,
+        "queued_at": write.now,
+        "kiosk_id": actor.id if actor.kind == "device" else None,
+        "appointment_id": appointment.id if appointment is not None else None,
+        **_person(request, ctx.secret),
+    }
+    counts = {"b_last": after.last, "b_issued": after.issued, "b_waiting": ahead + 1}
+    if counter is None:
+        _NEW_COUNTER.run(connection, {**key, **counts, "b_hall": write.hall.id})
+        inserted = _INSERT_TICKET.run(connection, values | _FRESH)
+    elif connection.dialect.name == "postgresql":
+        row_values = values | _FRESH
+        named = {f"t_{name}": value for name, value in row_values.items()}
+        inserted = _count_and_insert(tuple(row_values)).run(connection, named | key | counts)
+    else:
+        _SET_COUNTER.run(connection, {**key, **counts})
+        inserted = _INSERT_TICKET.run(connection, values | _FRESH)
+    [(ticket_id,)] = inserted.fetchall()
+    row = _new_row(ticket_id, values)
+    slot = (appointment.slot_start, appointment.slot_end) if appointment is not None else None
+    if appointment is not None:
+        appointment.state, appointment.ticket_id = "checked_in", row.id
+    seq = write.log(
+        ticket_event(ev.TicketIssued, row, layout, waiting=ahead + 1),
+        ticket_id=row.id,
+    )
+    candidate, counts_now = as_candidate(row, layout, slot), (after.last, after.issued, ahead + 1)
+
+    def committed() -> None:  # the hall's lock of this process still held
+        note_issue(ctx, seq, candidate)
+        _keep_counter(ctx, write.seq, write.hall.last_seq, service.id, day, counts_now)
+
+    write.committed.append(committed)
+    return _Issued(ticket_view(row, layout), row, seq, ahead, slot)
+
+
+@dataclass
+class _KnownCounters:
+    """A hall's day counters as this process last wrote them, true while the hall's seq is
+    still the one its last issue made: any other write (a call, a transfer, an issue by
+    another process) moves the seq on, and the counters are read again."""
+
+    seq: int
+    day: date
+    counters: dict[int, tuple[Any, ...]]
+
+
+_known: weakref.WeakKeyDictionary[HallContext, _KnownCounters] = weakref.WeakKeyDictionary()
+
+
+def _known_counter(ctx: HallContext, seq: int, service_id: int, day: date) -> Any:
+    """The counter row (last, issued, waiting) known at ``seq``, or None (read it)."""
+    known = _known.get(ctx)
+    if known is None or known.seq != seq or known.day != day:
+        return None
+    return known.counters.get(service_id)
+
+
+def _keep_counter(ctx: HallContext, seq: int, seq_before: int, service_id: int, day: date,
+                  counts: tuple[Any, ...]) -> None:  # fmt: skip
+    """After an issue committed (the hall's lock of this process still held): its counter,
+    and the others known at the seq before it, are the hall's at ``seq``."""
+    known = _known.get(ctx)
+    if known is None or known.seq != seq_before or known.day != day:
+        known = _KnownCounters(seq, day, {})
+    known.seq = seq
+    known.counters[service_id] = counts
+    _known[ctx] = known
 
 
 def _new_row(ticket_id: int, values: dict[str, Any]) -> TicketRow:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from hall_server.db import Database
 from hall_server.settings import ConfigError, load_settings
 
-from .hall import HallRig
+from .hall import HallRig, build_hall
 from .realtime.halls import small_hall_with
 
 NORMAL = 1  # what PRAGMA synchronous reads back: "full" adds its own sync of the WAL
@@ -95,3 +95,43 @@ def test_the_environment_may_set_the_synchronous_mode() -> None:
     environ = {"HALL_SQLITE_SYNCHRONOUS": "normal"}
     assert load_settings(environ=environ).server.sqlite_synchronous == "normal"
     assert load_settings(environ={}).server.sqlite_synchronous == "full"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_hall_row_is_not_held_through_the_flush(
+    pg_url: str, tmp_path: Path
+) -> None:
+    # synchronous_commit on for every other connection, as a production server has it (the
+    # test server turns it off for speed)
+    rig = build_hall(f"{pg_url}?options=-c%20synchronous_commit%3Don", tmp_path / "var")
+    try:
+        db = rig.ctx.db
+        with db.read() as session:
+            assert session.execute(text("SHOW synchronous_commit")).scalar() == "on"
+        before = db.durable_syncs
+        for _ in range(3):
+            rig.act("boss", 3, "open") if _ == 0 else rig.issue("a")
+        # each answer waited for a WAL flush that began after its commit
+        assert db.durable_syncs == before + 3
+        with db._held[rig.ctx.hall_id].begin():  # the hall's own write connection
+            held = db._held[rig.ctx.hall_id]
+            assert held.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+
+        def visit() -> None:
+            for _ in range(10):
+                rig.issue("a")
+
+        syncs = db.durable_syncs
+        threads = [threading.Thread(target=visit) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert 1 <= db.durable_syncs - syncs <= 60  # flushes shared by the answers waiting
+        with db.read() as session:
+            waiting = session.execute(
+                text("SELECT count(*) FROM tickets WHERE state = 'waiting'")
+            ).scalar()
+            assert waiting == 62
+    finally:
+        rig.ctx.db.dispose()

@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 
 from hall_server.app import database_url
 from hall_server.db import Database
+from hall_server.models import Counter as CounterRow
 from hall_server.models import Hall, LogEvent, Ticket
 from hall_server.services.actors import Actor
 from hall_server.services.context import HallContext
@@ -111,6 +112,12 @@ def test_ten_halls_issuing_at_once_each_keep_gapless_seqs_and_unique_numbers(
             for prefix in "AB":  # each service's numbers: 1..N, none twice, none skipped
                 own = sorted(int(n[1:]) for n in answered if n.startswith(prefix))
                 assert own == list(range(1, TICKETS_PER_THREAD + 1)), (code, prefix, own)
+            # the day counters (which each process may have kept from its own last issue)
+            # agree with the tickets: what the screens and "people ahead" read
+            counters = session.execute(
+                select(CounterRow.issued, CounterRow.waiting).where(CounterRow.hall_id == hall.id)
+            ).all()
+            assert sorted(counters) == [(TICKETS_PER_THREAD, TICKETS_PER_THREAD)] * 2, code
 
 
 def lock_waits(db: Database) -> int:
