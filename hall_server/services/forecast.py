@@ -1205,20 +1205,23 @@ def _lean_read(
     an issue by another process) leaves a seq this process did not make: then it reads, in
     one snapshot, with the seq it saw.
     """
+    added: list[Candidate] | None = None
     with _books_lock:
-        issued = dict(_issued.get(ctx, {}))
         leans = _leans.setdefault(ctx, {})
         entry = leans.get(candidate.service)
+        if entry is not None:
+            issued = _issued.get(ctx, {})
+            since = [issued.get(s) for s in range(entry.seq + 1, seq + 1)]
+            added = None if None in since else cast(list[Candidate], since)
     if (
         entry is not None
+        and added is not None
         and (entry.tickets or not tickets)
         and len(entry.hall.waiting) < LEAN_KEPT
         and 0 <= (now - entry.hall.now).total_seconds() <= LEAN_REUSE_S
-        and all(s in issued for s in range(entry.seq + 1, seq + 1))
     ):
         old = entry.hall
-        known = {c.id for c in old.waiting}
-        added = [issued[s] for s in range(entry.seq + 1, seq + 1)]
+        known = {c.id for c in old.waiting[-len(added) :]} if added else set()
         added = [c for c in added if c.service in entry.services and c.id not in known]
         hall = HallNow(old.now, old.windows, [*old.waiting, *added], old.handling, old.truncated,
                        old.counts, old.rates, old.until, old.pauses)  # fmt: skip
