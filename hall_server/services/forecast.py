@@ -1169,6 +1169,7 @@ class _Lean:
 _leans: weakref.WeakKeyDictionary[HallContext, dict[str, _Lean]] = weakref.WeakKeyDictionary()
 _issued: weakref.WeakKeyDictionary[HallContext, dict[int, Candidate]] = weakref.WeakKeyDictionary()
 LEAN_REUSE_S = 30.0  # hall seconds a lean read is reused for issues in a row
+LONG_QUEUE_REUSE_S = 5.0  # ... and for a long queue's issue, whatever was written since
 LEAN_KEPT = 4 * QUEUE_READ  # tickets a reused read may grow to before it is read again
 ISSUED_KEPT = 400  # this process's latest issues remembered (by the seq they made)
 
@@ -1195,9 +1196,15 @@ def _lean_read(
     seq: int,
     *,
     tickets: bool = True,
+    any_writes_within_s: float = 0.0,
 ) -> HallNow:
     """The lean read for an issue of ``candidate``'s service (made at ``seq``), the new
     ticket in it.
+
+    ``any_writes_within_s``: a read (without tickets) this many hall seconds old is used
+    whatever was written since — for a long queue, whose wait is its length (counted in the
+    write) over the rate of its windows: a call or an issue of another process a few seconds
+    ago moves that by a fraction of a visitor.
 
     Issues in a row (a kiosk rush) change nothing but the queues' tails: when every seq
     since this service's last lean read was an issue made here, that read plus those
@@ -1213,6 +1220,12 @@ def _lean_read(
             issued = _issued.get(ctx, {})
             since = [issued.get(s) for s in range(entry.seq + 1, seq + 1)]
             added = None if None in since else cast(list[Candidate], since)
+    if (
+        entry is not None
+        and not tickets
+        and 0 <= (now - entry.hall.now).total_seconds() <= any_writes_within_s
+    ):
+        return entry.hall
     if (
         entry is not None
         and added is not None
@@ -1291,7 +1304,8 @@ def issued_ticket_eta(
         if fallback_ahead >= QUEUE_READ and candidate.target_window is None and slot is None:
             # a long queue: no replay and none of it read, whether or not the last read is
             # fresh (a replay to the end of a queue that grew by issues in a row costs O(queue))
-            hall = _lean_read(ctx, read, now, candidate, seq, tickets=False)
+            hall = _lean_read(ctx, read, now, candidate, seq, tickets=False,
+                              any_writes_within_s=LONG_QUEUE_REUSE_S)  # fmt: skip
             long = _long_queue(hall, candidate, fallback_ahead)
             gone = (now - hall.now).total_seconds()
             if long is not None and gone > 0:  # a reused read: the waits are shorter by then
