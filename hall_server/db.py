@@ -94,15 +94,31 @@ def begin_locked(connection: Connection, lock: Prepared, params: dict[str, Any])
     """
     if connection.dialect.name != "postgresql":
         return list(lock.run(connection, params).fetchall())
-    import psycopg
-
-    driver = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
-    compiled = lock._compile(connection, tuple(params))
-    cursor = psycopg.ClientCursor(driver)
-    query = cursor.mogrify(compiled.string, compiled.bind(params))
+    cursor, query = _client_side(connection, lock, params)
     cursor.execute(f"BEGIN; {query}", prepare=False)
     cursor.nextset()  # past BEGIN's result
     return list(cursor.fetchall())
+
+
+def _client_side(connection: Connection, prepared: Prepared, params: dict[str, Any]) -> Any:
+    """``prepared`` with its parameters written in by psycopg's client-side binding (quoted
+    by the driver, not by us): a statement that can travel with others in one message."""
+    import psycopg
+
+    driver = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
+    compiled = prepared._compile(connection, tuple(params))
+    cursor = psycopg.ClientCursor(driver)
+    return cursor, cursor.mogrify(compiled.string, compiled.bind(params))
+
+
+def run_and_commit(connection: Connection, prepared: Prepared, params: dict[str, Any]) -> None:
+    """Run a write's last statement and commit it: on PostgreSQL in one message (the write's
+    last round trip; the driver then has nothing left to commit), elsewhere as two steps."""
+    if connection.dialect.name != "postgresql":
+        prepared.run(connection, params)
+        return
+    cursor, query = _client_side(connection, prepared, params)
+    cursor.execute(f"{query}; COMMIT", prepare=False)
 
 
 def checkpoint_sqlite(path: str) -> None:

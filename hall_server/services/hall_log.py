@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..db import Prepared, begin_locked
+from ..db import Prepared, begin_locked, run_and_commit
 from ..domain.events import HallEvent
 from ..models import Hall, IdempotentRequest, LogEvent
 from .actors import Actor
@@ -126,8 +126,9 @@ class HallWrite:
         )  # fmt: skip
         return self.seq
 
-    def flush_log(self) -> None:
-        """Write the events logged so far (one INSERT) and the hall's new last seq."""
+    def flush_log(self, *, commit: bool = False) -> None:
+        """Write the events logged so far (one INSERT) and the hall's new last seq; with
+        ``commit``, the write's last step: on PostgreSQL the ``COMMIT`` goes with them."""
         if self._session is not None:
             self._session.flush()
         if not self.rows:
@@ -137,7 +138,11 @@ class HallWrite:
             columns = tuple(self.rows[0])
             params = {f"{name}_{i}": row[name] for i, row in enumerate(self.rows)
                       for name in columns}  # fmt: skip
-            _log_with_seq(len(self.rows), columns).run(self.connection, params | seq)
+            statement = _log_with_seq(len(self.rows), columns)
+            if commit:
+                run_and_commit(self.connection, statement, params | seq)
+            else:
+                statement.run(self.connection, params | seq)
         else:
             _INSERT_LOG.run(self.connection, self.rows)
             _SET_SEQ.run(self.connection, seq)
@@ -178,7 +183,7 @@ def hall_write(ctx: HallContext, actor: Actor, now: datetime | None = None) -> I
                 write.layout = ctx.refresh(write.session, hall.config_version)
             try:
                 yield write
-                write.flush_log()
+                write.flush_log(commit=True)
             finally:
                 if write._session is not None:
                     write._session.close()
