@@ -1216,16 +1216,17 @@ def _lean_read(
     with _books_lock:
         leans = _leans.setdefault(ctx, {})
         entry = leans.get(candidate.service)
-        if entry is not None:
-            issued = _issued.get(ctx, {})
-            since = [issued.get(s) for s in range(entry.seq + 1, seq + 1)]
-            added = None if None in since else cast(list[Candidate], since)
     if (
         entry is not None
         and not tickets
         and 0 <= (now - entry.hall.now).total_seconds() <= any_writes_within_s
     ):
         return entry.hall
+    if entry is not None and seq - entry.seq <= ISSUED_KEPT:
+        with _books_lock:
+            issued = _issued.get(ctx, {})
+            since = [issued.get(s) for s in range(entry.seq + 1, seq + 1)]
+        added = None if None in since else cast(list[Candidate], since)
     if (
         entry is not None
         and added is not None
