@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +12,10 @@ from playwright.sync_api import expect
 from tests.display.halls import display_hall
 from tests.display.test_tv_page import act, issue, open_tv
 from tests.live import LiveHall, start_live_hall
-from tests.support.pages import many_services, text_sizes
+from tests.support.pages import many_services, shoot, text_sizes
 
 pytestmark = pytest.mark.browser
 
-# HALL_SCREENSHOTS=docs/screenshots keeps the screenshots the tests take (1920×1080).
-SCREENSHOTS = os.environ.get("HALL_SCREENSHOTS", "")
 
 # A TV on the ground floor showing the whole hall: window 3 and 4 are upstairs (2楼).
 GROUND_TV = """
@@ -30,14 +26,6 @@ floor = 1
 [hall.devices.options]
 page_s = 1
 """
-
-
-def shoot(page: Any, tmp_path: Path, name: str) -> None:
-    path = tmp_path / name
-    page.screenshot(path=str(path))
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(SCREENSHOTS) / name)
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ told at night, before its windows open.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -24,11 +22,10 @@ from tests.kiosk.test_kiosk_pages import kiosk as kiosk  # the 1080×1920 page (
 from tests.kiosk.test_kiosk_pages import phone as phone  # a 390×844 phone (a fixture)
 from tests.live import LiveHall
 from tests.support.axe import axe_violations
+from tests.support.pages import shoot
 
 pytestmark = pytest.mark.browser
 
-# HALL_SCREENSHOTS=<folder> keeps the screenshots the tests take.
-SCREENSHOTS = os.environ.get("HALL_SCREENSHOTS", "")
 MIN = 60
 NIGHT = {"eta_s": 502 * MIN, "eta_range_s": [430 * MIN, 580 * MIN]}
 HOUR_AND_A_BIT = {"eta_s": 80 * MIN, "eta_range_s": [70 * MIN, 100 * MIN]}
@@ -52,14 +49,6 @@ SPILLS = """(box) => {
   }
   return bad;
 }"""
-
-
-def shoot(page: Any, tmp_path: Path, name: str) -> None:
-    path = tmp_path / name
-    page.screenshot(path=str(path), full_page=True)
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(SCREENSHOTS) / name)
 
 
 def answer_with(page: Any, url: str, change: Callable[[Any], None]) -> None:
@@ -104,7 +93,7 @@ def test_a_502_minute_wait_reads_in_hours_on_the_kiosk(
     expect(kiosk.locator("#number")).to_have_text("B001", timeout=TIMEOUT_MS)
     expect(kiosk.locator("#eta .primary")).to_have_text("约8小时30分钟")
     kiosk.wait_for_function("() => document.getElementById('qr').naturalWidth > 0")
-    shoot(kiosk, tmp_path, "kiosk-issued-long-wait.png")
+    shoot(kiosk, tmp_path, "kiosk-issued-long-wait.png", full_page=True)
     assert kiosk.locator("#eta").evaluate(SPILLS) == []
     assert "502" not in kiosk.locator("#screen").inner_text()
     assert axe_violations(kiosk, context="#issued") == []
@@ -133,13 +122,13 @@ def test_the_kiosk_gives_a_range_in_hours_and_no_figure_past_closing(
     expect(kiosk.locator('.service[data-service="b"] .meta')).to_have_text(
         "等候 0 人 · 约1小时20分钟"
     )
-    shoot(kiosk, tmp_path, "kiosk-home-long-waits.png")
+    shoot(kiosk, tmp_path, "kiosk-home-long-waits.png", full_page=True)
 
     kiosk.click('.service[data-service="b"]')
     expect(kiosk.locator("#eta .primary")).to_have_text("约1小时10分–1小时40分")
     expect(kiosk.locator("#eta .secondary")).to_have_text("1 h 10 min–1 h 40 min")
     assert kiosk.locator("#eta").evaluate(SPILLS) == []
-    shoot(kiosk, tmp_path, "kiosk-service-range-in-hours.png")
+    shoot(kiosk, tmp_path, "kiosk-service-range-in-hours.png", full_page=True)
     kiosk.click("#back")
 
     kiosk.click('.service[data-service="a"]')
@@ -190,5 +179,5 @@ def test_the_phone_promises_no_figure_for_a_long_wait_past_closing(
     phone.goto(live_hall.url(f"/t/{waiting_ticket['token']}"))
     expect(phone.locator("#eta")).to_have_text("超出今日办理时间", timeout=TIMEOUT_MS)
     expect(phone.locator("#eta-en")).to_have_text("past closing")
-    shoot(phone, tmp_path, "phone-past-closing.png")
+    shoot(phone, tmp_path, "phone-past-closing.png", full_page=True)
     phone.unroute_all(behavior="ignoreErrors")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
 from typing import Any
+
+# HALL_SCREENSHOTS=<folder> keeps the screenshots the page tests take.
+SCREENSHOTS = os.environ.get("HALL_SCREENSHOTS", "")
 
 # 13 services more than the small test hall's 3 (16 in all); the last, s12, has a long name.
 LONG_NAME = "不动产登记与房屋交易税费及抵押登记综合受理服务专区"  # 24 characters
@@ -57,3 +63,12 @@ TEXT_SIZES = """() => {
 def text_sizes(page: Any) -> list[Any]:
     """Every visible text's font size in px, smallest first, as [size, text]."""
     return list(page.evaluate(TEXT_SIZES))
+
+
+def shoot(page: Any, tmp_path: Path, name: str, *, full_page: bool = False) -> None:
+    """Screenshot ``page`` into the test's folder (and HALL_SCREENSHOTS, when set)."""
+    path = tmp_path / name
+    page.screenshot(path=str(path), full_page=full_page)
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(SCREENSHOTS) / name)
