@@ -438,6 +438,11 @@ class Database:
         self._held_locks: dict[Hashable, threading.Lock] = {}
         self._held_guard = threading.Lock()
 
+    @property
+    def disposed(self) -> bool:
+        """Whether ``dispose`` was called (the app has shut down)."""
+        return self._disposed
+
     def read(self) -> AbstractContextManager[Session]:
         """Open a read-only session (rolled back at the end)."""
         return _rolled_back(self._sessions)

@@ -101,6 +101,8 @@ class HallRooms:
             self.server.sleep(self.period_s)
             with self._lock:
                 self._armed = False  # an event committed from now on arms the next check
+            if self.ctx.db.disposed:  # the app has shut down meanwhile: nobody to tell
+                return
             try:
                 self.send_counts()
                 return
