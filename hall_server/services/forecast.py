@@ -1089,8 +1089,7 @@ _caches: weakref.WeakKeyDictionary[HallContext, _SeqCache] = weakref.WeakKeyDict
 
 def _cached(ctx: HallContext, connection: Connection, now: datetime) -> _SeqCache:
     """The hall read at this seq (and this minute: the clock moves waits and aging on)."""
-    found = _SEQ.run(connection, {"b_hall": ctx.hall_id}).fetchall()
-    seq = int(found[0][0] or 0) if found else 0
+    seq = _seq_now(ctx, connection)
     minute = int(now.timestamp() // 60)
     with _books_lock:
         cache = _caches.get(ctx)
@@ -1235,8 +1234,7 @@ def _lean_read(
         and 0 <= (now - entry.hall.now).total_seconds() <= LEAN_REUSE_S
     ):
         old = entry.hall
-        known = {c.id for c in old.waiting[-len(added) :]} if added else set()
-        added = [c for c in added if c.service in entry.services and c.id not in known]
+        added = [c for c in added if c.service in entry.services]
         hall = HallNow(old.now, old.windows, [*old.waiting, *added], old.handling, old.truncated,
                        old.counts, old.rates, old.until, old.pauses)  # fmt: skip
         seen, kept = max(seq, entry.seq), entry.tickets
