@@ -36,7 +36,7 @@ def act(hall: LiveHall, window: int, action: str) -> dict[str, Any]:
 
 
 def hold_off_the_socket(page: Any) -> threading.Event:
-    """Refuse the page's Socket.IO connections (websocket and polling) until the event is cleared."""
+    """Refuse the page's Socket.IO connections (websocket, polling) until the event is cleared."""
     away = threading.Event()
     away.set()
 
