@@ -218,17 +218,13 @@
   const ETA_REFRESH_S = 60; // the counts come live; the waits are read again each minute
   let etasRead = false;
 
-  const serviceHours = {}; // service code -> its ticket hours, from /api/v1/services
-
   /* The wait in words (kiosk/static/eta.js: the rule the kiosk, the phone and the paper
-     ticket share), told against the service's closing time on the hall's clock. */
+     ticket share); whether it ends past closing is the hall's answer (eta_past_closing). */
   function etaWords(q) {
     if (!q || q.eta_s == null) return null;
     const m = Math.max(1, Math.round(q.eta_s / 60));
     if (m <= 1 && (!q.eta_range_s || q.eta_range_s[1] < 90)) return { zh: "预计即到", en: "next" };
-    const zone = page.config && page.config.timezone;
-    const closes = global.hallEta.closesInS(serviceHours[q.service], zone, Date.now() + offsetMs);
-    const said = global.hallEta.words(q.eta_s, q.eta_range_s, closes);
+    const said = global.hallEta.words(q.eta_s, q.eta_range_s, q.eta_past_closing);
     if (said.kind === "none") return null;
     // "预计等候 5–9分钟", "预计等候约8小时30分钟", "预计等候超出今日办理时间"
     return { zh: said.kind === "range" ? `预计等候 ${said.zh.replace(/^约/, "")}` : `预计等候${said.zh}`, en: said.en };
@@ -262,8 +258,9 @@
       const answer = await global.hallFetch("/services", { token });
       const queues = hall && hall.state ? hall.state.queues : {};
       for (const s of answer.services || []) {
-        serviceHours[s.code] = s.hours;
-        if (queues[s.code]) Object.assign(queues[s.code], { eta_s: s.eta_s, eta_range_s: s.eta_range_s });
+        if (queues[s.code]) {
+          Object.assign(queues[s.code], { eta_s: s.eta_s, eta_range_s: s.eta_range_s, eta_past_closing: s.eta_past_closing });
+        }
       }
       for (const li of $("waiting").children) {
         const cell = li.querySelector(".eta");

@@ -201,11 +201,13 @@ _TICKET_FIELDS = {
     "priority": _BOOL, "window": {"type": ["integer", "null"]},
 }  # fmt: skip
 # Where a waiting ticket stands (services/forecast.py): its place in the call order and the
-# wait, median and 80 % range in seconds (null when it is not waiting or no window will call).
+# wait, median and 80 % range in seconds (null when it is not waiting or no window will call),
+# and whether the median ends after the service's last ticket period today (eta_past_closing).
 _ETA_RANGE = {"anyOf": [{"type": "array", "items": _INT, "minItems": 2, "maxItems": 2},
                         {"type": "null"}]}  # fmt: skip
 _ETA_FIELDS = {"people_ahead": {"type": "integer", "minimum": 0},
-               "eta_s": {"type": ["integer", "null"], "minimum": 0}, "eta_range_s": _ETA_RANGE}  # fmt: skip
+               "eta_s": {"type": ["integer", "null"], "minimum": 0}, "eta_range_s": _ETA_RANGE,
+               "eta_past_closing": _BOOL}  # fmt: skip
 ANSWERS: dict[str, dict[str, Any]] = {
     "Health": {
         "type": "object",
@@ -257,7 +259,7 @@ ANSWERS: dict[str, dict[str, Any]] = {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["service", "waiting", "eta_s", "eta_range_s"],
+                    "required": ["service", "waiting", "eta_s", "eta_range_s", "eta_past_closing"],
                     "properties": {"service": _STR, "waiting": _INT} | _ETA_FIELDS,
                 },
             },
@@ -280,7 +282,7 @@ ANSWERS: dict[str, dict[str, Any]] = {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["code", "waiting", "eta_s", "eta_range_s"],
+                    "required": ["code", "waiting", "eta_s", "eta_range_s", "eta_past_closing"],
                     "properties": {"code": _STR, "waiting": _INT} | _ETA_FIELDS,
                 },
             }

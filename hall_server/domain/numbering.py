@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .errors import NumbersExhausted, ServiceClosed
@@ -73,6 +73,20 @@ class Hours:
         return self.weekday_periods.get(iso_weekday, self.periods)
 
 
+def ends_past_closing(hours: Hours, start: datetime, wait_s: float) -> bool:
+    """Whether a wait of ``wait_s`` from ``start`` (the hall's local time) ends after the
+    service's last ticket period of that day (its own hours that weekday): never on a day
+    without periods, nor for a period that runs to midnight (a hall open round the clock).
+    Every surface then tells a long wait without a figure (超出今日办理时间)."""
+    periods = hours.on(start.isoweekday())
+    if not periods:
+        return False
+    last = max(end for _start, end in periods)
+    if last == time.max:
+        return False
+    return start + timedelta(seconds=wait_s) > datetime.combine(start.date(), last, start.tzinfo)
+
+
 def parse_hhmm(text: str) -> time:
     """Parse ``"08:30"``; ``"24:00"`` (a period that runs to midnight) is the day's last
     moment, so that ``start <= now < end`` holds all through 23:59."""
@@ -80,6 +94,11 @@ def parse_hhmm(text: str) -> time:
     if (int(hh), int(mm)) == (24, 0):
         return time.max
     return time(int(hh), int(mm))
+
+
+def format_hhmm(moment: time) -> str:
+    """``"08:30"``; the end of a period to midnight is ``"24:00"`` (parse_hhmm's inverse)."""
+    return "24:00" if moment == time.max else moment.strftime("%H:%M")
 
 
 def minute_of_day(moment: time) -> int:

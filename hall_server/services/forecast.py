@@ -63,13 +63,13 @@ from ..domain.forecast import (
     forecast,
     gamma_quantile,
 )
-from ..domain.numbering import business_day
+from ..domain.numbering import business_day, ends_past_closing
 from ..domain.queueing import Candidate
 from ..models import Appointment, DailyStat, Hall, LogEvent
 from ..models import Counter as CounterRow
 from ..models import Ticket as TicketRow
 from ..models import Window as WindowRow
-from .context import HallContext, Layout
+from .context import HallContext, Layout, ServiceInfo
 from .ticket_rows import RowReader
 
 PRIOR_VISITS = 10  # the exponential's spread (cv² = 1) counts as this many visits
@@ -966,15 +966,34 @@ def _next_opening(layout: Layout, w: WindowNow, local: datetime) -> datetime | N
 # ---------------------------------------------------------------- answers
 
 
-def eta_fields(eta: Eta | None, fallback_ahead: int) -> dict[str, Any]:
-    """The API's fields: ``people_ahead``, ``eta_s`` (median) and ``eta_range_s``."""
+def eta_fields(
+    eta: Eta | None, fallback_ahead: int, service: ServiceInfo, now: datetime, layout: Layout
+) -> dict[str, Any]:
+    """The API's fields: ``people_ahead``, ``eta_s`` (median), ``eta_range_s`` and
+    ``eta_past_closing`` (the median wait from ``now`` ends after the service's last ticket
+    period today, by its hours that weekday: every surface then tells it without a figure)."""
     if eta is None:
-        return {"people_ahead": fallback_ahead, "eta_s": None, "eta_range_s": None}
+        return no_eta(fallback_ahead)
+    local = now.astimezone(layout.tz)
     return {
         "people_ahead": eta.position,
         "eta_s": round(eta.median_s),
         "eta_range_s": [round(eta.low_s), round(eta.high_s)],
+        "eta_past_closing": ends_past_closing(service.hours, local, eta.median_s),
     }
+
+
+def no_eta(people_ahead: int) -> dict[str, Any]:
+    """The fields of a ticket with no wait to tell (not waiting, or no window will call it)."""
+    return {"people_ahead": people_ahead, "eta_s": None, "eta_range_s": None,
+            "eta_past_closing": False}  # fmt: skip
+
+
+def _ticket_fields(
+    ctx: HallContext, row: Any, eta: Eta | None, fallback_ahead: int, now: datetime
+) -> dict[str, Any]:
+    layout = ctx.layout
+    return eta_fields(eta, fallback_ahead, layout.services_by_id[row.service_id], now, layout)
 
 
 def forecast_ticket(
@@ -1114,7 +1133,7 @@ def ticket_eta(
     waiting has none; ``fallback_ahead`` counts its service's queue when no window will call
     it today)."""
     if row.state != "waiting":
-        return {"people_ahead": 0, "eta_s": None, "eta_range_s": None}
+        return no_eta(0)
     cache = _cached(ctx, connection, now)
     assert cache.hall is not None
     key = ("ticket", row.id)
@@ -1124,7 +1143,7 @@ def ticket_eta(
             candidate = as_candidate(row, ctx.layout)
         cache.answers[key] = forecast_ticket(cache.hall, candidate, ctx, now)
     eta = cache.answers[key]
-    return eta_fields(eta, fallback_ahead() if eta is None else 0)
+    return _ticket_fields(ctx, row, eta, fallback_ahead() if eta is None else 0, now)
 
 
 def new_ticket_etas(
@@ -1295,7 +1314,7 @@ def issued_ticket_eta(
     as the read of ``seq``.
     """
     if ctx in _quiet:
-        return {"people_ahead": fallback_ahead, "eta_s": None, "eta_range_s": None}
+        return no_eta(fallback_ahead)
     minute = int(now.timestamp() // 60)
     cache = _caches.get(ctx)
     candidate = as_candidate(row, ctx.layout, slot)
@@ -1310,7 +1329,7 @@ def issued_ticket_eta(
             if long is not None and gone > 0:  # a reused read: the waits are shorter by then
                 long = Eta(long.position, max(long.median_s - gone, 0.0),
                            max(long.low_s - gone, 0.0), max(long.high_s - gone, 0.0))  # fmt: skip
-            return eta_fields(long, fallback_ahead)
+            return _ticket_fields(ctx, row, long, fallback_ahead, now)
         if (
             cache is not None
             and cache.hall is not None
@@ -1324,10 +1343,10 @@ def issued_ticket_eta(
             lean = _lean_read(ctx, read, now, candidate, seq)
             candidate = next((c for c in lean.waiting if c.id == row.id), candidate)
             eta = forecast_ticket(lean, candidate, ctx, now)
-            return eta_fields(eta, fallback_ahead)
+            return _ticket_fields(ctx, row, eta, fallback_ahead, now)
     eta = forecast_ticket(hall, candidate, ctx, now)
     with _books_lock:
         latest = _caches.get(ctx)
         if latest is None or latest.seq < seq:
             _caches[ctx] = _SeqCache(seq, minute, hall)
-    return eta_fields(eta, fallback_ahead)
+    return _ticket_fields(ctx, row, eta, fallback_ahead, now)

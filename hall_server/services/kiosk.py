@@ -9,14 +9,20 @@ valid; the failure is logged (``device.status``) and alarmed (``alarm.raised``).
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain.errors import DomainError, Forbidden, NotFound, NumbersExhausted, ServiceClosed
-from ..domain.numbering import Counter, Hours, business_day, check_open, next_number
+from ..domain.numbering import (
+    Counter,
+    business_day,
+    check_open,
+    ends_past_closing,
+    next_number,
+)
 from ..models import Counter as CounterRow
 from ..models import Device, IdempotentRequest, Notice, PrintJob
 from .actors import Actor
@@ -123,7 +129,7 @@ def unavailable_message(state: dict[str, Any], others: list[dict[str, Any]]) -> 
 
 def kiosk_services(ctx: HallContext, now: datetime) -> list[dict[str, Any]]:
     """Every service with waiting, ETA and whether a number can be taken now (and why not)."""
-    services = list_services(ctx)
+    services = list_services(ctx, now)
     layout = ctx.layout
     day = business_day(now, layout.tz)
     with ctx.db.read() as session:
@@ -270,7 +276,7 @@ def print_payload(ctx: HallContext, ticket: dict[str, Any], session: Session) ->
         "number": ticket["number"],
         "people_ahead": ticket["people_ahead"],
         "eta_min": None if eta is None else max(1, round(eta / 60)),
-        "eta_past_closing": eta is not None and _past_closing(service.hours, issued, eta),
+        "eta_past_closing": eta is not None and ends_past_closing(service.hours, issued, eta),
         "issued_at": issued.isoformat(),
         "zone": service.zone,
         "floor": str(service.floor),
@@ -279,19 +285,6 @@ def print_payload(ctx: HallContext, ticket: dict[str, Any], session: Session) ->
         "priority_label": "" if priority_kind in ("", "预约") else f"绿色通道·{priority_kind}",
         "appointment_label": "预约 Appointment" if priority_kind == "预约" else "",
     }
-
-
-def _past_closing(hours: Hours, issued: datetime, eta_s: float) -> bool:
-    """Whether a wait of ``eta_s`` from ``issued`` (hall time) ends after the service's last
-    ticket period of the day; never for a period that runs to midnight (round the clock).
-    The paper then prints no figure for a long wait (devices.printer.content.wait_words)."""
-    periods = hours.on(issued.isoweekday())
-    if not periods:
-        return False
-    last = max(end for _start, end in periods)
-    if last == time.max:
-        return False
-    return issued + timedelta(seconds=eta_s) > datetime.combine(issued.date(), last, issued.tzinfo)
 
 
 def job_view(job: PrintJob) -> dict[str, Any]:

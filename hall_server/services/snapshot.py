@@ -196,7 +196,7 @@ def _queues(
                 "waiting": waiting,
                 "served": served,
                 "longest_wait_s": round((now - first).total_seconds()) if first else 0,
-                **eta_fields(etas.get(service.code), waiting),
+                **eta_fields(etas.get(service.code), waiting, service, now, layout),
                 "windows_open": serving,
                 "open": is_open(service.hours, now, layout.tz),
             }

@@ -9,6 +9,9 @@
  *   over 12 hours        12小时以上 · over 12 h
  *   an hour or more that ends after today's last ticket period
  *                        超出今日办理时间 · past closing
+ * Whether a wait ends past closing is the hall's to say (eta_past_closing in every answer
+ * that carries an ETA: the service's own hours that weekday, on the hall's clock), not the
+ * screen's, whose clock and idea of today's hours may be wrong.
  */
 (function (global) {
   "use strict";
@@ -39,15 +42,15 @@
 
   /*
    * The wait in words. etaS: the median in seconds (null: no estimate); rangeS: [low, high]
-   * in seconds or null; closesInS: seconds from now to the end of the service's last ticket
-   * period today (null: none to speak of, e.g. a hall open round the clock).
+   * in seconds or null; pastClosing: the hall's eta_past_closing (the median wait ends after
+   * the service's last ticket period today).
    * Returns {kind, zh, en}: kind is "none" (zh and en null: the page says why), "range",
    * "about", "over" (12小时以上) or "closing" (超出今日办理时间).
    */
-  function words(etaS, rangeS, closesInS) {
+  function words(etaS, rangeS, pastClosing) {
     if (etaS == null) return { kind: "none", zh: null, en: null };
     const m = Math.max(1, Math.round(etaS / 60));
-    if (m >= CLOSING_FROM_MIN && closesInS != null && etaS > closesInS) {
+    if (m >= CLOSING_FROM_MIN && pastClosing === true) {
       return { kind: "closing", zh: "超出今日办理时间", en: "past closing" };
     }
     if (m > PRECISE_MAX_MIN) return { kind: "over", zh: "12小时以上", en: "over 12 h" };
@@ -66,27 +69,5 @@
     return { kind: "about", zh: `约${zh(r, true)}`, en: `about ${en(r)}` };
   }
 
-  /* "08:30" -> minutes since midnight ("24:00" -> 1440). */
-  function minuteOf(text) {
-    const [h, m] = String(text).split(":").map(Number);
-    return h * 60 + m;
-  }
-
-  /*
-   * Seconds from nowMs to the end of the last of today's ticket periods (hours: [["08:30",
-   * "12:00"], ["13:30", "17:00"]]) on the hall's clock (timeZone); null when a period runs
-   * to midnight (a hall open round the clock) or there are no hours. Negative after closing.
-   */
-  function closesInS(hours, timeZone, nowMs) {
-    if (!Array.isArray(hours) || !hours.length) return null;
-    const last = Math.max(...hours.map((p) => minuteOf(p[1])));
-    if (last >= 24 * 60) return null;
-    const options = { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" };
-    if (timeZone) options.timeZone = timeZone;
-    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", options)
-      .formatToParts(new Date(nowMs == null ? Date.now() : nowMs)).map((p) => [p.type, Number(p.value)]));
-    return last * 60 - ((parts.hour % 24) * 3600 + parts.minute * 60 + parts.second);
-  }
-
-  global.hallEta = { words, closesInS };
+  global.hallEta = { words };
 })(window);

@@ -31,7 +31,6 @@
   const ui = {
     lang: "zh",
     state: null, // the last /kiosk/state
-    offsetMs: 0, // the hall server's clock minus this PC's (state.at)
     printer: null, // the last printer state (socket or state)
     view: { name: "home" },
     visitor: { phone: "", idNumber: "", idMasked: "" },
@@ -60,13 +59,10 @@
   function one(zh, en) { return ui.lang === "en" && en ? en : zh; }
   /* The wait in words (kiosk/static/eta.js: the rule the phone, the TV and the paper ticket
      share); ``brief``: a card's one line, where a range in hours gives way to the median. */
-  function waitWords(etaS, rangeS, code, brief) {
-    const s = findService(code);
-    const now = Date.now() + ui.offsetMs; // the hall's clock, not the kiosk PC's
-    const closes = s && ui.state ? hallEta.closesInS(s.hours, ui.state.hall.timezone, now) : null;
-    let said = hallEta.words(etaS, rangeS, closes);
+  function waitWords(item, brief) { // a service or a ticket: eta_s, eta_range_s, eta_past_closing
+    let said = hallEta.words(item.eta_s, item.eta_range_s, item.eta_past_closing);
     if (said.kind === "none") return ["暂无开放窗口", "no window open"]; // none open, none due today
-    if (brief && said.kind === "range" && said.zh.includes("小时")) said = hallEta.words(etaS, null, closes);
+    if (brief && said.kind === "range" && said.zh.includes("小时")) said = hallEta.words(item.eta_s, null, item.eta_past_closing);
     return [said.zh, said.en];
   }
   /* Chinese and English as bi(), each kept whole on either side of a range's dash: a long
@@ -89,7 +85,6 @@
     }
     try {
       ui.state = await hallFetch("/kiosk/state", { token });
-      if (ui.state.at) ui.offsetMs = Date.parse(ui.state.at) - Date.now();
       netBanner.hidden = true;
       setPrinter(ui.state.printer);
       renderNotices();
@@ -256,7 +251,7 @@
     </div><div class="services" id="services">`;
     for (const s of shown) {
       const off = !s.available || !canPrint;
-      const [etaZh, etaEn] = waitWords(s.eta_s, s.eta_range_s, s.code, true);
+      const [etaZh, etaEn] = waitWords(s, true);
       // Long names end in "…" here; the next screen (the confirm step) shows them whole.
       html += `<button class="service${off ? " off" : ""}" data-service="${esc(s.code)}" type="button">
         <span class="name">${bi(s.name, s.name_en)}</span>
@@ -305,14 +300,16 @@
     const s = findService(code);
     if (!s) { go({ name: "home" }); return; }
     const guide = s.guide || {};
-    const [etaZh, etaEn] = waitWords(s.eta_s, s.eta_range_s, s.code);
+    const [etaZh, etaEn] = waitWords(s);
     const [placeZh, placeEn] = place(s);
     const canPrint = !ui.printer || ui.printer.ready;
     // What the admin left empty is not invented ("无需材料", "免费"): the desk knows.
     const ask = bi("请咨询工作人员", "Please ask at the desk");
     const materials = (guide.materials || []).map((m) => `<li>${esc(m)}</li>`).join("") ||
       `<li class="ask">${ask}</li>`;
-    const hours = (s.hours || []).map((h) => h.join("-")).join("，");
+    // today's periods (a Saturday may have its own), from the hall: not the kiosk PC's calendar
+    const today = s.hours_today || s.hours || [];
+    const hours = today.length ? esc(today.map((h) => h.join("-")).join("，")) : bi("今日不取号", "No tickets today");
     const why = s.available ? "" : s.reason; // a printer fault is said by the banner above
     screen.innerHTML = `
       <h1 class="title">${bi(s.name, s.name_en)}</h1>
@@ -328,7 +325,7 @@
         <div class="row">
           <div><h3 class="inline">${bi("收费", "Fee")}</h3>${guide.fee ? esc(guide.fee) : ask}</div>
           <div><h3 class="inline">${bi("法定时限", "Legal time limit")}</h3>${guide.time_limit ? esc(guide.time_limit) : ask}</div>
-          <div><h3 class="inline">${bi("取号时间", "Ticket hours")}</h3>${esc(hours)}</div>
+          <div id="hours-today"><h3 class="inline">${bi("今日取号时间", "Ticket hours today")}</h3>${hours}</div>
         </div>
         ${guide.notes ? `<h3 class="inline">${bi("备注", "Notes")}</h3><div>${esc(guide.notes)}</div>` : ""}
       </section>
@@ -430,7 +427,7 @@
   function showMessage(zh, en, fault) { go({ name: "message", zh, en, fault }); }
 
   function renderIssued(t) {
-    const [etaZh, etaEn] = waitWords(t.eta_s, t.eta_range_s, t.service);
+    const [etaZh, etaEn] = waitWords(t);
     const job = t.print;
     let printLine = "";
     if (job) {

@@ -25,15 +25,10 @@
       { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
 
-  // The services' ticket hours and the hall's time zone (from the page): a long wait is told
-  // against today's closing time (kiosk/static/eta.js).
-  const HOURS = JSON.parse(document.body.dataset.hours || "{}");
-  const TIMEZONE = document.body.dataset.timezone || undefined;
-
-  /* The wait in words, the rule the kiosk and the TV use (eta.js). */
+  /* The wait in words, the rule the kiosk and the TV use (eta.js); whether it ends past
+     closing is the hall's answer (eta_past_closing), not the phone's clock. */
   function waitWords(t) {
-    const closes = global.hallEta.closesInS(HOURS[t.service], TIMEZONE);
-    return global.hallEta.words(t.eta_s, t.eta_range_s, closes);
+    return global.hallEta.words(t.eta_s, t.eta_range_s, t.eta_past_closing);
   }
 
   /* The figures large and their words small, so "约1小时10分–1小时40分" fits half the
@@ -59,10 +54,20 @@
       if (callNow && fresh.status === "called") signal();
       if (callNow) announcedCall = fresh.called_at;
     } catch (error) {
-      card.innerHTML = error.status === 404
+      show(error.status === 404
         ? `<div class="ended">号票不存在或已失效<br><span class="en">No such ticket</span></div>`
-        : `<div class="error">暂时无法连接，稍后自动重试 <span class="en">Offline, retrying</span></div>`;
+        : `<div class="error">暂时无法连接，稍后自动重试 <span class="en">Offline, retrying</span></div>`);
     }
+  }
+
+  /* Draw the card, unless it already shows exactly that: an answer that changes nothing (a
+     reconnect, the minute's re-read) does not redraw it under the visitor's finger. */
+  let shown = null;
+  function show(html) {
+    if (html === shown) return false;
+    shown = html;
+    card.innerHTML = html;
+    return true;
   }
 
   function render() {
@@ -87,14 +92,14 @@
     } else {
       middle = `<div class="ended">${esc(t.state_name)}<br><span class="en">${esc(ENDED_EN[t.status] || "")}</span></div>`;
     }
-    card.innerHTML = `<div class="service">${esc(t.service_name)}</div>
+    const drawn = show(`<div class="service">${esc(t.service_name)}</div>
       <div class="number" id="number">${esc(t.number)}</div>
       <div class="state" id="state">${esc(t.state_name)}</div>
       ${t.priority_kind ? `<div class="where">${esc(t.priority_kind === "预约" ? "预约优先" : "绿色通道 · " + t.priority_kind)}</div>` : ""}
       ${middle}
-      <div class="error" id="error"></div>`;
+      <div class="error" id="error"></div>`);
     const cancel = document.getElementById("cancel");
-    if (cancel) cancel.addEventListener("click", onCancel);
+    if (drawn && cancel) cancel.addEventListener("click", onCancel);
   }
 
   async function onCancel() {

@@ -27,11 +27,14 @@ page_s = 2
 """
 
 MIN = 60
-# What /api/v1/services tells the TV (the page reads it when it starts, then every minute).
+# What /api/v1/services tells the TV (the page reads it when it starts, then every minute);
+# whether a wait ends after the service's closing is the hall's to say (eta_past_closing).
 WAITS: dict[str, dict[str, Any]] = {
-    "a": {"eta_s": 120 * MIN, "eta_range_s": [90 * MIN, 150 * MIN]},  # ends after 17:30
+    # 16:00 + 2 h ends after 17:30
+    "a": {"eta_s": 120 * MIN, "eta_range_s": [90 * MIN, 150 * MIN], "eta_past_closing": True},
     "b": {"eta_s": 17 * MIN, "eta_range_s": [12 * MIN, 25 * MIN]},
-    "c": {"eta_s": 80 * MIN, "eta_range_s": [70 * MIN, 100 * MIN]},  # ends 17:20
+    # ends 17:20
+    "c": {"eta_s": 80 * MIN, "eta_range_s": [70 * MIN, 100 * MIN], "eta_past_closing": False},
     "s0": {"eta_s": 502 * MIN, "eta_range_s": [430 * MIN, 580 * MIN]},
     "s1": {"eta_s": 900 * MIN, "eta_range_s": [800 * MIN, 1000 * MIN]},
 }
@@ -138,15 +141,16 @@ def test_long_waits_read_in_hours_and_no_eta_line_is_cut_at_1920x1080(
 def test_a_wait_past_closing_promises_no_figure_but_a_short_one_keeps_its_minutes(
     busy_hall: LiveHall, page: Any
 ) -> None:
-    # 17:00: an hour or more would end after 17:30; 50 minutes is still told in minutes
-    late = {"a": {"eta_s": 50 * MIN, "eta_range_s": [40 * MIN, 55 * MIN]},
-            "s1": {"eta_s": 60 * MIN, "eta_range_s": [40 * MIN, 80 * MIN]}}  # fmt: skip
+    # 17:00: 50 minutes end after 17:30 but are still told in minutes; an hour in a service
+    # open round the clock has no closing to be past
+    late = {"a": {"eta_s": 50 * MIN, "eta_range_s": [40 * MIN, 55 * MIN], "eta_past_closing": True},
+            "s1": {"eta_s": 60 * MIN, "eta_range_s": [40 * MIN, 80 * MIN],
+                   "eta_past_closing": False}}  # fmt: skip
     tell_waits(page, "2026-11-23T17:00:00+08:00", late)
     open_tv(page, busy_hall, "tv-eta")
     expect(page.locator('#waiting li[data-service="a"] .eta')).to_have_text(
         "预计等候 40–55分钟40–55 min"
     )
-    # an hour or more in a service open round the clock: no closing to speak of
     expect(page.locator('#waiting li[data-service="s1"] .eta')).to_have_text(
         "预计等候 40分钟–1小时20分40 min–1 h 20 min"
     )

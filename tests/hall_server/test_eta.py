@@ -31,6 +31,12 @@ def serve(hall: HallRig, window: int, minutes: float, who: str = "staff1") -> di
     return called
 
 
+def told(hall: HallRig, eta: fc.Eta | None, service: str = "b") -> dict[str, Any]:
+    """The ETA fields an answer carries for ``eta`` (a ticket of ``service``, now)."""
+    layout = hall.ctx.layout
+    return fc.eta_fields(eta, 0, layout.services[service], hall.clock.now, layout)
+
+
 def eta_range(answer: dict[str, Any]) -> tuple[int, int]:
     low, high = answer["eta_range_s"]
     assert low <= answer["eta_s"] <= high
@@ -125,12 +131,12 @@ def test_the_openapi_document_describes_the_eta_fields() -> None:
     schemas = openapi_document()["components"]["schemas"]
     for name in ("Ticket", "PublicTicket"):
         fields = schemas[name]["properties"]
-        assert {"people_ahead", "eta_s", "eta_range_s"} <= set(fields), name
+        assert {"people_ahead", "eta_s", "eta_range_s", "eta_past_closing"} <= set(fields), name
         assert fields["eta_range_s"]["anyOf"][0]["minItems"] == 2
     service = schemas["Services"]["properties"]["services"]["items"]["properties"]
-    assert {"eta_s", "eta_range_s", "people_ahead"} <= set(service)
+    assert {"eta_s", "eta_range_s", "eta_past_closing", "people_ahead"} <= set(service)
     queue = schemas["Snapshot"]["properties"]["queues"]["items"]["properties"]
-    assert {"eta_s", "eta_range_s"} <= set(queue)
+    assert {"eta_s", "eta_range_s", "eta_past_closing"} <= set(queue)
 
 
 @pytest.mark.postgres
@@ -229,7 +235,7 @@ def test_issues_in_a_row_are_told_what_a_fresh_read_would_tell(
         lean = fc.read_hall(hall.ctx, session.connection(), hall.clock.now, for_service="b")
     last = answers[-1]
     me = next(c for c in lean.waiting if c.id == last["id"])
-    fresh = fc.eta_fields(fc.forecast_ticket(lean, me, hall.ctx), 0)
+    fresh = told(hall, fc.forecast_ticket(lean, me, hall.ctx))
     assert {k: last[k] for k in fresh} == fresh
     # a call in between is a change the reused read did not see: the next issue reads again
     hall.act("staff2", 2, "call-next")
@@ -237,7 +243,7 @@ def test_issues_in_a_row_are_told_what_a_fresh_read_would_tell(
     with hall.ctx.db.read() as session:
         lean = fc.read_hall(hall.ctx, session.connection(), hall.clock.now, for_service="b")
     me = next(c for c in lean.waiting if c.id == after["id"])
-    fresh = fc.eta_fields(fc.forecast_ticket(lean, me, hall.ctx), 0)
+    fresh = told(hall, fc.forecast_ticket(lean, me, hall.ctx))
     assert {k: after[k] for k in fresh} == fresh
 
 

@@ -106,9 +106,10 @@ def test_the_kiosk_gives_a_range_in_hours_and_no_figure_past_closing(
     def afternoon(state: Any) -> None:
         state["at"] = hall_time(16, 0)  # 社会保障 (a) issues until 17:30
         for service in state["services"]:
-            if service["code"] == "a":
-                service.update(available=True, reason="",
-                               eta_s=120 * MIN, eta_range_s=[90 * MIN, 150 * MIN])  # fmt: skip
+            if service["code"] == "a":  # two hours from 16:00: the hall says past closing
+                service.update(available=True, reason="", eta_s=120 * MIN,
+                               eta_range_s=[90 * MIN, 150 * MIN],
+                               eta_past_closing=True)  # fmt: skip
             if service["code"] == "b":
                 service.update(HOUR_AND_A_BIT)
 
@@ -169,15 +170,28 @@ def test_the_phone_says_the_wait_in_the_unit_a_visitor_uses_and_it_fits(
     phone.unroute_all(behavior="ignoreErrors")
 
 
-def test_the_phone_promises_no_figure_for_a_long_wait_past_closing(
-    live_hall: LiveHall, phone: Any, waiting_ticket: dict[str, Any], tmp_path: Path
-) -> None:
-    # a ticket of 社会保障 (a, issuing until 17:30) at 16:30, told two hours
-    phone.clock.set_fixed_time(datetime(2026, 11, 23, 16, 30, tzinfo=SHANGHAI))
+@pytest.mark.parametrize(
+    ("phone_time", "past_closing", "zh", "en"),
+    [
+        # the hall says two hours from 16:30 end after 17:30: no figure
+        ((16, 30), True, "超出今日办理时间", "past closing"),
+        # the hall says they do not (a Saturday of other hours, a phone set wrong): the
+        # phone's own clock, at 23:30, does not overrule it
+        ((23, 30), False, "约1小时40分–2小时20分", "1 h 40 min–2 h 20 min"),
+    ],
+    ids=["hall-says-past-closing", "phone-clock-late"],
+)
+def test_the_phone_tells_past_closing_as_the_hall_says_not_by_its_own_clock(
+    live_hall: LiveHall, phone: Any, waiting_ticket: dict[str, Any], tmp_path: Path,
+    phone_time: tuple[int, int], past_closing: bool, zh: str, en: str,
+) -> None:  # fmt: skip
+    phone.clock.set_fixed_time(datetime(2026, 11, 23, *phone_time, tzinfo=SHANGHAI))
     answer_with(phone, "**/api/v1/public/tickets/*", lambda ticket: ticket.update(
-        service="a", eta_s=120 * MIN, eta_range_s=[100 * MIN, 140 * MIN]))  # fmt: skip
+        service="a", eta_s=120 * MIN, eta_range_s=[100 * MIN, 140 * MIN],
+        eta_past_closing=past_closing))  # fmt: skip
     phone.goto(live_hall.url(f"/t/{waiting_ticket['token']}"))
-    expect(phone.locator("#eta")).to_have_text("超出今日办理时间", timeout=TIMEOUT_MS)
-    expect(phone.locator("#eta-en")).to_have_text("past closing")
-    shoot(phone, tmp_path, "phone-past-closing.png", full_page=True)
+    expect(phone.locator("#eta")).to_have_text(zh, timeout=TIMEOUT_MS)
+    expect(phone.locator("#eta-en")).to_have_text(en)
+    if past_closing:
+        shoot(phone, tmp_path, "phone-past-closing.png", full_page=True)
     phone.unroute_all(behavior="ignoreErrors")
