@@ -26,6 +26,7 @@ from display.voice.announce import FORMS
 from display.voice.bank import ESPEAK, MANIFEST
 from hall_server.api.common import actor, hall
 from hall_server.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
+from hall_server.services.context import Layout
 from hall_server.services.devices import find_device
 
 HERE = Path(__file__).resolve().parent
@@ -54,7 +55,7 @@ class VoiceUnavailable(DomainError):
 
 @pages.get("/display/<device>")
 def tv_page(device: str) -> Any:
-    layout = hall().ctx.layout
+    layout = hall().ctx.current_layout()
     return render_template("display/tv.html", device=device, hall=layout)
 
 
@@ -87,8 +88,9 @@ def config() -> Any:
 
 
 def display_settings(device: dict[str, Any], *, is_device: bool) -> dict[str, Any]:
-    """Build the settings answer for one device row (as a dict)."""
-    layout = hall().ctx.layout
+    """Build the settings answer for one device row (as a dict), from the layout as the
+    database has it (an admin's change made through another server process included)."""
+    layout = hall().ctx.current_layout()
     scope = display_scope(
         device["layout"],
         device["zone"],
@@ -112,7 +114,7 @@ def display_settings(device: dict[str, Any], *, is_device: bool) -> dict[str, An
         "windows": list(scope.windows),
         "window_names": {str(n): layout.windows[n].name for n in scope.windows},
         # The floor a call to each window is shown and announced with (null: not named).
-        "window_floors": window_floors(device["floor"]),
+        "window_floors": window_floors(layout, device["floor"]),
         "services": list(scope.services),
         "hall": {"code": layout.code, "name": layout.name, "name_en": layout.name_en},
         "timezone": layout.tz.key,
@@ -136,9 +138,9 @@ def display_settings(device: dict[str, Any], *, is_device: bool) -> dict[str, An
     }
 
 
-def window_floors(display_floor: int | None) -> dict[str, int | None]:
+def window_floors(layout: Layout, display_floor: int | None) -> dict[str, int | None]:
     """Return, for every window of the hall, the floor a call to it names (None: not named)."""
-    windows = hall().ctx.layout.windows
+    windows = layout.windows
     floors = len({w.floor for w in windows.values()})
     return {str(n): floor_to_say(w.floor, display_floor, floors) for n, w in windows.items()}
 
@@ -160,13 +162,14 @@ def voice() -> Any:
     if not TICKET_NUMBER.match(number):
         raise InvalidInput(f"号码格式不对：{number!r} (number must look like A012).")
     raw = request.args.get("window", "")
-    if not (raw.isascii() and raw.isdigit()) or int(raw) not in hall().ctx.layout.windows:
+    layout = hall().ctx.current_layout()  # a window added through another process too
+    if not (raw.isascii() and raw.isdigit()) or int(raw) not in layout.windows:
         raise InvalidInput(f"没有这个窗口：{raw!r} (no such window).")
     floor_raw = request.args.get("floor", "")
     floor = None
     if floor_raw:
         if not (floor_raw.isascii() and floor_raw.isdigit()) or int(floor_raw) != (
-            hall().ctx.layout.windows[int(raw)].floor
+            layout.windows[int(raw)].floor
         ):
             raise InvalidInput(
                 f"窗口不在这一层：{floor_raw!r} (window {raw} is not on that floor)."
@@ -175,7 +178,7 @@ def voice() -> Any:
     form = request.args.get("form", "full")
     if form not in FORMS:
         raise InvalidInput(f"没有这种播报方式：{form!r} (form must be one of {', '.join(FORMS)}).")
-    settings = hall().ctx.layout.voice
+    settings = layout.voice
     try:
         data = announcer().form_wav(
             form,

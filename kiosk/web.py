@@ -67,7 +67,7 @@ class GuidanceUnavailable(DomainError):
 
 @kiosk_pages.get("/kiosk/<device>")
 def kiosk_page(device: str) -> Any:
-    layout = _hall().ctx.layout
+    layout = _hall().ctx.current_layout()
     voice, why = guidance_available()
     if not voice:
         _warn_once(why)
@@ -76,7 +76,7 @@ def kiosk_page(device: str) -> Any:
 
 @kiosk_pages.get("/kiosk/voice/service/<code>.wav")
 def service_voice(code: str) -> Response:
-    service = _hall().ctx.layout.services.get(code)
+    service = _hall().ctx.current_layout().services.get(code)
     if service is None:
         raise NotFound(f"没有这个事项：{code[:20]} (no such service).")
     return _wav(service_sentence(service.name))
@@ -91,7 +91,7 @@ def phrase_voice(phrase: str) -> Response:
 
 @kiosk_pages.get("/t/<token>")
 def mobile_ticket(token: str) -> Any:
-    return render_template("kiosk/mobile.html", token=token, hall=_hall().ctx.layout)
+    return render_template("kiosk/mobile.html", token=token, hall=_hall().ctx.current_layout())
 
 
 @kiosk_pages.get("/t/<token>/qr.svg")

@@ -44,7 +44,7 @@ def _hall() -> Any:
 
 @window_pages.get("/window")
 def window_page() -> Any:
-    layout = _hall().ctx.layout
+    layout = _hall().ctx.current_layout()
     return render_template("window_client/window.html", hall=layout)
 
 
@@ -66,7 +66,7 @@ def evaluate_page(device: str) -> Any:
     timeout_s = int(options.get("timeout_s", EVALUATION_TIMEOUT_S))
     return render_template(
         "window_client/evaluate.html",
-        hall=state.ctx.layout,
+        hall=state.ctx.current_layout(),
         device=device,
         windows=windows,
         scores=SCORES,

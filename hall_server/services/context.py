@@ -206,6 +206,15 @@ class HallContext:
         assert self._layout is not None
         return self._layout
 
+    def current_layout(self) -> Layout:
+        """The layout as the database has it now: one read of the hall's config version (an
+        admin's change may have been made in another server process, which this one hears of
+        only through the database), the layout loaded again only when it moved on. For pages
+        and device settings; the hall's writes refresh it in their own transaction."""
+        with self.db.read() as session:
+            version = session.scalar(select(Hall.config_version).where(Hall.id == self.hall_id))
+            return self.refresh(session, version or 0)
+
     def refresh(self, session: Session, version: int) -> Layout:
         """Reload the layout when the hall's config version moved on."""
         if self._layout is None or self._layout.version != version:

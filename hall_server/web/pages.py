@@ -22,4 +22,4 @@ web = Blueprint(
 def index() -> Any:
     # The same static page for everyone: device names come from GET /api/v1/admin/devices,
     # fetched by the page's script after an admin logs in (static/index.js).
-    return render_template("index.html", hall=current_app.extensions["hall"].ctx.layout)
+    return render_template("index.html", hall=current_app.extensions["hall"].ctx.current_layout())

@@ -17,7 +17,7 @@ supervisor_pages = Blueprint("supervisor_pages", __name__, template_folder=str(H
 
 
 def _hall() -> Any:
-    return current_app.extensions["hall"].ctx.layout
+    return current_app.extensions["hall"].ctx.current_layout()
 
 
 @supervisor_pages.get("/dashboard")

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from hall_server.client.hall import HallClient
 from tests.hall_server.hall import SMALL_HALL
@@ -87,3 +88,36 @@ def test_several_workers_without_a_message_queue_are_refused_with_the_reason(
     assert done.returncode != 0
     assert f"{source}: server.workers: several workers need server.message_queue" in done.stderr
     assert not (tmp_path / "var").exists() or not list((tmp_path / "var").glob("*.db"))
+
+
+def test_an_admin_change_made_through_one_process_is_what_the_other_tells_screens_and_pages(
+    tmp_path: Path, redis_url: str
+) -> None:
+    first = start_live_hall(tmp_path, HALL_MESSAGE_QUEUE=redis_url)
+    try:
+        second = first.another_process(tmp_path / "second.log")
+    except RuntimeError:
+        first.stop()
+        raise
+    try:
+        # the second process has read the layout (a TV asks for its settings, a page opens)
+        before = second.api("tv-1", "GET", "/display/config").json()
+        assert "5" not in before["window_floors"]
+        window = {"number": 5, "zone": "C区", "floor": 2, "services": {"c": 1}}
+        assert first.api("root", "POST", "/admin/windows", window).ok
+        template = "请{number}号到{window}号窗口"
+        settings = {"name": "新区政务服务大厅", "voice": {"template": template}}
+        assert first.api("root", "PUT", "/admin/settings", settings).ok
+
+        # the second process never wrote since: what it answers comes from the database
+        after = second.api("tv-1", "GET", "/display/config").json()
+        assert after["window_floors"]["5"] == 2
+        assert after["voice"]["template"] == template
+        voice = second.api("tv-1", "GET", "/display/voice?number=C100&window=5")
+        assert voice.status_code == 200, voice.text
+        assert voice.headers["Content-Type"] == "audio/wav"
+        page = requests.get(second.url("/kiosk/kiosk-1"), timeout=10)
+        assert page.ok and '<div class="hall-name">新区政务服务大厅</div>' in page.text
+    finally:
+        second.stop()
+        first.stop()
