@@ -4,6 +4,7 @@
  * The rule is written down in docs/KIOSK.md, "The wait in words".
  *
  *   under an hour        约5–9分钟 · 5–9 min          (the 80 % range; or 约12分钟 · about 12 min)
+ *   a range from 0       54分钟以内 · within 54 min   (its top; 1小时10分钟以内 past an hour)
  *   an hour to 3 hours   约1小时10分–1小时40分 · 1 h 10 min–1 h 40 min, in 10-minute steps
  *   3 hours and more     约8小时30分钟 · about 8 h 30 min, the median alone, in half hours
  *   over 12 hours        12小时以上 · over 12 h
@@ -58,6 +59,8 @@
       const lo = rounded(Math.max(0, Math.round(rangeS[0] / 60)));
       const hi = rounded(Math.max(1, Math.round(rangeS[1] / 60)));
       if (hi > lo && hi < RANGE_MAX_MIN) {
+        // "0–54分钟" reads as a misprint: a range from nothing is said as its top
+        if (lo === 0) return { kind: "range", zh: `${zh(hi, true)}以内`, en: `within ${en(hi)}` };
         if (hi < 60) return { kind: "range", zh: `约${lo}–${hi}分钟`, en: `${lo}–${hi} min` };
         if (lo >= 60 && lo % 60 === 0 && hi % 60 === 0) {
           return { kind: "range", zh: `约${lo / 60}–${hi / 60}小时`, en: `${lo / 60}–${hi / 60} h` };

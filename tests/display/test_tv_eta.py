@@ -37,6 +37,7 @@ WAITS: dict[str, dict[str, Any]] = {
     "c": {"eta_s": 80 * MIN, "eta_range_s": [70 * MIN, 100 * MIN], "eta_past_closing": False},
     "s0": {"eta_s": 502 * MIN, "eta_range_s": [430 * MIN, 580 * MIN]},
     "s1": {"eta_s": 900 * MIN, "eta_range_s": [800 * MIN, 1000 * MIN]},
+    "s2": {"eta_s": 12 * MIN, "eta_range_s": [0, 54 * MIN]},  # the window may call at once
 }
 SHOWN = {
     "a": "预计等候超出今日办理时间past closing",
@@ -44,6 +45,7 @@ SHOWN = {
     "c": "预计等候 1小时10分–1小时40分1 h 10 min–1 h 40 min",
     "s0": "预计等候约8小时30分钟about 8 h 30 min",
     "s1": "预计等候12小时以上over 12 h",
+    "s2": "预计等候 54分钟以内within 54 min",
 }
 
 # Each ETA line of the rows shown: its size, and whether anything of it is cut or spills.

@@ -31,6 +31,7 @@ NIGHT = {"eta_s": 502 * MIN, "eta_range_s": [430 * MIN, 580 * MIN]}
 HOUR_AND_A_BIT = {"eta_s": 80 * MIN, "eta_range_s": [70 * MIN, 100 * MIN]}
 OVER_12_H = {"eta_s": 900 * MIN, "eta_range_s": None}
 MINUTES = {"eta_s": 7 * MIN, "eta_range_s": [5 * MIN, 9 * MIN]}
+FROM_NOTHING = {"eta_s": 12 * MIN, "eta_range_s": [0, 54 * MIN]}  # the window may call at once
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # Every element of a wait that is cut, spills out of its box, or breaks inside "1小时40分".
@@ -152,6 +153,7 @@ def waiting_ticket(live_hall: LiveHall) -> dict[str, Any]:
         (HOUR_AND_A_BIT, "约1小时10分–1小时40分", "1 h 10 min–1 h 40 min", "phone-range.png"),
         (OVER_12_H, "12小时以上", "over 12 h", "phone-over-12-hours.png"),
         (MINUTES, "约5–9分钟", "5–9 min", "phone-minutes.png"),
+        (FROM_NOTHING, "54分钟以内", "within 54 min", "phone-from-nothing.png"),
     ],
 )
 def test_the_phone_says_the_wait_in_the_unit_a_visitor_uses_and_it_fits(
