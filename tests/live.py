@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,3 +169,19 @@ def page(browser: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert not violations, violations
+
+
+@contextmanager
+def two_live_halls(tmp_path: Path, **env_extra: str) -> Iterator[tuple[LiveHall, LiveHall]]:
+    """Two server processes on one database (give them ``HALL_MESSAGE_QUEUE``), stopped after."""
+    first = start_live_hall(tmp_path, **env_extra)
+    try:
+        second = first.another_process(tmp_path / "second.log")
+    except RuntimeError:
+        first.stop()
+        raise
+    try:
+        yield first, second
+    finally:
+        second.stop()
+        first.stop()

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.live import LiveHall, two_live_halls
+from tests.needs import need_program
+from tests.support.redis import redis_server
 
 # ---------------------------------------------------------------- PostgreSQL
 
@@ -28,3 +33,16 @@ def pg_url(postgres_databases: Any) -> Iterator[str]:
     url: str = postgres_databases.create()
     yield url
     postgres_databases.drop(url)
+
+
+# ---------------------------------------------------------------- several processes
+
+
+@pytest.fixture
+def two_processes(tmp_path: Path) -> Iterator[tuple[LiveHall, LiveHall]]:
+    """Two server processes on one database, joined by a throwaway Redis on 127.0.0.1."""
+    with (
+        redis_server(tmp_path, need_program("redis-server")) as url,
+        two_live_halls(tmp_path, HALL_MESSAGE_QUEUE=url) as processes,
+    ):
+        yield processes

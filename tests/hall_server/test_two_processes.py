@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,30 +17,16 @@ import requests
 
 from hall_server.client.hall import HallClient
 from tests.hall_server.hall import SMALL_HALL
-from tests.live import start_live_hall
-from tests.needs import need_program
+from tests.live import LiveHall
 from tests.support.ports import free_port
-from tests.support.redis import redis_server
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    """A throwaway Redis server on 127.0.0.1 (Debian's redis-server)."""
-    with redis_server(tmp_path, need_program("redis-server")) as url:
-        yield url
-
-
 def test_a_call_made_on_one_process_reaches_a_screen_on_the_other(
-    tmp_path: Path, redis_url: str
+    two_processes: tuple[LiveHall, LiveHall],
 ) -> None:
-    first = start_live_hall(tmp_path, HALL_MESSAGE_QUEUE=redis_url)
-    try:
-        second = first.another_process(tmp_path / "second.log")
-    except RuntimeError:
-        first.stop()
-        raise
+    first, second = two_processes
     screen = HallClient(second.base_url, first.tokens["tv-1"])
     try:
         screen.start()
@@ -64,8 +49,6 @@ def test_a_call_made_on_one_process_reaches_a_screen_on_the_other(
         assert screen.state.queues["b"]["waiting"] == 2
     finally:
         screen.stop()
-        second.stop()
-        first.stop()
 
 
 @pytest.mark.parametrize(
@@ -91,33 +74,24 @@ def test_several_workers_without_a_message_queue_are_refused_with_the_reason(
 
 
 def test_an_admin_change_made_through_one_process_is_what_the_other_tells_screens_and_pages(
-    tmp_path: Path, redis_url: str
+    two_processes: tuple[LiveHall, LiveHall],
 ) -> None:
-    first = start_live_hall(tmp_path, HALL_MESSAGE_QUEUE=redis_url)
-    try:
-        second = first.another_process(tmp_path / "second.log")
-    except RuntimeError:
-        first.stop()
-        raise
-    try:
-        # the second process has read the layout (a TV asks for its settings, a page opens)
-        before = second.api("tv-1", "GET", "/display/config").json()
-        assert "5" not in before["window_floors"]
-        window = {"number": 5, "zone": "C区", "floor": 2, "services": {"c": 1}}
-        assert first.api("root", "POST", "/admin/windows", window).ok
-        template = "请{number}号到{window}号窗口"
-        settings = {"name": "新区政务服务大厅", "voice": {"template": template}}
-        assert first.api("root", "PUT", "/admin/settings", settings).ok
+    first, second = two_processes
+    # the second process has read the layout (a TV asks for its settings, a page opens)
+    before = second.api("tv-1", "GET", "/display/config").json()
+    assert "5" not in before["window_floors"]
+    window = {"number": 5, "zone": "C区", "floor": 2, "services": {"c": 1}}
+    assert first.api("root", "POST", "/admin/windows", window).ok
+    template = "请{number}号到{window}号窗口"
+    settings = {"name": "新区政务服务大厅", "voice": {"template": template}}
+    assert first.api("root", "PUT", "/admin/settings", settings).ok
 
-        # the second process never wrote since: what it answers comes from the database
-        after = second.api("tv-1", "GET", "/display/config").json()
-        assert after["window_floors"]["5"] == 2
-        assert after["voice"]["template"] == template
-        voice = second.api("tv-1", "GET", "/display/voice?number=C100&window=5")
-        assert voice.status_code == 200, voice.text
-        assert voice.headers["Content-Type"] == "audio/wav"
-        page = requests.get(second.url("/kiosk/kiosk-1"), timeout=10)
-        assert page.ok and '<div class="hall-name">新区政务服务大厅</div>' in page.text
-    finally:
-        second.stop()
-        first.stop()
+    # the second process never wrote since: what it answers comes from the database
+    after = second.api("tv-1", "GET", "/display/config").json()
+    assert after["window_floors"]["5"] == 2
+    assert after["voice"]["template"] == template
+    voice = second.api("tv-1", "GET", "/display/voice?number=C100&window=5")
+    assert voice.status_code == 200, voice.text
+    assert voice.headers["Content-Type"] == "audio/wav"
+    page = requests.get(second.url("/kiosk/kiosk-1"), timeout=10)
+    assert page.ok and '<div class="hall-name">新区政务服务大厅</div>' in page.text

@@ -5,36 +5,16 @@ hall's last seq and its true waiting counts, and never get an issue one by one."
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from hall_server.client.hall import HallClient
 from hall_server.client.state import HallState
-from tests.live import LiveHall, start_live_hall
-from tests.needs import need_program
-from tests.support.redis import redis_server
+from tests.live import LiveHall
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 WAIT_S = 30.0
-
-
-@pytest.fixture
-def two_processes(tmp_path: Path) -> Iterator[tuple[LiveHall, LiveHall]]:
-    with redis_server(tmp_path, need_program("redis-server")) as url:
-        first = start_live_hall(tmp_path, HALL_MESSAGE_QUEUE=url)
-        try:
-            second = first.another_process(tmp_path / "second.log")
-        except RuntimeError:
-            first.stop()
-            raise
-        try:
-            yield first, second
-        finally:
-            second.stop()
-            first.stop()
 
 
 def test_screens_on_both_processes_converge_to_the_true_counts(
