@@ -303,6 +303,8 @@ def test_the_offline_banners_of_the_tv_and_the_window(hall: Hall, open_page: Any
     desk = open_page(WINDOW_DESK)
     window_log_in(desk, hall, "staff1")
     expect(desk.locator("#window-state")).to_be_visible(timeout=WAIT_MS)
+    # live on its socket, as the TV is once it shows the call: both then lose the server
+    expect(desk.locator("#conn")).to_have_attribute("data-state", "up", timeout=WAIT_MS)
     hall.live.stop()
     try:
         expect(tv.locator("#offline")).to_be_visible(timeout=WAIT_MS)
