@@ -447,10 +447,16 @@
           <div class="fact"><div class="label">${bi("前面等候", "Ahead of you")}</div><div class="value" id="ahead">${t.people_ahead}</div></div>
           <div class="fact"><div class="label">${bi("预计等候", "Estimated wait")}</div><div class="value inline" id="eta">${biWait(etaZh, etaEn)}</div></div>
         </div>
-        <div class="go-to">${bi(`请到 ${t.floor}楼 ${t.zone} 等候叫号`, `Please wait at Floor ${t.floor}, ${t.zone}`)}</div>
-        ${printLine}
-        <img class="qr" id="qr" alt="QR" src="/t/${encodeURIComponent(t.token)}/qr.svg">
-        <div class="hint inline">${bi("手机扫码查看排队进度", "Scan to follow your queue on your phone")}</div>
+        <div class="follow">
+          <div class="follow-text">
+            <div class="go-to">${bi(`请到 ${t.floor}楼 ${t.zone} 等候叫号`, `Please wait at Floor ${t.floor}, ${t.zone}`)}</div>
+            ${printLine}
+          </div>
+          <figure class="qr-box">
+            <img class="qr" id="qr" alt="QR" src="/t/${encodeURIComponent(t.token)}/qr.svg">
+            <figcaption class="hint">${bi("手机扫码查看排队进度", "Scan to follow your queue on your phone")}</figcaption>
+          </figure>
+        </div>
       </div>
       <div class="actions">${scrollCue()}<button class="big go" id="done" type="button">${bi("完成", "Done")}</button></div>`;
     document.getElementById("done").addEventListener("click", () => reset());

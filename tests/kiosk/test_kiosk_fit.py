@@ -173,3 +173,59 @@ def test_under_a_printer_banner_and_long_notices_every_card_still_fits_whole(
             kiosk.evaluate("() => kiosk.reset()")
     finally:
         hall.stop()
+
+
+# The issued ticket's QR code as the visitor sees it: its box, and the part of the screen
+# left visible above the actions (they stay in view at its bottom, over what scrolls).
+QR_BOX = """() => {
+  const qr = document.getElementById("qr").getBoundingClientRect();
+  const screen = document.getElementById("screen").getBoundingClientRect();
+  const actions = document.querySelector("#screen .actions").getBoundingClientRect();
+  return {top: qr.top, bottom: qr.bottom, left: qr.left, right: qr.right, width: qr.width,
+          screenTop: screen.top, screenBottom: Math.min(screen.bottom, actions.top, 1920)};
+}"""
+
+
+def test_the_issued_tickets_qr_code_is_whole_on_screen_under_long_notices(
+    tmp_path: Path, kiosk: Any
+) -> None:
+    """The demo hall's four long notices take room at the bottom: the QR code a visitor scans
+    to follow the queue on a phone is still whole without scrolling (a code cut by the edge
+    of the screen does not scan), in both modes."""
+    from playwright.sync_api import expect
+
+    from tests.live import DEMO_HALL
+
+    text = DEMO_HALL.read_text(encoding="utf-8")
+    anchor = 'code = "shebao"\n'  # 社会保障, open round the clock here: the test runs at any hour
+    assert text.count(anchor) == 1
+    config = tmp_path / "demo.toml"
+    config.write_text(
+        text.replace(
+            anchor, anchor + 'hours = [["00:00", "24:00"]]\nweekdays = [1, 2, 3, 4, 5, 6, 7]\n'
+        ),
+        encoding="utf-8",
+    )
+    hall = start_live_hall(tmp_path, config=config)
+    agents = Agents(hall, tmp_path / "printed")
+    try:
+        agents.start("kiosk-1f-a")
+        open_kiosk(kiosk, hall, "kiosk-1f-a")
+        for mode in ("standard", "elderly"):
+            if mode == "elderly":
+                kiosk.click("#elderly")
+                expect(kiosk.locator("#elderly")).to_have_attribute("aria-pressed", "true")
+            kiosk.click('.service[data-service="shebao"]')
+            kiosk.click("#take")
+            expect(kiosk.locator("#number")).to_be_visible(timeout=TIMEOUT_MS)
+            kiosk.wait_for_function("() => document.getElementById('qr').naturalWidth > 0")
+            box = kiosk.evaluate(QR_BOX)
+            assert box["width"] >= 200, (mode, box)
+            assert box["top"] >= box["screenTop"] - 0.5, (mode, box)
+            assert box["bottom"] <= box["screenBottom"] + 0.5, (mode, box)
+            assert box["left"] >= 0 and box["right"] <= 1080, (mode, box)
+            shot(kiosk, f"issued-qr-{mode}")
+            kiosk.evaluate("() => kiosk.reset()")
+    finally:
+        agents.stop()
+        hall.stop()
