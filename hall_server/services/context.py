@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -210,10 +211,17 @@ class HallContext:
         """The layout as the database has it now: one read of the hall's config version (an
         admin's change may have been made in another server process, which this one hears of
         only through the database), the layout loaded again only when it moved on. For pages
-        and device settings; the hall's writes refresh it in their own transaction."""
-        with self.db.read() as session:
-            version = session.scalar(select(Hall.config_version).where(Hall.id == self.hall_id))
-            return self.refresh(session, version or 0)
+        and device settings; the hall's writes refresh it in their own transaction. While the
+        database does not answer, the last layout known: a TV restarted then still gets its
+        page (which says it is offline) instead of an error."""
+        try:
+            with self.db.read() as session:
+                version = session.scalar(select(Hall.config_version).where(Hall.id == self.hall_id))
+                return self.refresh(session, version or 0)
+        except DBAPIError:
+            if self._layout is None:
+                raise
+            return self._layout
 
     def refresh(self, session: Session, version: int) -> Layout:
         """Reload the layout when the hall's config version moved on."""

@@ -120,3 +120,26 @@ def test_the_call_wav_is_joined_from_the_bank_made_on_first_use(fresh_rig: HallR
     assert read_wav(upstairs.data).frame_count > pcm.frame_count  # "... 到 二 楼 三 号窗口 ..."
     config = rig.get("tv-1", "/display/config").get_json()
     assert config["voice"]["enabled"] is True
+
+
+def test_while_the_database_does_not_answer_the_tv_page_still_loads_from_the_last_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TV restarted during a database outage gets its page (which then says it is offline),
+    not an error: the page is drawn from the last layout this process read."""
+    from sqlalchemy.exc import OperationalError
+
+    hall = make_rig(tmp_path)
+    try:
+        assert hall.client.get("/display/tv-1").status_code == 200
+
+        def gone() -> None:
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("the database is down"))
+
+        monkeypatch.setattr(hall.ctx.db, "read", gone)
+        page = hall.client.get("/display/tv-1")
+        assert page.status_code == 200
+        assert "测试大厅" in page.get_data(as_text=True)
+    finally:
+        monkeypatch.undo()
+        hall.ctx.db.dispose()
