@@ -308,7 +308,7 @@
     const materials = (guide.materials || []).map((m) => `<li>${esc(m)}</li>`).join("") ||
       `<li class="ask">${ask}</li>`;
     // today's periods (a Saturday may have its own), from the hall: not the kiosk PC's calendar
-    const today = s.hours_today || s.hours || [];
+    const today = s.hours_today || [];
     const hours = today.length ? esc(today.map((h) => h.join("-")).join("，")) : bi("今日不取号", "No tickets today");
     const why = s.available ? "" : s.reason; // a printer fault is said by the banner above
     screen.innerHTML = `
